@@ -1,0 +1,658 @@
+/*
+ * msgpack helpers.  Writing packs through msgpack-c into our own growable
+ * buffer so an allocation failure is recorded instead of lost; reading
+ * unpacks one object into a zone and hands out const views of it.
+ */
+#include "net/wire.h"
+
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/err.h"
+#include "src/strs.h"
+
+struct wire_writer {
+	char		*data;
+	size_t		 len;
+	size_t		 cap;
+	int		 failed;	/* sticky ERR_NOMEM */
+	msgpack_packer	 pk;
+};
+
+struct wire_doc {
+	msgpack_unpacked	 up;
+};
+
+static int
+wire_writer_write_cb(void *data, const char *buf, size_t len)
+{
+	struct wire_writer	*w = data;
+	size_t			 cap;
+	char			*p;
+
+	if (w->failed)
+		return -1;
+	if (w->len + len > w->cap) {
+		cap = w->cap ? w->cap : 256;
+		while (cap < w->len + len)
+			cap *= 2;
+		if ((p = realloc(w->data, cap)) == NULL) {
+			w->failed = ERR_NOMEM;
+			return -1;
+		}
+		w->data = p;
+		w->cap = cap;
+	}
+	memcpy(w->data + w->len, buf, len);
+	w->len += len;
+	return 0;
+}
+
+struct wire_writer *
+wire_writer_new(void)
+{
+	struct wire_writer	*w;
+
+	if ((w = calloc(1, sizeof *w)) == NULL)
+		return NULL;
+	msgpack_packer_init(&w->pk, w, wire_writer_write_cb);
+	return w;
+}
+
+void
+wire_writer_free(struct wire_writer *w)
+{
+	if (w == NULL)
+		return;
+	free(w->data);
+	free(w);
+}
+
+const void *
+wire_writer_data(const struct wire_writer *w, size_t *len)
+{
+	*len = w->len;
+	return w->data;
+}
+
+int
+wire_writer_take(struct wire_writer *w, void **buf, size_t *len)
+{
+	if (w->failed)
+		return w->failed;
+	if (w->data == NULL && (w->data = malloc(1)) == NULL)
+		return ERR_NOMEM;
+	*buf = w->data;
+	*len = w->len;
+	w->data = NULL;
+	w->len = w->cap = 0;
+	return 0;
+}
+
+int
+wire_writer_error(const struct wire_writer *w)
+{
+	return w->failed;
+}
+
+void
+wire_put_map(struct wire_writer *w, uint32_t n)
+{
+	msgpack_pack_map(&w->pk, n);
+}
+
+void
+wire_put_array(struct wire_writer *w, uint32_t n)
+{
+	msgpack_pack_array(&w->pk, n);
+}
+
+void
+wire_put_nil(struct wire_writer *w)
+{
+	msgpack_pack_nil(&w->pk);
+}
+
+void
+wire_put_bool(struct wire_writer *w, bool b)
+{
+	if (b)
+		msgpack_pack_true(&w->pk);
+	else
+		msgpack_pack_false(&w->pk);
+}
+
+void
+wire_put_uint(struct wire_writer *w, uint64_t u)
+{
+	msgpack_pack_uint64(&w->pk, u);
+}
+
+void
+wire_put_int(struct wire_writer *w, int64_t i)
+{
+	msgpack_pack_int64(&w->pk, i);
+}
+
+void
+wire_put_double(struct wire_writer *w, double d)
+{
+	msgpack_pack_double(&w->pk, d);
+}
+
+void
+wire_put_strn(struct wire_writer *w, const char *s, size_t len)
+{
+	msgpack_pack_str(&w->pk, len);
+	msgpack_pack_str_body(&w->pk, s, len);
+}
+
+void
+wire_put_str(struct wire_writer *w, const char *s)
+{
+	if (s == NULL)
+		wire_put_nil(w);
+	else
+		wire_put_strn(w, s, strlen(s));
+}
+
+void
+wire_put_bin(struct wire_writer *w, const void *p, size_t len)
+{
+	msgpack_pack_bin(&w->pk, len);
+	msgpack_pack_bin_body(&w->pk, p, len);
+}
+
+void
+wire_put_strlist(struct wire_writer *w, const struct strlist *l)
+{
+	size_t	 i;
+
+	wire_put_array(w, (uint32_t)l->n);
+	for (i = 0; i < l->n; i++)
+		wire_put_str(w, l->v[i]);
+}
+
+void
+wire_put_tagset(struct wire_writer *w, const struct tagset *t)
+{
+	size_t	 i;
+
+	wire_put_map(w, (uint32_t)t->n);
+	for (i = 0; i < t->n; i++) {
+		wire_put_str(w, t->v[i].key);
+		wire_put_str(w, t->v[i].value);
+	}
+}
+
+/* Reads the n-byte big-endian length at p[0..n). */
+static uint64_t
+wire_be(const uint8_t *p, size_t n)
+{
+	uint64_t	 v = 0;
+	size_t		 i;
+
+	for (i = 0; i < n; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/*
+ * Walks the msgpack framing of buf without building anything, and fails if
+ * it is truncated, has trailing bytes, or declares a container with more
+ * elements than bytes left to hold them.  msgpack-c allocates a container's
+ * element array from its declared count before reading any element, so five
+ * hostile bytes (an array32 header) would otherwise cost gigabytes; after
+ * this check an allocation is bounded by a small multiple of len.
+ */
+static int
+wire_framing_check(const uint8_t *buf, size_t len)
+{
+	size_t		 off = 0, hdr, lenbytes;
+	uint64_t	 pending = 1, n, payload;
+	uint8_t		 b;
+
+	while (pending > 0) {
+		if (off >= len)
+			return ERR_PROTO;
+		b = buf[off++];
+		pending--;
+		hdr = 0;		/* fixed bytes after the type byte */
+		lenbytes = 0;		/* size of a length field that follows */
+		n = 0;			/* elements a container adds */
+		payload = 0;
+		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 ||
+		    b == 0xc3)
+			;
+		else if (b <= 0x8f)
+			n = 2 * (uint64_t)(b & 0x0f);
+		else if (b <= 0x9f)
+			n = b & 0x0f;
+		else if (b <= 0xbf)
+			payload = b & 0x1f;
+		else {
+			switch (b) {
+			case 0xc4: case 0xd9: lenbytes = 1; break;	/* bin8, str8 */
+			case 0xc5: case 0xda: lenbytes = 2; break;
+			case 0xc6: case 0xdb: lenbytes = 4; break;
+			case 0xc7: lenbytes = 1; hdr = 1; break;	/* ext: +type */
+			case 0xc8: lenbytes = 2; hdr = 1; break;
+			case 0xc9: lenbytes = 4; hdr = 1; break;
+			case 0xca: hdr = 4; break;
+			case 0xcb: hdr = 8; break;
+			case 0xcc: case 0xd0: hdr = 1; break;
+			case 0xcd: case 0xd1: hdr = 2; break;
+			case 0xce: case 0xd2: hdr = 4; break;
+			case 0xcf: case 0xd3: hdr = 8; break;
+			case 0xd4: hdr = 2; break;			/* fixext: type + data */
+			case 0xd5: hdr = 3; break;
+			case 0xd6: hdr = 5; break;
+			case 0xd7: hdr = 9; break;
+			case 0xd8: hdr = 17; break;
+			case 0xdc: case 0xde: lenbytes = 2; break;	/* array16, map16 */
+			case 0xdd: case 0xdf: lenbytes = 4; break;
+			default:
+				return ERR_PROTO;			/* 0xc1 */
+			}
+		}
+		if (lenbytes != 0) {
+			if (len - off < lenbytes)
+				return ERR_PROTO;
+			n = wire_be(buf + off, lenbytes);
+			off += lenbytes;
+			if (b >= 0xdc) {
+				if (b >= 0xde)
+					n *= 2;		/* a key and a value each */
+			} else {
+				payload = n;
+				n = 0;
+			}
+		}
+		if (len - off < hdr)
+			return ERR_PROTO;
+		off += hdr;
+		if (len - off < payload)
+			return ERR_PROTO;
+		off += (size_t)payload;
+		/* Every element still owed needs at least one byte. */
+		if (n > len - off || pending + n > len - off)
+			return ERR_PROTO;
+		pending += n;
+	}
+	return off == len ? 0 : ERR_PROTO;
+}
+
+int
+wire_doc_decode(struct wire_doc **out, const void *buf, size_t len)
+{
+	struct wire_doc		*d;
+	size_t			 off = 0;
+	msgpack_unpack_return	 ret;
+
+	if (wire_framing_check(buf, len) != 0)
+		return ERR_PROTO;
+	if ((d = calloc(1, sizeof *d)) == NULL)
+		return ERR_NOMEM;
+	msgpack_unpacked_init(&d->up);
+	ret = msgpack_unpack_next(&d->up, buf, len, &off);
+	if (ret == MSGPACK_UNPACK_NOMEM_ERROR) {
+		wire_doc_free(d);
+		return ERR_NOMEM;
+	}
+	if (ret != MSGPACK_UNPACK_SUCCESS || off != len) {
+		wire_doc_free(d);
+		return ERR_PROTO;
+	}
+	*out = d;
+	return 0;
+}
+
+void
+wire_doc_free(struct wire_doc *d)
+{
+	if (d == NULL)
+		return;
+	msgpack_unpacked_destroy(&d->up);
+	free(d);
+}
+
+static const msgpack_object *
+wire_obj(const struct wire_val *v)
+{
+	return (const msgpack_object *)(const void *)v;
+}
+
+static const struct wire_val *
+wire_val_of(const msgpack_object *o)
+{
+	return (const struct wire_val *)(const void *)o;
+}
+
+const struct wire_val *
+wire_doc_root(const struct wire_doc *d)
+{
+	return wire_val_of(&d->up.data);
+}
+
+enum wire_type
+wire_val_type(const struct wire_val *v)
+{
+	if (v == NULL)
+		return WIRE_NIL;
+	switch (wire_obj(v)->type) {
+	case MSGPACK_OBJECT_NIL:
+		return WIRE_NIL;
+	case MSGPACK_OBJECT_BOOLEAN:
+		return WIRE_BOOL;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		return WIRE_UINT;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		return WIRE_INT;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		return WIRE_DOUBLE;
+	case MSGPACK_OBJECT_STR:
+		return WIRE_STR;
+	case MSGPACK_OBJECT_BIN:
+		return WIRE_BIN;
+	case MSGPACK_OBJECT_ARRAY:
+		return WIRE_ARRAY;
+	case MSGPACK_OBJECT_MAP:
+		return WIRE_MAP;
+	default:
+		return WIRE_OTHER;
+	}
+}
+
+const struct wire_val *
+wire_map_get(const struct wire_val *v, const char *key)
+{
+	const msgpack_object	*o = wire_obj(v);
+	const msgpack_object_kv	*kv;
+	size_t			 klen = strlen(key);
+	uint32_t		 i;
+
+	if (v == NULL || o->type != MSGPACK_OBJECT_MAP)
+		return NULL;
+	for (i = 0; i < o->via.map.size; i++) {
+		kv = &o->via.map.ptr[i];
+		if (kv->key.type == MSGPACK_OBJECT_STR &&
+		    kv->key.via.str.size == klen &&
+		    memcmp(kv->key.via.str.ptr, key, klen) == 0) {
+			if (kv->val.type == MSGPACK_OBJECT_NIL)
+				return NULL;
+			return wire_val_of(&kv->val);
+		}
+	}
+	return NULL;
+}
+
+uint32_t
+wire_len(const struct wire_val *v)
+{
+	const msgpack_object	*o = wire_obj(v);
+
+	if (v == NULL)
+		return 0;
+	if (o->type == MSGPACK_OBJECT_MAP)
+		return o->via.map.size;
+	if (o->type == MSGPACK_OBJECT_ARRAY)
+		return o->via.array.size;
+	return 0;
+}
+
+const struct wire_val *
+wire_array_at(const struct wire_val *v, uint32_t i)
+{
+	const msgpack_object	*o = wire_obj(v);
+
+	if (v == NULL || o->type != MSGPACK_OBJECT_ARRAY || i >= o->via.array.size)
+		return NULL;
+	return wire_val_of(&o->via.array.ptr[i]);
+}
+
+const struct wire_val *
+wire_map_key_at(const struct wire_val *v, uint32_t i)
+{
+	const msgpack_object	*o = wire_obj(v);
+
+	if (v == NULL || o->type != MSGPACK_OBJECT_MAP || i >= o->via.map.size)
+		return NULL;
+	return wire_val_of(&o->via.map.ptr[i].key);
+}
+
+const struct wire_val *
+wire_map_value_at(const struct wire_val *v, uint32_t i)
+{
+	const msgpack_object	*o = wire_obj(v);
+
+	if (v == NULL || o->type != MSGPACK_OBJECT_MAP || i >= o->via.map.size)
+		return NULL;
+	return wire_val_of(&o->via.map.ptr[i].val);
+}
+
+int
+wire_get_uint(const struct wire_val *v, uint64_t *out)
+{
+	const msgpack_object	*o = wire_obj(v);
+
+	if (v == NULL || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return ERR_PROTO;
+	*out = o->via.u64;
+	return 0;
+}
+
+int
+wire_get_u32(const struct wire_val *v, uint32_t *out)
+{
+	uint64_t	 u;
+
+	if (wire_get_uint(v, &u) != 0 || u > UINT32_MAX)
+		return ERR_PROTO;
+	*out = (uint32_t)u;
+	return 0;
+}
+
+int
+wire_get_int(const struct wire_val *v, int64_t *out)
+{
+	const msgpack_object	*o = wire_obj(v);
+
+	if (v == NULL)
+		return ERR_PROTO;
+	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+		*out = o->via.i64;
+		return 0;
+	}
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT64_MAX) {
+		*out = (int64_t)o->via.u64;
+		return 0;
+	}
+	return ERR_PROTO;
+}
+
+int
+wire_get_double(const struct wire_val *v, double *out)
+{
+	const msgpack_object	*o = wire_obj(v);
+
+	if (v == NULL)
+		return ERR_PROTO;
+	switch (o->type) {
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		*out = o->via.f64;
+		return 0;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		*out = (double)o->via.u64;
+		return 0;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		*out = (double)o->via.i64;
+		return 0;
+	default:
+		return ERR_PROTO;
+	}
+}
+
+int
+wire_get_bool(const struct wire_val *v, bool *out)
+{
+	const msgpack_object	*o = wire_obj(v);
+
+	if (v == NULL || o->type != MSGPACK_OBJECT_BOOLEAN)
+		return ERR_PROTO;
+	*out = o->via.boolean;
+	return 0;
+}
+
+int
+wire_get_str(const struct wire_val *v, const char **p, size_t *len)
+{
+	const msgpack_object	*o = wire_obj(v);
+
+	if (v == NULL || o->type != MSGPACK_OBJECT_STR)
+		return ERR_PROTO;
+	*p = o->via.str.ptr;
+	*len = o->via.str.size;
+	return 0;
+}
+
+int
+wire_get_bin(const struct wire_val *v, const void **p, size_t *len)
+{
+	const msgpack_object	*o = wire_obj(v);
+
+	if (v == NULL || o->type != MSGPACK_OBJECT_BIN)
+		return ERR_PROTO;
+	*p = o->via.bin.ptr;
+	*len = o->via.bin.size;
+	return 0;
+}
+
+int
+wire_get_strdup(const struct wire_val *v, char **out)
+{
+	const char	*p;
+	size_t		 len;
+
+	if (wire_get_str(v, &p, &len) != 0)
+		return ERR_PROTO;
+	if (memchr(p, '\0', len) != NULL)
+		return ERR_PROTO;
+	if ((*out = strndup(p, len)) == NULL)
+		return ERR_NOMEM;
+	return 0;
+}
+
+int
+wire_get_strlist(const struct wire_val *v, struct strlist *out)
+{
+	const char	*p;
+	size_t		 len;
+	uint32_t	 i;
+	int		 rc;
+
+	if (wire_val_type(v) != WIRE_ARRAY)
+		return ERR_PROTO;
+	for (i = 0; i < wire_len(v); i++) {
+		if ((rc = wire_get_str(wire_array_at(v, i), &p, &len)) != 0 ||
+		    (rc = strlist_addn(out, p, len)) != 0) {
+			strlist_fini(out);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int
+wire_get_tagset(const struct wire_val *v, struct tagset *out)
+{
+	char		*k = NULL, *val = NULL;
+	uint32_t	 i;
+	int		 rc = 0;
+
+	if (wire_val_type(v) != WIRE_MAP)
+		return ERR_PROTO;
+	for (i = 0; i < wire_len(v) && rc == 0; i++) {
+		if ((rc = wire_get_strdup(wire_map_key_at(v, i), &k)) == 0 &&
+		    (rc = wire_get_strdup(wire_map_value_at(v, i), &val)) == 0)
+			rc = tagset_set(out, k, val);
+		free(k);
+		free(val);
+		k = val = NULL;
+	}
+	if (rc != 0)
+		tagset_fini(out);
+	return rc;
+}
+
+int
+wire_field_uint(const struct wire_val *map, const char *key, uint64_t *out)
+{
+	const struct wire_val	*v = wire_map_get(map, key);
+
+	return v == NULL ? 0 : wire_get_uint(v, out);
+}
+
+int
+wire_field_u32(const struct wire_val *map, const char *key, uint32_t *out)
+{
+	const struct wire_val	*v = wire_map_get(map, key);
+
+	return v == NULL ? 0 : wire_get_u32(v, out);
+}
+
+int
+wire_field_double(const struct wire_val *map, const char *key, double *out)
+{
+	const struct wire_val	*v = wire_map_get(map, key);
+
+	return v == NULL ? 0 : wire_get_double(v, out);
+}
+
+int
+wire_field_bool(const struct wire_val *map, const char *key, bool *out)
+{
+	const struct wire_val	*v = wire_map_get(map, key);
+
+	return v == NULL ? 0 : wire_get_bool(v, out);
+}
+
+int
+wire_field_strdup(const struct wire_val *map, const char *key, char **out)
+{
+	const struct wire_val	*v = wire_map_get(map, key);
+	char			*s;
+	int			 rc;
+
+	if (v == NULL)
+		return 0;
+	if ((rc = wire_get_strdup(v, &s)) != 0)
+		return rc;
+	free(*out);
+	*out = s;
+	return 0;
+}
+
+int
+wire_field_strlist(const struct wire_val *map, const char *key, struct strlist *out)
+{
+	const struct wire_val	*v = wire_map_get(map, key);
+
+	if (v == NULL)
+		return 0;
+	strlist_fini(out);
+	return wire_get_strlist(v, out);
+}
+
+int
+wire_field_tagset(const struct wire_val *map, const char *key, struct tagset *out)
+{
+	const struct wire_val	*v = wire_map_get(map, key);
+
+	if (v == NULL)
+		return 0;
+	tagset_fini(out);
+	return wire_get_tagset(v, out);
+}

@@ -1,0 +1,99 @@
+/*
+ * msgpack encoding helpers over msgpack-c, with no msgpack type in sight:
+ * a growable writer, and a decoded document whose values are borrowed views.
+ * Pure code: no sockets, no globals, every allocation failure reported.
+ */
+#ifndef NET_WIRE_H
+#define NET_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct strlist;
+struct tagset;
+
+/* ---- writing ---- */
+
+struct wire_writer;
+
+/* New empty writer, or NULL on OOM. */
+struct wire_writer	*wire_writer_new(void);
+void			 wire_writer_free(struct wire_writer *w);
+/* The bytes written so far; borrowed, valid until the next write or free. */
+const void		*wire_writer_data(const struct wire_writer *w, size_t *len);
+/* Hands the buffer (malloc'd) to the caller and empties the writer.
+ * Returns 0, or ERR_NOMEM if any earlier write failed (nothing is handed). */
+int			 wire_writer_take(struct wire_writer *w, void **buf, size_t *len);
+/* 0, or ERR_NOMEM if any write so far failed (writes are sticky-failing). */
+int			 wire_writer_error(const struct wire_writer *w);
+
+void	wire_put_map(struct wire_writer *w, uint32_t n);
+void	wire_put_array(struct wire_writer *w, uint32_t n);
+void	wire_put_nil(struct wire_writer *w);
+void	wire_put_bool(struct wire_writer *w, bool b);
+void	wire_put_uint(struct wire_writer *w, uint64_t u);
+void	wire_put_int(struct wire_writer *w, int64_t i);
+void	wire_put_double(struct wire_writer *w, double d);
+/* NULL is written as nil. */
+void	wire_put_str(struct wire_writer *w, const char *s);
+void	wire_put_strn(struct wire_writer *w, const char *s, size_t len);
+void	wire_put_bin(struct wire_writer *w, const void *p, size_t len);
+void	wire_put_strlist(struct wire_writer *w, const struct strlist *l);
+/* A map of string to string. */
+void	wire_put_tagset(struct wire_writer *w, const struct tagset *t);
+
+/* ---- reading ---- */
+
+struct wire_doc;
+struct wire_val;		/* borrowed view into a wire_doc */
+
+enum wire_type {
+	WIRE_NIL, WIRE_BOOL, WIRE_UINT, WIRE_INT, WIRE_DOUBLE, WIRE_STR,
+	WIRE_BIN, WIRE_ARRAY, WIRE_MAP, WIRE_OTHER
+};
+
+/* Decodes one msgpack object that must span exactly buf[0..len).
+ * ERR_PROTO for malformed or trailing bytes, ERR_NOMEM. Caller frees. */
+int			 wire_doc_decode(struct wire_doc **out, const void *buf, size_t len);
+void			 wire_doc_free(struct wire_doc *d);
+/* Borrowed; valid until wire_doc_free. */
+const struct wire_val	*wire_doc_root(const struct wire_doc *d);
+
+enum wire_type		 wire_val_type(const struct wire_val *v);
+/* Value of key in map v; NULL if v is not a map, the key is absent, or its
+ * value is nil. */
+const struct wire_val	*wire_map_get(const struct wire_val *v, const char *key);
+/* Number of entries in a map or array, 0 for anything else. */
+uint32_t		 wire_len(const struct wire_val *v);
+const struct wire_val	*wire_array_at(const struct wire_val *v, uint32_t i);
+const struct wire_val	*wire_map_key_at(const struct wire_val *v, uint32_t i);
+const struct wire_val	*wire_map_value_at(const struct wire_val *v, uint32_t i);
+
+/* Typed accessors: 0 on success, ERR_PROTO on a type mismatch.  Integers
+ * accept any non-negative value that fits; strings are borrowed, not
+ * NUL-terminated. */
+int	wire_get_uint(const struct wire_val *v, uint64_t *out);
+int	wire_get_u32(const struct wire_val *v, uint32_t *out);
+int	wire_get_int(const struct wire_val *v, int64_t *out);
+int	wire_get_double(const struct wire_val *v, double *out);
+int	wire_get_bool(const struct wire_val *v, bool *out);
+int	wire_get_str(const struct wire_val *v, const char **p, size_t *len);
+int	wire_get_bin(const struct wire_val *v, const void **p, size_t *len);
+/* New NUL-terminated copy (caller frees); ERR_PROTO, ERR_NOMEM. */
+int	wire_get_strdup(const struct wire_val *v, char **out);
+int	wire_get_strlist(const struct wire_val *v, struct strlist *out);
+int	wire_get_tagset(const struct wire_val *v, struct tagset *out);
+
+/* Map-field conveniences: an absent (or nil) key leaves *out untouched and
+ * returns 0, a present key of the wrong type returns ERR_PROTO. */
+int	wire_field_uint(const struct wire_val *map, const char *key, uint64_t *out);
+int	wire_field_u32(const struct wire_val *map, const char *key, uint32_t *out);
+int	wire_field_double(const struct wire_val *map, const char *key, double *out);
+int	wire_field_bool(const struct wire_val *map, const char *key, bool *out);
+/* Frees *out first if the key is present. */
+int	wire_field_strdup(const struct wire_val *map, const char *key, char **out);
+int	wire_field_strlist(const struct wire_val *map, const char *key, struct strlist *out);
+int	wire_field_tagset(const struct wire_val *map, const char *key, struct tagset *out);
+
+#endif /* NET_WIRE_H */

@@ -1,0 +1,566 @@
+/*
+ * Commands as they travel through the Raft log.  A command is one msgpack
+ * map: "t" (the type number), "now" (the proposer's clock), optional "actor"
+ * and "rid" (audit), then only the fields its type uses.  Decoding is the
+ * FSM's only defence against a corrupt or hostile log entry, so it checks
+ * every type, enum and id length, caps the size of every array, and never
+ * leaves a half-built command behind: on error the command is finalised.
+ */
+#include "src/cmd.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/wire.h"
+#include "src/err.h"
+
+
+static const char *const cmd_type_names[CMD__END] = {
+	[CMD_SUBMIT] = "submit",
+	[CMD_ASSIGN] = "assign",
+	[CMD_START] = "start",
+	[CMD_PROGRESS] = "progress",
+	[CMD_CHECKPOINT] = "checkpoint",
+	[CMD_COMPLETE] = "complete",
+	[CMD_CANCEL] = "cancel",
+	[CMD_WORKER_REGISTER] = "worker_register",
+	[CMD_WORKER_HEARTBEAT_BATCH] = "worker_heartbeat_batch",
+	[CMD_WORKER_DEAD] = "worker_dead",
+	[CMD_KEY_CREATE] = "key_create",
+	[CMD_SECRET_SET] = "secret_set",
+};
+
+const char *
+cmd_type_name(enum cmd_type t)
+{
+	if ((unsigned)t >= CMD__END || cmd_type_names[t] == NULL)
+		return "unknown";
+	return cmd_type_names[t];
+}
+
+void
+cmd_fini(struct cmd *c)
+{
+	size_t	 i;
+
+	free(c->actor);
+	free(c->request_id);
+	for (i = 0; i < c->n_workloads; i++)
+		workload_fini(&c->workloads[i]);
+	free(c->workloads);
+	for (i = 0; i < c->n_placements; i++)
+		free(c->placements[i].worker_id);
+	free(c->placements);
+	free(c->worker_id);
+	free(c->message);
+	free(c->data);
+	free(c->result_json);
+	free(c->error);
+	worker_rec_fini(&c->worker);
+	free(c->running);
+	for (i = 0; i < c->n_heartbeats; i++)
+		free(c->heartbeats[i].worker_id);
+	free(c->heartbeats);
+	api_key_fini(&c->key);
+	free(c->secret_name);
+	memset(c, 0, sizeof *c);
+}
+
+/* ---- encoding ---- */
+
+/* Number of type-specific fields written after t/now/actor/rid. */
+static uint32_t
+cmd_encode_nfields(enum cmd_type t)
+{
+	switch (t) {
+	case CMD_SUBMIT:
+	case CMD_ASSIGN:
+	case CMD_WORKER_HEARTBEAT_BATCH:
+	case CMD_KEY_CREATE:
+		return 1;
+	case CMD_CANCEL:
+	case CMD_WORKER_REGISTER:
+	case CMD_WORKER_DEAD:
+	case CMD_SECRET_SET:
+		return 2;
+	case CMD_START:
+		return 3;
+	case CMD_PROGRESS:
+		return 5;
+	case CMD_CHECKPOINT:
+	case CMD_COMPLETE:
+		return 6;
+	default:
+		return 0;
+	}
+}
+
+static void
+cmd_put_attempt_ref(struct wire_writer *w, const struct cmd *c)
+{
+	wire_put_str(w, "wl");
+	wire_put_str(w, c->workload_id);
+	wire_put_str(w, "att");
+	wire_put_uint(w, c->attempt);
+	wire_put_str(w, "wk");
+	wire_put_str(w, c->worker_id);
+}
+
+static void
+cmd_encode_body(struct wire_writer *w, const struct cmd *c)
+{
+	size_t	 i;
+
+	switch (c->type) {
+	case CMD_SUBMIT:
+		wire_put_str(w, "wls");
+		wire_put_array(w, (uint32_t)c->n_workloads);
+		for (i = 0; i < c->n_workloads; i++)
+			model_workload_encode(w, &c->workloads[i]);
+		break;
+	case CMD_ASSIGN:
+		wire_put_str(w, "pl");
+		wire_put_array(w, (uint32_t)c->n_placements);
+		for (i = 0; i < c->n_placements; i++) {
+			wire_put_map(w, 3);
+			wire_put_str(w, "wl");
+			wire_put_str(w, c->placements[i].workload_id);
+			wire_put_str(w, "wk");
+			wire_put_str(w, c->placements[i].worker_id);
+			wire_put_str(w, "att");
+			wire_put_uint(w, c->placements[i].attempt);
+		}
+		break;
+	case CMD_START:
+		cmd_put_attempt_ref(w, c);
+		break;
+	case CMD_PROGRESS:
+		cmd_put_attempt_ref(w, c);
+		wire_put_str(w, "prog");
+		wire_put_double(w, c->progress);
+		wire_put_str(w, "msg");
+		wire_put_str(w, c->message);
+		break;
+	case CMD_CHECKPOINT:
+		cmd_put_attempt_ref(w, c);
+		wire_put_str(w, "cps");
+		wire_put_uint(w, c->checkpoint_seq);
+		wire_put_str(w, "data");
+		/* Never hand msgpack a NULL source, even for zero bytes. */
+		wire_put_bin(w, c->data_len != 0 ? c->data : "", c->data_len);
+		wire_put_str(w, "raw");
+		wire_put_uint(w, c->raw_len);
+		break;
+	case CMD_COMPLETE:
+		cmd_put_attempt_ref(w, c);
+		wire_put_str(w, "out");
+		wire_put_uint(w, (uint64_t)c->outcome);
+		wire_put_str(w, "res");
+		wire_put_str(w, c->result_json);
+		wire_put_str(w, "err");
+		wire_put_str(w, c->error);
+		break;
+	case CMD_CANCEL:
+		wire_put_str(w, "wl");
+		wire_put_str(w, c->workload_id);
+		wire_put_str(w, "msg");
+		wire_put_str(w, c->message);
+		break;
+	case CMD_WORKER_REGISTER:
+		wire_put_str(w, "wkr");
+		model_worker_encode(w, &c->worker);
+		wire_put_str(w, "run");
+		wire_put_array(w, (uint32_t)c->n_running);
+		for (i = 0; i < c->n_running; i++) {
+			wire_put_map(w, 2);
+			wire_put_str(w, "wl");
+			wire_put_str(w, c->running[i].workload_id);
+			wire_put_str(w, "att");
+			wire_put_uint(w, c->running[i].attempt);
+		}
+		break;
+	case CMD_WORKER_HEARTBEAT_BATCH:
+		wire_put_str(w, "hb");
+		wire_put_array(w, (uint32_t)c->n_heartbeats);
+		for (i = 0; i < c->n_heartbeats; i++) {
+			wire_put_map(w, 2);
+			wire_put_str(w, "wk");
+			wire_put_str(w, c->heartbeats[i].worker_id);
+			wire_put_str(w, "at");
+			wire_put_uint(w, c->heartbeats[i].at_ms);
+		}
+		break;
+	case CMD_WORKER_DEAD:
+		wire_put_str(w, "wk");
+		wire_put_str(w, c->worker_id);
+		wire_put_str(w, "gen");
+		wire_put_uint(w, c->generation);
+		break;
+	case CMD_KEY_CREATE:
+		wire_put_str(w, "key");
+		model_api_key_encode(w, &c->key);
+		break;
+	case CMD_SECRET_SET:
+		wire_put_str(w, "name");
+		wire_put_str(w, c->secret_name);
+		wire_put_str(w, "hash");
+		wire_put_bin(w, c->secret_hash, sizeof c->secret_hash);
+		break;
+	default:
+		break;
+	}
+}
+
+int
+cmd_encode(const struct cmd *c, void **buf, size_t *len)
+{
+	struct wire_writer	*w;
+	uint32_t		 n;
+	int			 rc;
+
+	/* Refuse what cmd_decode would refuse, so a bad command fails at the
+	 * proposer instead of being committed and then skipped by every FSM. */
+	if (c->type < CMD_SUBMIT || c->type >= CMD__END)
+		return ERR_INVAL;
+	if (c->n_workloads > CMD_MAX_ITEMS || c->n_placements > CMD_MAX_ITEMS ||
+	    c->n_running > CMD_MAX_ITEMS || c->n_heartbeats > CMD_MAX_ITEMS ||
+	    c->data_len > UINT32_MAX)
+		return ERR_TOOBIG;
+
+	if ((w = wire_writer_new()) == NULL)
+		return ERR_NOMEM;
+	n = 2 + (c->actor != NULL) + (c->request_id != NULL) +
+	    cmd_encode_nfields(c->type);
+	wire_put_map(w, n);
+	wire_put_str(w, "t");
+	wire_put_uint(w, (uint64_t)c->type);
+	wire_put_str(w, "now");
+	wire_put_uint(w, c->now_ms);
+	if (c->actor != NULL) {
+		wire_put_str(w, "actor");
+		wire_put_str(w, c->actor);
+	}
+	if (c->request_id != NULL) {
+		wire_put_str(w, "rid");
+		wire_put_str(w, c->request_id);
+	}
+	cmd_encode_body(w, c);
+	rc = wire_writer_take(w, buf, len);
+	wire_writer_free(w);
+	return rc;
+}
+
+/* ---- decoding ---- */
+
+/* A fixed-size id: exactly MODEL_ID_LEN bytes, no NUL. */
+static int
+cmd_get_id(const struct wire_val *v, char out[MODEL_ID_LEN + 1])
+{
+	const char	*p;
+	size_t		 len;
+
+	if (wire_get_str(v, &p, &len) != 0 || len != MODEL_ID_LEN ||
+	    memchr(p, '\0', len) != NULL)
+		return ERR_PROTO;
+	memcpy(out, p, len);
+	out[len] = '\0';
+	return 0;
+}
+
+static int
+cmd_field_id(const struct wire_val *map, const char *key,
+    char out[MODEL_ID_LEN + 1])
+{
+	const struct wire_val	*v = wire_map_get(map, key);
+
+	return v == NULL ? ERR_PROTO : cmd_get_id(v, out);
+}
+
+/* A required non-empty string. */
+static int
+cmd_field_str_req(const struct wire_val *map, const char *key, char **out)
+{
+	int	 rc;
+
+	if (wire_map_get(map, key) == NULL)
+		return ERR_PROTO;
+	if ((rc = wire_field_strdup(map, key, out)) != 0)
+		return rc;
+	return (*out)[0] == '\0' ? ERR_PROTO : 0;
+}
+
+/* The array under key: absent means empty; more than CMD_MAX_ITEMS entries
+ * or a non-array is ERR_PROTO.  Sets *arr (NULL when empty) and *n. */
+static int
+cmd_field_array(const struct wire_val *map, const char *key,
+    const struct wire_val **arr, uint32_t *n)
+{
+	const struct wire_val	*v = wire_map_get(map, key);
+
+	*arr = NULL;
+	*n = 0;
+	if (v == NULL)
+		return 0;
+	if (wire_val_type(v) != WIRE_ARRAY || wire_len(v) > CMD_MAX_ITEMS)
+		return ERR_PROTO;
+	*arr = v;
+	*n = wire_len(v);
+	return 0;
+}
+
+static int
+cmd_decode_workloads(const struct wire_val *root, struct cmd *c)
+{
+	const struct wire_val	*arr;
+	uint32_t		 n, i;
+	int			 rc;
+
+	if ((rc = cmd_field_array(root, "wls", &arr, &n)) != 0 || n == 0)
+		return rc;
+	if ((c->workloads = calloc(n, sizeof *c->workloads)) == NULL)
+		return ERR_NOMEM;
+	for (i = 0; i < n; i++) {
+		if ((rc = model_workload_decode(wire_array_at(arr, i),
+		    &c->workloads[i])) != 0)
+			return rc;
+		c->n_workloads++;
+	}
+	return 0;
+}
+
+static int
+cmd_decode_placements(const struct wire_val *root, struct cmd *c)
+{
+	const struct wire_val	*arr, *e;
+	struct cmd_placement	*p;
+	uint32_t		 n, i;
+	int			 rc;
+
+	if ((rc = cmd_field_array(root, "pl", &arr, &n)) != 0 || n == 0)
+		return rc;
+	if ((c->placements = calloc(n, sizeof *c->placements)) == NULL)
+		return ERR_NOMEM;
+	for (i = 0; i < n; i++) {
+		e = wire_array_at(arr, i);
+		/* Count the entry first: cmd_fini frees its worker_id even if
+		 * decoding it fails half-way. */
+		p = &c->placements[c->n_placements++];
+		if (wire_val_type(e) != WIRE_MAP)
+			return ERR_PROTO;
+		if ((rc = cmd_field_id(e, "wl", p->workload_id)) != 0 ||
+		    (rc = cmd_field_str_req(e, "wk", &p->worker_id)) != 0 ||
+		    (rc = wire_field_u32(e, "att", &p->attempt)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+cmd_decode_running(const struct wire_val *root, struct cmd *c)
+{
+	const struct wire_val	*arr, *e;
+	struct cmd_attempt	*a;
+	uint32_t		 n, i;
+	int			 rc;
+
+	if ((rc = cmd_field_array(root, "run", &arr, &n)) != 0 || n == 0)
+		return rc;
+	if ((c->running = calloc(n, sizeof *c->running)) == NULL)
+		return ERR_NOMEM;
+	for (i = 0; i < n; i++) {
+		e = wire_array_at(arr, i);
+		a = &c->running[c->n_running++];
+		if (wire_val_type(e) != WIRE_MAP)
+			return ERR_PROTO;
+		if ((rc = cmd_field_id(e, "wl", a->workload_id)) != 0 ||
+		    (rc = wire_field_u32(e, "att", &a->attempt)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+cmd_decode_heartbeats(const struct wire_val *root, struct cmd *c)
+{
+	const struct wire_val	*arr, *e;
+	struct cmd_heartbeat	*h;
+	uint32_t		 n, i;
+	int			 rc;
+
+	if ((rc = cmd_field_array(root, "hb", &arr, &n)) != 0 || n == 0)
+		return rc;
+	if ((c->heartbeats = calloc(n, sizeof *c->heartbeats)) == NULL)
+		return ERR_NOMEM;
+	for (i = 0; i < n; i++) {
+		e = wire_array_at(arr, i);
+		h = &c->heartbeats[c->n_heartbeats++];
+		if (wire_val_type(e) != WIRE_MAP)
+			return ERR_PROTO;
+		if ((rc = cmd_field_str_req(e, "wk", &h->worker_id)) != 0 ||
+		    (rc = wire_field_uint(e, "at", &h->at_ms)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* workload_id (required), attempt and worker_id (optional). */
+static int
+cmd_decode_attempt_ref(const struct wire_val *root, struct cmd *c)
+{
+	int	 rc;
+
+	if ((rc = cmd_field_id(root, "wl", c->workload_id)) != 0 ||
+	    (rc = wire_field_u32(root, "att", &c->attempt)) != 0 ||
+	    (rc = wire_field_strdup(root, "wk", &c->worker_id)) != 0)
+		return rc;
+	return 0;
+}
+
+static int
+cmd_decode_checkpoint(const struct wire_val *root, struct cmd *c)
+{
+	const struct wire_val	*v;
+	const void		*p;
+	size_t			 len;
+	int			 rc;
+
+	if ((rc = cmd_decode_attempt_ref(root, c)) != 0 ||
+	    (rc = wire_field_uint(root, "cps", &c->checkpoint_seq)) != 0 ||
+	    (rc = wire_field_uint(root, "raw", &c->raw_len)) != 0)
+		return rc;
+	if ((v = wire_map_get(root, "data")) == NULL)
+		return 0;
+	if (wire_get_bin(v, &p, &len) != 0)
+		return ERR_PROTO;
+	if (len == 0)
+		return 0;
+	if ((c->data = malloc(len)) == NULL)
+		return ERR_NOMEM;
+	memcpy(c->data, p, len);
+	c->data_len = len;
+	return 0;
+}
+
+static int
+cmd_decode_complete(const struct wire_val *root, struct cmd *c)
+{
+	const struct wire_val	*v;
+	uint64_t		 u;
+	int			 rc;
+
+	if ((rc = cmd_decode_attempt_ref(root, c)) != 0 ||
+	    (rc = wire_field_strdup(root, "res", &c->result_json)) != 0 ||
+	    (rc = wire_field_strdup(root, "err", &c->error)) != 0)
+		return rc;
+	if ((v = wire_map_get(root, "out")) == NULL)
+		return ERR_PROTO;
+	if (wire_get_uint(v, &u) != 0 || u >= OUTCOME__COUNT)
+		return ERR_PROTO;
+	c->outcome = (enum outcome)u;
+	return 0;
+}
+
+static int
+cmd_decode_secret(const struct wire_val *root, struct cmd *c)
+{
+	const void	*p;
+	size_t		 len;
+	int		 rc;
+
+	if ((rc = cmd_field_str_req(root, "name", &c->secret_name)) != 0)
+		return rc;
+	if (wire_get_bin(wire_map_get(root, "hash"), &p, &len) != 0 ||
+	    len != sizeof c->secret_hash)
+		return ERR_PROTO;
+	memcpy(c->secret_hash, p, len);
+	return 0;
+}
+
+static int
+cmd_decode_body(const struct wire_val *root, struct cmd *c)
+{
+	const struct wire_val	*v;
+	int			 rc;
+
+	switch (c->type) {
+	case CMD_SUBMIT:
+		return cmd_decode_workloads(root, c);
+	case CMD_ASSIGN:
+		return cmd_decode_placements(root, c);
+	case CMD_START:
+		return cmd_decode_attempt_ref(root, c);
+	case CMD_PROGRESS:
+		if ((rc = cmd_decode_attempt_ref(root, c)) != 0 ||
+		    (rc = wire_field_double(root, "prog", &c->progress)) != 0 ||
+		    (rc = wire_field_strdup(root, "msg", &c->message)) != 0)
+			return rc;
+		return isfinite(c->progress) ? 0 : ERR_PROTO;
+	case CMD_CHECKPOINT:
+		return cmd_decode_checkpoint(root, c);
+	case CMD_COMPLETE:
+		return cmd_decode_complete(root, c);
+	case CMD_CANCEL:
+		if ((rc = cmd_field_id(root, "wl", c->workload_id)) != 0)
+			return rc;
+		return wire_field_strdup(root, "msg", &c->message);
+	case CMD_WORKER_REGISTER:
+		if ((v = wire_map_get(root, "wkr")) == NULL)
+			return ERR_PROTO;
+		if ((rc = model_worker_decode(v, &c->worker)) != 0)
+			return rc;
+		return cmd_decode_running(root, c);
+	case CMD_WORKER_HEARTBEAT_BATCH:
+		return cmd_decode_heartbeats(root, c);
+	case CMD_WORKER_DEAD:
+		if ((rc = cmd_field_str_req(root, "wk", &c->worker_id)) != 0)
+			return rc;
+		return wire_field_uint(root, "gen", &c->generation);
+	case CMD_KEY_CREATE:
+		if ((v = wire_map_get(root, "key")) == NULL)
+			return ERR_PROTO;
+		return model_api_key_decode(v, &c->key);
+	case CMD_SECRET_SET:
+		return cmd_decode_secret(root, c);
+	default:
+		return ERR_PROTO;
+	}
+}
+
+int
+cmd_decode(const void *buf, size_t len, struct cmd *out)
+{
+	struct wire_doc		*doc;
+	const struct wire_val	*root, *t;
+	uint64_t		 type;
+	int			 rc;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = wire_doc_decode(&doc, buf, len)) != 0)
+		return rc;
+	root = wire_doc_root(doc);
+	if (wire_val_type(root) != WIRE_MAP ||
+	    (t = wire_map_get(root, "t")) == NULL ||
+	    wire_get_uint(t, &type) != 0 ||
+	    type < CMD_SUBMIT || type >= CMD__END) {
+		rc = ERR_PROTO;
+		goto fail;
+	}
+	out->type = (enum cmd_type)type;
+	/* The time is part of the command: the FSM never reads its own clock. */
+	if (wire_map_get(root, "now") == NULL) {
+		rc = ERR_PROTO;
+		goto fail;
+	}
+	if ((rc = wire_field_uint(root, "now", &out->now_ms)) != 0 ||
+	    (rc = wire_field_strdup(root, "actor", &out->actor)) != 0 ||
+	    (rc = wire_field_strdup(root, "rid", &out->request_id)) != 0 ||
+	    (rc = cmd_decode_body(root, out)) != 0)
+		goto fail;
+	wire_doc_free(doc);
+	return 0;
+fail:
+	wire_doc_free(doc);
+	cmd_fini(out);
+	return rc;
+}

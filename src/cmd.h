@@ -1,0 +1,116 @@
+/*
+ * Commands: every change of state is one of these, encoded as msgpack,
+ * proposed through the Raft log and applied by the FSM.  A command carries
+ * everything its application needs, including the time (now_ms) and any ids,
+ * so that applying the same log gives the same state on every node.
+ *
+ * struct cmd is a "fat" record: each type uses the fields its comment names
+ * and leaves the rest zeroed.  cmd_fini frees every owned field.
+ */
+#ifndef SRC_CMD_H
+#define SRC_CMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "src/model.h"
+
+enum cmd_type {
+	CMD_SUBMIT = 1,			/* workloads[] */
+	CMD_ASSIGN,			/* placements[] */
+	CMD_START,			/* workload_id, attempt, worker_id */
+	CMD_PROGRESS,			/* workload_id, attempt, worker_id, progress, message */
+	CMD_CHECKPOINT,			/* workload_id, attempt, worker_id, checkpoint_seq, data, raw_len */
+	CMD_COMPLETE,			/* workload_id, attempt, worker_id, outcome, result_json, error */
+	CMD_CANCEL,			/* workload_id, message (reason) */
+	CMD_WORKER_REGISTER,		/* worker, running[] */
+	CMD_WORKER_HEARTBEAT_BATCH,	/* heartbeats[] */
+	CMD_WORKER_DEAD,		/* worker_id, generation */
+	CMD_KEY_CREATE,			/* key */
+	CMD_SECRET_SET,			/* secret_name, secret_hash */
+	CMD__END
+};
+
+/* "submit", "assign", ...; never NULL. */
+const char	*cmd_type_name(enum cmd_type t);
+
+/* How an attempt ended, as the worker reports it. */
+enum outcome {
+	OUTCOME_SUCCEEDED,
+	OUTCOME_FAILED,
+	OUTCOME_CANCELLED,		/* stopped because cancel was requested */
+	OUTCOME_ABANDONED,		/* the worker gave it up (drain, stale); requeue */
+	OUTCOME__COUNT
+};
+
+struct cmd_placement {
+	char		 workload_id[MODEL_ID_LEN + 1];
+	char		*worker_id;
+	uint32_t	 attempt;	/* the new attempt: current attempt + 1 */
+};
+
+struct cmd_heartbeat {
+	char		*worker_id;
+	uint64_t	 at_ms;
+};
+
+/* One attempt a worker says it is running. */
+struct cmd_attempt {
+	char		 workload_id[MODEL_ID_LEN + 1];
+	uint32_t	 attempt;
+};
+
+struct cmd {
+	enum cmd_type		 type;
+	uint64_t		 now_ms;	/* proposer's wall clock */
+	char			*actor;		/* audit: key id, "coordinator", "worker:<id>" */
+	char			*request_id;	/* audit: the HTTP request id, or NULL */
+
+	struct workload		*workloads;	/* SUBMIT: complete records, status PENDING */
+	size_t			 n_workloads;
+
+	struct cmd_placement	*placements;	/* ASSIGN */
+	size_t			 n_placements;
+
+	char			 workload_id[MODEL_ID_LEN + 1];
+	uint32_t		 attempt;
+	char			*worker_id;
+	double			 progress;
+	char			*message;
+	uint64_t		 checkpoint_seq;
+	void			*data;		/* CHECKPOINT: zstd-compressed bytes */
+	size_t			 data_len;
+	uint64_t		 raw_len;	/* CHECKPOINT: uncompressed size */
+	enum outcome		 outcome;
+	char			*result_json;
+	char			*error;
+
+	struct worker_rec	 worker;	/* WORKER_REGISTER */
+	struct cmd_attempt	*running;	/* WORKER_REGISTER */
+	size_t			 n_running;
+
+	struct cmd_heartbeat	*heartbeats;	/* WORKER_HEARTBEAT_BATCH */
+	size_t			 n_heartbeats;
+
+	uint64_t		 generation;	/* WORKER_DEAD: the registration declared dead */
+
+	struct api_key		 key;		/* KEY_CREATE */
+
+	char			*secret_name;	/* SECRET_SET: e.g. "join_token" */
+	uint8_t			 secret_hash[32];
+};
+
+/* At most this many workloads, placements, heartbeats or running attempts
+ * in one command: a bound on what one log entry can make a node allocate. */
+#define CMD_MAX_ITEMS	10000
+
+/* Encodes c into a new malloc'd buffer.  0, ERR_NOMEM, ERR_INVAL (unknown
+ * type) or ERR_TOOBIG (more than CMD_MAX_ITEMS items, or data over 4 GiB):
+ * nothing is proposed that every node would then fail to decode. */
+int	cmd_encode(const struct cmd *c, void **buf, size_t *len);
+/* Decodes buf into a zeroed *out. 0, ERR_PROTO (malformed or unknown type),
+ * or ERR_NOMEM; on error *out is finalised. */
+int	cmd_decode(const void *buf, size_t len, struct cmd *out);
+void	cmd_fini(struct cmd *c);
+
+#endif /* SRC_CMD_H */

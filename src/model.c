@@ -1,0 +1,671 @@
+/*
+ * The domain records and their msgpack encodings.  A stored record is a map
+ * with short, stable string keys; a decoder ignores keys it does not know
+ * (so a newer node's records stay readable), takes an absent or nil key as
+ * the zero value, and rejects a present key of the wrong type, an enum out of
+ * range, or a missing required key with ERR_PROTO.  Encoders always write
+ * every field (NULL strings as nil), so one record has one encoding and every
+ * node stores the same bytes for the same state.
+ *
+ * This file is part of libwire.a, which must not depend on libsodium: ids
+ * come from getrandom(2).
+ */
+#include "src/model.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "net/wire.h"
+#include "src/err.h"
+#include "src/log.h"
+
+static const char *const model_wl_status_names[WL__COUNT] = {
+	"PENDING", "SCHEDULED", "RUNNING", "PAUSING", "PAUSED",
+	"COMPLETED", "FAILED", "CANCELLED",
+};
+
+static const char *const model_tier_names[TIER__COUNT] = {
+	"free", "standard", "premium", "enterprise",
+};
+
+static const uint64_t model_tier_weights[TIER__COUNT] = { 1, 10, 50, 100 };
+
+static const char *const model_worker_status_names[WORKER__COUNT] = {
+	"ALIVE", "DEAD", "DRAINING",
+};
+
+const char *
+wl_status_name(enum wl_status s)
+{
+	if ((unsigned)s >= WL__COUNT)
+		return "UNKNOWN";
+	return model_wl_status_names[s];
+}
+
+int
+wl_status_parse(const char *name, enum wl_status *out)
+{
+	int	 i;
+
+	if (name == NULL)
+		return ERR_INVAL;
+	for (i = 0; i < WL__COUNT; i++) {
+		if (strcmp(name, model_wl_status_names[i]) == 0) {
+			*out = (enum wl_status)i;
+			return 0;
+		}
+	}
+	return ERR_INVAL;
+}
+
+bool
+wl_status_is_terminal(enum wl_status s)
+{
+	return s == WL_COMPLETED || s == WL_FAILED || s == WL_CANCELLED;
+}
+
+bool
+wl_status_holds_slot(enum wl_status s)
+{
+	return s == WL_SCHEDULED || s == WL_RUNNING || s == WL_PAUSING;
+}
+
+const char *
+tier_name(enum tier t)
+{
+	if ((unsigned)t >= TIER__COUNT)
+		return "unknown";
+	return model_tier_names[t];
+}
+
+int
+tier_parse(const char *name, enum tier *out)
+{
+	int	 i;
+
+	if (name == NULL)
+		return ERR_INVAL;
+	for (i = 0; i < TIER__COUNT; i++) {
+		if (strcmp(name, model_tier_names[i]) == 0) {
+			*out = (enum tier)i;
+			return 0;
+		}
+	}
+	return ERR_INVAL;
+}
+
+const char *
+worker_status_name(enum worker_status s)
+{
+	if ((unsigned)s >= WORKER__COUNT)
+		return "UNKNOWN";
+	return model_worker_status_names[s];
+}
+
+uint64_t
+workload_effective_priority(const struct workload *w)
+{
+	uint64_t	 weight = 1;
+
+	if ((unsigned)w->tier < TIER__COUNT)
+		weight = model_tier_weights[w->tier];
+	return (uint64_t)w->priority * weight;
+}
+
+/* ---- records: fini and dup ---- */
+
+void
+affinity_fini(struct affinity *a)
+{
+	free(a->hard_worker_id);
+	tagset_fini(&a->hard_tags);
+	strlist_fini(&a->hard_types);
+	free(a->soft_worker_id);
+	tagset_fini(&a->soft_tags);
+	strlist_fini(&a->anti_types);
+	memset(a, 0, sizeof *a);
+}
+
+/* Copies src into *dst (NULL stays NULL); 0 or ERR_NOMEM. */
+static int
+model_str_copy(char **dst, const char *src)
+{
+	if (src == NULL) {
+		*dst = NULL;
+		return 0;
+	}
+	if ((*dst = strdup(src)) == NULL)
+		return ERR_NOMEM;
+	return 0;
+}
+
+int
+affinity_dup(struct affinity *dst, const struct affinity *src)
+{
+	memset(dst, 0, sizeof *dst);
+	if (model_str_copy(&dst->hard_worker_id, src->hard_worker_id) != 0 ||
+	    tagset_dup(&dst->hard_tags, &src->hard_tags) != 0 ||
+	    strlist_dup(&dst->hard_types, &src->hard_types) != 0 ||
+	    model_str_copy(&dst->soft_worker_id, src->soft_worker_id) != 0 ||
+	    tagset_dup(&dst->soft_tags, &src->soft_tags) != 0 ||
+	    strlist_dup(&dst->anti_types, &src->anti_types) != 0) {
+		affinity_fini(dst);
+		return ERR_NOMEM;
+	}
+	return 0;
+}
+
+void
+workload_fini(struct workload *w)
+{
+	free(w->customer_id);
+	free(w->type);
+	free(w->params_json);
+	affinity_fini(&w->affinity);
+	free(w->worker_id);
+	free(w->progress_message);
+	free(w->result_json);
+	free(w->error);
+	free(w->request_id);
+	memset(w, 0, sizeof *w);
+}
+
+int
+workload_dup(struct workload *dst, const struct workload *src)
+{
+	/* Start from a shallow copy so every scalar comes along, then replace
+	 * each owned pointer; clear them first so a failure part-way leaves
+	 * only our own copies for workload_fini to free. */
+	*dst = *src;
+	dst->customer_id = dst->type = dst->params_json = NULL;
+	dst->worker_id = dst->progress_message = dst->result_json = NULL;
+	dst->error = dst->request_id = NULL;
+	memset(&dst->affinity, 0, sizeof dst->affinity);
+
+	if (model_str_copy(&dst->customer_id, src->customer_id) != 0 ||
+	    model_str_copy(&dst->type, src->type) != 0 ||
+	    model_str_copy(&dst->params_json, src->params_json) != 0 ||
+	    affinity_dup(&dst->affinity, &src->affinity) != 0 ||
+	    model_str_copy(&dst->worker_id, src->worker_id) != 0 ||
+	    model_str_copy(&dst->progress_message, src->progress_message) != 0 ||
+	    model_str_copy(&dst->result_json, src->result_json) != 0 ||
+	    model_str_copy(&dst->error, src->error) != 0 ||
+	    model_str_copy(&dst->request_id, src->request_id) != 0) {
+		workload_fini(dst);
+		return ERR_NOMEM;
+	}
+	return 0;
+}
+
+void
+worker_rec_fini(struct worker_rec *w)
+{
+	free(w->id);
+	tagset_fini(&w->tags);
+	strlist_fini(&w->capabilities);
+	free(w->version);
+	memset(w, 0, sizeof *w);
+}
+
+int
+worker_rec_dup(struct worker_rec *dst, const struct worker_rec *src)
+{
+	*dst = *src;
+	dst->id = dst->version = NULL;
+	memset(&dst->tags, 0, sizeof dst->tags);
+	memset(&dst->capabilities, 0, sizeof dst->capabilities);
+
+	if (model_str_copy(&dst->id, src->id) != 0 ||
+	    tagset_dup(&dst->tags, &src->tags) != 0 ||
+	    strlist_dup(&dst->capabilities, &src->capabilities) != 0 ||
+	    model_str_copy(&dst->version, src->version) != 0) {
+		worker_rec_fini(dst);
+		return ERR_NOMEM;
+	}
+	return 0;
+}
+
+void
+api_key_fini(struct api_key *k)
+{
+	free(k->customer_id);
+	memset(k, 0, sizeof *k);
+}
+
+/* ---- decoding helpers ---- */
+
+/* Reads a fixed-size id (exactly MODEL_ID_LEN bytes, no NUL) from map[key]
+ * into out.  An absent key leaves out empty, and is an error if required. */
+static int
+model_field_id(const struct wire_val *map, const char *key, bool required,
+    char out[MODEL_ID_LEN + 1])
+{
+	const struct wire_val	*v = wire_map_get(map, key);
+	const char		*p;
+	size_t			 len;
+
+	if (v == NULL)
+		return required ? ERR_PROTO : 0;
+	if (wire_get_str(v, &p, &len) != 0 || len != MODEL_ID_LEN ||
+	    memchr(p, '\0', len) != NULL)
+		return ERR_PROTO;
+	memcpy(out, p, len);
+	out[len] = '\0';
+	return 0;
+}
+
+/* Reads an enum stored as an unsigned integer below count. */
+static int
+model_field_enum(const struct wire_val *map, const char *key, bool required,
+    unsigned count, unsigned *out)
+{
+	const struct wire_val	*v = wire_map_get(map, key);
+	uint64_t		 u;
+
+	if (v == NULL)
+		return required ? ERR_PROTO : 0;
+	if (wire_get_uint(v, &u) != 0 || u >= count)
+		return ERR_PROTO;
+	*out = (unsigned)u;
+	return 0;
+}
+
+/* A required string: present, a string, no NUL, not empty. */
+static int
+model_field_str_req(const struct wire_val *map, const char *key, char **out)
+{
+	int	 rc;
+
+	if (wire_map_get(map, key) == NULL)
+		return ERR_PROTO;
+	if ((rc = wire_field_strdup(map, key, out)) != 0)
+		return rc;
+	return (*out)[0] == '\0' ? ERR_PROTO : 0;
+}
+
+/* A double that must be finite (NaN would break comparisons and ordering). */
+static int
+model_field_finite(const struct wire_val *map, const char *key, double *out)
+{
+	int	 rc;
+
+	if ((rc = wire_field_double(map, key, out)) != 0)
+		return rc;
+	return isfinite(*out) ? 0 : ERR_PROTO;
+}
+
+/* ---- affinity ---- */
+
+#define MODEL_AFFINITY_FIELDS	6
+
+void
+model_affinity_encode(struct wire_writer *w, const struct affinity *a)
+{
+	wire_put_map(w, MODEL_AFFINITY_FIELDS);
+	wire_put_str(w, "hw");
+	wire_put_str(w, a->hard_worker_id);
+	wire_put_str(w, "htag");
+	wire_put_tagset(w, &a->hard_tags);
+	wire_put_str(w, "htype");
+	wire_put_strlist(w, &a->hard_types);
+	wire_put_str(w, "sw");
+	wire_put_str(w, a->soft_worker_id);
+	wire_put_str(w, "stag");
+	wire_put_tagset(w, &a->soft_tags);
+	wire_put_str(w, "anti");
+	wire_put_strlist(w, &a->anti_types);
+}
+
+int
+model_affinity_decode(const struct wire_val *v, struct affinity *out)
+{
+	int	 rc;
+
+	memset(out, 0, sizeof *out);
+	if (wire_val_type(v) != WIRE_MAP)
+		return ERR_PROTO;
+	if ((rc = wire_field_strdup(v, "hw", &out->hard_worker_id)) != 0 ||
+	    (rc = wire_field_tagset(v, "htag", &out->hard_tags)) != 0 ||
+	    (rc = wire_field_strlist(v, "htype", &out->hard_types)) != 0 ||
+	    (rc = wire_field_strdup(v, "sw", &out->soft_worker_id)) != 0 ||
+	    (rc = wire_field_tagset(v, "stag", &out->soft_tags)) != 0 ||
+	    (rc = wire_field_strlist(v, "anti", &out->anti_types)) != 0) {
+		affinity_fini(out);
+		return rc;
+	}
+	return 0;
+}
+
+/* ---- workload ---- */
+
+#define MODEL_WORKLOAD_FIELDS	27
+
+void
+model_workload_encode(struct wire_writer *w, const struct workload *wl)
+{
+	wire_put_map(w, MODEL_WORKLOAD_FIELDS);
+	wire_put_str(w, "id");
+	wire_put_str(w, wl->id);
+	wire_put_str(w, "cust");
+	wire_put_str(w, wl->customer_id);
+	wire_put_str(w, "type");
+	wire_put_str(w, wl->type);
+	wire_put_str(w, "params");
+	wire_put_str(w, wl->params_json);
+	wire_put_str(w, "prio");
+	wire_put_uint(w, wl->priority);
+	wire_put_str(w, "tier");
+	wire_put_uint(w, (uint64_t)wl->tier);
+	wire_put_str(w, "st");
+	wire_put_uint(w, (uint64_t)wl->status);
+	wire_put_str(w, "aff");
+	model_affinity_encode(w, &wl->affinity);
+	wire_put_str(w, "maxr");
+	wire_put_uint(w, wl->max_retries);
+	wire_put_str(w, "tmo");
+	wire_put_uint(w, wl->timeout_seconds);
+	wire_put_str(w, "seq");
+	wire_put_uint(w, wl->seq);
+	wire_put_str(w, "ct");
+	wire_put_uint(w, wl->created_ms);
+	wire_put_str(w, "ut");
+	wire_put_uint(w, wl->updated_ms);
+	wire_put_str(w, "sct");
+	wire_put_uint(w, wl->scheduled_ms);
+	wire_put_str(w, "stt");
+	wire_put_uint(w, wl->started_ms);
+	wire_put_str(w, "ft");
+	wire_put_uint(w, wl->finished_ms);
+	wire_put_str(w, "wk");
+	wire_put_str(w, wl->worker_id);
+	wire_put_str(w, "att");
+	wire_put_uint(w, wl->attempt);
+	wire_put_str(w, "prog");
+	wire_put_double(w, wl->progress);
+	wire_put_str(w, "pmsg");
+	wire_put_str(w, wl->progress_message);
+	wire_put_str(w, "res");
+	wire_put_str(w, wl->result_json);
+	wire_put_str(w, "err");
+	wire_put_str(w, wl->error);
+	wire_put_str(w, "cps");
+	wire_put_uint(w, wl->checkpoint_seq);
+	wire_put_str(w, "fails");
+	wire_put_uint(w, wl->failures);
+	wire_put_str(w, "nb");
+	wire_put_uint(w, wl->not_before_ms);
+	wire_put_str(w, "cxl");
+	wire_put_bool(w, wl->cancel_requested);
+	wire_put_str(w, "rid");
+	wire_put_str(w, wl->request_id);
+}
+
+int
+model_workload_decode(const struct wire_val *v, struct workload *out)
+{
+	const struct wire_val	*aff;
+	unsigned		 tier = TIER_FREE, status = WL_PENDING;
+	int			 rc;
+
+	memset(out, 0, sizeof *out);
+	if (wire_val_type(v) != WIRE_MAP)
+		return ERR_PROTO;
+	if ((rc = model_field_id(v, "id", true, out->id)) != 0 ||
+	    (rc = wire_field_strdup(v, "cust", &out->customer_id)) != 0 ||
+	    (rc = model_field_str_req(v, "type", &out->type)) != 0 ||
+	    (rc = wire_field_strdup(v, "params", &out->params_json)) != 0 ||
+	    (rc = wire_field_u32(v, "prio", &out->priority)) != 0 ||
+	    (rc = model_field_enum(v, "tier", false, TIER__COUNT, &tier)) != 0 ||
+	    (rc = model_field_enum(v, "st", true, WL__COUNT, &status)) != 0)
+		goto fail;
+	if (out->priority > MODEL_PRIORITY_MAX) {
+		rc = ERR_PROTO;
+		goto fail;
+	}
+	out->tier = (enum tier)tier;
+	out->status = (enum wl_status)status;
+	if ((aff = wire_map_get(v, "aff")) != NULL &&
+	    (rc = model_affinity_decode(aff, &out->affinity)) != 0)
+		goto fail;
+	if ((rc = wire_field_u32(v, "maxr", &out->max_retries)) != 0 ||
+	    (rc = wire_field_u32(v, "tmo", &out->timeout_seconds)) != 0 ||
+	    (rc = wire_field_uint(v, "seq", &out->seq)) != 0 ||
+	    (rc = wire_field_uint(v, "ct", &out->created_ms)) != 0 ||
+	    (rc = wire_field_uint(v, "ut", &out->updated_ms)) != 0 ||
+	    (rc = wire_field_uint(v, "sct", &out->scheduled_ms)) != 0 ||
+	    (rc = wire_field_uint(v, "stt", &out->started_ms)) != 0 ||
+	    (rc = wire_field_uint(v, "ft", &out->finished_ms)) != 0 ||
+	    (rc = wire_field_strdup(v, "wk", &out->worker_id)) != 0 ||
+	    (rc = wire_field_u32(v, "att", &out->attempt)) != 0 ||
+	    (rc = model_field_finite(v, "prog", &out->progress)) != 0 ||
+	    (rc = wire_field_strdup(v, "pmsg", &out->progress_message)) != 0 ||
+	    (rc = wire_field_strdup(v, "res", &out->result_json)) != 0 ||
+	    (rc = wire_field_strdup(v, "err", &out->error)) != 0 ||
+	    (rc = wire_field_uint(v, "cps", &out->checkpoint_seq)) != 0 ||
+	    (rc = wire_field_u32(v, "fails", &out->failures)) != 0 ||
+	    (rc = wire_field_uint(v, "nb", &out->not_before_ms)) != 0 ||
+	    (rc = wire_field_bool(v, "cxl", &out->cancel_requested)) != 0 ||
+	    (rc = wire_field_strdup(v, "rid", &out->request_id)) != 0)
+		goto fail;
+	return 0;
+fail:
+	workload_fini(out);
+	return rc;
+}
+
+/* ---- worker ---- */
+
+#define MODEL_WORKER_FIELDS	10
+
+void
+model_worker_encode(struct wire_writer *w, const struct worker_rec *wr)
+{
+	wire_put_map(w, MODEL_WORKER_FIELDS);
+	wire_put_str(w, "id");
+	wire_put_str(w, wr->id);
+	wire_put_str(w, "tags");
+	wire_put_tagset(w, &wr->tags);
+	wire_put_str(w, "caps");
+	wire_put_strlist(w, &wr->capabilities);
+	wire_put_str(w, "cap");
+	wire_put_uint(w, wr->capacity);
+	wire_put_str(w, "used");
+	wire_put_uint(w, wr->used);
+	wire_put_str(w, "ver");
+	wire_put_str(w, wr->version);
+	wire_put_str(w, "st");
+	wire_put_uint(w, (uint64_t)wr->status);
+	wire_put_str(w, "reg");
+	wire_put_uint(w, wr->registered_ms);
+	wire_put_str(w, "hb");
+	wire_put_uint(w, wr->last_heartbeat_ms);
+	wire_put_str(w, "gen");
+	wire_put_uint(w, wr->generation);
+}
+
+int
+model_worker_decode(const struct wire_val *v, struct worker_rec *out)
+{
+	unsigned	 status = WORKER_ALIVE;
+	int		 rc;
+
+	memset(out, 0, sizeof *out);
+	if (wire_val_type(v) != WIRE_MAP)
+		return ERR_PROTO;
+	if ((rc = model_field_str_req(v, "id", &out->id)) != 0 ||
+	    (rc = wire_field_tagset(v, "tags", &out->tags)) != 0 ||
+	    (rc = wire_field_strlist(v, "caps", &out->capabilities)) != 0 ||
+	    (rc = wire_field_u32(v, "cap", &out->capacity)) != 0 ||
+	    (rc = wire_field_u32(v, "used", &out->used)) != 0 ||
+	    (rc = wire_field_strdup(v, "ver", &out->version)) != 0 ||
+	    (rc = model_field_enum(v, "st", false, WORKER__COUNT, &status)) != 0 ||
+	    (rc = wire_field_uint(v, "reg", &out->registered_ms)) != 0 ||
+	    (rc = wire_field_uint(v, "hb", &out->last_heartbeat_ms)) != 0 ||
+	    (rc = wire_field_uint(v, "gen", &out->generation)) != 0)
+		goto fail;
+	out->status = (enum worker_status)status;
+	return 0;
+fail:
+	worker_rec_fini(out);
+	return rc;
+}
+
+/* ---- api key ---- */
+
+#define MODEL_API_KEY_FIELDS	6
+
+void
+model_api_key_encode(struct wire_writer *w, const struct api_key *k)
+{
+	wire_put_map(w, MODEL_API_KEY_FIELDS);
+	wire_put_str(w, "id");
+	wire_put_str(w, k->id);
+	wire_put_str(w, "cust");
+	wire_put_str(w, k->customer_id);
+	wire_put_str(w, "role");
+	wire_put_uint(w, (uint64_t)k->role);
+	wire_put_str(w, "hash");
+	wire_put_bin(w, k->hash, sizeof k->hash);
+	wire_put_str(w, "ct");
+	wire_put_uint(w, k->created_ms);
+	wire_put_str(w, "rev");
+	wire_put_bool(w, k->revoked);
+}
+
+int
+model_api_key_decode(const struct wire_val *v, struct api_key *out)
+{
+	const void	*p;
+	size_t		 len;
+	unsigned	 role = KEY_ROLE_ADMIN;
+	int		 rc;
+
+	memset(out, 0, sizeof *out);
+	if (wire_val_type(v) != WIRE_MAP)
+		return ERR_PROTO;
+	if ((rc = model_field_id(v, "id", true, out->id)) != 0 ||
+	    (rc = wire_field_strdup(v, "cust", &out->customer_id)) != 0 ||
+	    (rc = model_field_enum(v, "role", false, KEY_ROLE_CUSTOMER + 1,
+	    &role)) != 0 ||
+	    (rc = wire_field_uint(v, "ct", &out->created_ms)) != 0 ||
+	    (rc = wire_field_bool(v, "rev", &out->revoked)) != 0)
+		goto fail;
+	out->role = (enum key_role)role;
+	if (wire_get_bin(wire_map_get(v, "hash"), &p, &len) != 0 ||
+	    len != sizeof out->hash) {
+		rc = ERR_PROTO;
+		goto fail;
+	}
+	memcpy(out->hash, p, len);
+	return 0;
+fail:
+	api_key_fini(out);
+	return rc;
+}
+
+/* ---- ids and names ---- */
+
+/* Fills buf with len random bytes from the kernel.  getrandom(2) blocks only
+ * until the pool is first initialised; /dev/urandom covers kernels without
+ * the syscall (ENOSYS, e.g. under old seccomp profiles). */
+static void
+model_random_bytes(uint8_t *buf, size_t len)
+{
+	size_t	 off = 0;
+	ssize_t	 n;
+	int	 fd;
+
+	while (off < len) {
+		n = getrandom(buf + off, len - off, 0);
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		break;
+	}
+	if (off == len)
+		return;
+	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) >= 0) {
+		while (off < len) {
+			n = read(fd, buf + off, len - off);
+			if (n > 0)
+				off += (size_t)n;
+			else if (!(n < 0 && errno == EINTR))
+				break;
+		}
+		close(fd);
+	}
+	/* An id that might collide would silently merge two workloads;
+	 * without any entropy source there is nothing safe to return. */
+	if (off < len)
+		log_fatal("NORANDOM", "no random source for ids: %s",
+		    strerror(errno));
+}
+
+void
+model_id_generate(char id[MODEL_ID_LEN + 1])
+{
+	static const char	 hex[] = "0123456789abcdef";
+	uint8_t			 b[16];
+	size_t			 i, o = 0;
+
+	model_random_bytes(b, sizeof b);
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);	/* version 4 */
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);	/* RFC 4122 variant */
+	for (i = 0; i < sizeof b; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			id[o++] = '-';
+		id[o++] = hex[b[i] >> 4];
+		id[o++] = hex[b[i] & 0x0f];
+	}
+	id[o] = '\0';
+}
+
+bool
+model_id_valid(const char *s)
+{
+	size_t	 i;
+	char	 c;
+
+	if (s == NULL)
+		return false;
+	for (i = 0; i < MODEL_ID_LEN; i++) {
+		c = s[i];
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (c != '-')
+				return false;
+		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+		    (c >= 'A' && c <= 'F')))
+			return false;
+	}
+	return s[MODEL_ID_LEN] == '\0';
+}
+
+bool
+model_name_valid(const char *s)
+{
+	size_t	 i;
+	char	 c;
+
+	if (s == NULL || s[0] == '\0')
+		return false;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (i >= MODEL_NAME_MAX)
+			return false;
+		c = s[i];
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		    c == ':' || c == '/' || c == '-')
+			continue;
+		return false;
+	}
+	return true;
+}

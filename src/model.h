@@ -1,0 +1,152 @@
+/*
+ * The domain records: workloads, workers, API keys.  These are what the
+ * state machine stores (msgpack, through model_*_encode/decode), what the
+ * scheduler places, and what the API renders as JSON.  Every string field is
+ * owned by its record; _fini frees them all and tolerates a zeroed record.
+ */
+#ifndef SRC_MODEL_H
+#define SRC_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "src/strs.h"
+
+struct wire_writer;
+struct wire_val;
+
+#define MODEL_ID_LEN		36	/* canonical UUID text, without NUL */
+#define MODEL_NAME_MAX		128	/* worker ids, tag keys/values, type names */
+#define MODEL_PRIORITY_MAX	1000
+#define MODEL_CUSTOMER_ADMIN	"admin"	/* the operator's own customer id */
+
+enum wl_status {
+	WL_PENDING,
+	WL_SCHEDULED,
+	WL_RUNNING,
+	WL_PAUSING,
+	WL_PAUSED,
+	WL_COMPLETED,
+	WL_FAILED,
+	WL_CANCELLED,
+	WL__COUNT
+};
+
+/* "PENDING", ... ; never NULL. */
+const char	*wl_status_name(enum wl_status s);
+/* 0, or ERR_INVAL for an unknown name (exact, upper case). */
+int		 wl_status_parse(const char *name, enum wl_status *out);
+/* COMPLETED, FAILED or CANCELLED: nothing more will happen. */
+bool		 wl_status_is_terminal(enum wl_status s);
+/* SCHEDULED, RUNNING or PAUSING: the workload holds a slot on its worker. */
+bool		 wl_status_holds_slot(enum wl_status s);
+
+enum tier { TIER_FREE, TIER_STANDARD, TIER_PREMIUM, TIER_ENTERPRISE, TIER__COUNT };
+
+const char	*tier_name(enum tier t);
+int		 tier_parse(const char *name, enum tier *out);
+
+/* Placement rules of a workload (see DESIGN.md, Scheduling). */
+struct affinity {
+	char		*hard_worker_id;	/* NULL: any worker */
+	struct tagset	 hard_tags;		/* every pair must match */
+	struct strlist	 hard_types;		/* worker must have all these capabilities */
+	char		*soft_worker_id;	/* preferred worker */
+	struct tagset	 soft_tags;		/* preferred tags */
+	struct strlist	 anti_types;		/* avoid workers running these types */
+};
+
+struct workload {
+	char		 id[MODEL_ID_LEN + 1];
+	char		*customer_id;
+	char		*type;			/* workload type, e.g. "sleep" */
+	char		*params_json;		/* input_params as compact JSON text */
+	uint32_t	 priority;		/* 0..MODEL_PRIORITY_MAX */
+	enum tier	 tier;			/* the customer's tier at submission */
+	enum wl_status	 status;
+	struct affinity	 affinity;
+	uint32_t	 max_retries;
+	uint32_t	 timeout_seconds;	/* 0: no limit */
+	uint64_t	 seq;			/* submission order, assigned by the FSM */
+	uint64_t	 created_ms;
+	uint64_t	 updated_ms;
+	uint64_t	 scheduled_ms;		/* last assignment, 0 if never */
+	uint64_t	 started_ms;		/* last start, 0 if never */
+	uint64_t	 finished_ms;		/* terminal time, 0 if not terminal */
+	char		*worker_id;		/* current or last worker, NULL if never placed */
+	uint32_t	 attempt;		/* fencing token; 0 before the first assignment */
+	double		 progress;		/* 0..100 */
+	char		*progress_message;
+	char		*result_json;		/* outcome payload as JSON text, or NULL */
+	char		*error;			/* failure text, or NULL */
+	uint64_t	 checkpoint_seq;	/* latest checkpoint, 0 if none */
+	uint32_t	 failures;		/* failed attempts so far */
+	uint64_t	 not_before_ms;		/* retry backoff: not placed before this */
+	bool		 cancel_requested;
+	char		*request_id;		/* X-Request-Id of the submission */
+};
+
+void	workload_fini(struct workload *w);
+/* Deep copy into dst (zeroed by the callee first). 0 or ERR_NOMEM. */
+int	workload_dup(struct workload *dst, const struct workload *src);
+/* Effective priority used to order the pending queue: priority × tier weight
+ * (weights: free 1, standard 10, premium 50, enterprise 100). */
+uint64_t workload_effective_priority(const struct workload *w);
+
+enum worker_status { WORKER_ALIVE, WORKER_DEAD, WORKER_DRAINING, WORKER__COUNT };
+
+const char	*worker_status_name(enum worker_status s);
+
+struct worker_rec {
+	char			*id;
+	struct tagset		 tags;
+	struct strlist		 capabilities;	/* workload types it can run */
+	uint32_t		 capacity;	/* concurrent slots */
+	uint32_t		 used;		/* slots held (SCHEDULED/RUNNING/PAUSING) */
+	char			*version;
+	enum worker_status	 status;
+	uint64_t		 registered_ms;
+	uint64_t		 last_heartbeat_ms;
+	uint64_t		 generation;	/* bumps at every registration */
+};
+
+void	worker_rec_fini(struct worker_rec *w);
+int	worker_rec_dup(struct worker_rec *dst, const struct worker_rec *src);
+
+enum key_role { KEY_ROLE_ADMIN, KEY_ROLE_CUSTOMER };
+
+/* An API key as stored: never the key itself, only its hash. */
+struct api_key {
+	char		 id[MODEL_ID_LEN + 1];	/* public key id */
+	char		*customer_id;
+	enum key_role	 role;
+	uint8_t		 hash[32];		/* SHA-256 of the secret key text */
+	uint64_t	 created_ms;
+	bool		 revoked;
+};
+
+void	api_key_fini(struct api_key *k);
+
+/* msgpack encodings of stored records.  Encoders write one map into w;
+ * decoders fill a zeroed record from v and return 0, ERR_PROTO or ERR_NOMEM
+ * (on error the record is finalised). */
+void	model_workload_encode(struct wire_writer *w, const struct workload *wl);
+int	model_workload_decode(const struct wire_val *v, struct workload *out);
+void	model_affinity_encode(struct wire_writer *w, const struct affinity *a);
+int	model_affinity_decode(const struct wire_val *v, struct affinity *out);
+void	affinity_fini(struct affinity *a);
+int	affinity_dup(struct affinity *dst, const struct affinity *src);
+void	model_worker_encode(struct wire_writer *w, const struct worker_rec *wr);
+int	model_worker_decode(const struct wire_val *v, struct worker_rec *out);
+void	model_api_key_encode(struct wire_writer *w, const struct api_key *k);
+int	model_api_key_decode(const struct wire_val *v, struct api_key *out);
+
+/* Fills id with a random UUID (version 4) text, NUL-terminated. */
+void	model_id_generate(char id[MODEL_ID_LEN + 1]);
+/* True if s is a well-formed id (36 chars, hex and dashes). */
+bool	model_id_valid(const char *s);
+/* True if s is 1..MODEL_NAME_MAX printable characters from [A-Za-z0-9._:/-]. */
+bool	model_name_valid(const char *s);
+
+#endif /* SRC_MODEL_H */
