@@ -1,0 +1,2617 @@
+/*
+ * The state machine (see fsm.h for the contract).  Committed commands are
+ * applied to LMDB through storage/kv: fsm_apply opens one write transaction
+ * per batch lazily and fsm_flush commits it; each command runs in a nested
+ * transaction that is aborted when the command is rejected, so a rejection
+ * changes nothing.  Everything a command does is a function of the store and
+ * the command alone (time is cmd.now_ms, jitter is a hash), which is what
+ * keeps every node's store identical.
+ *
+ * Layout (integers are big-endian so LMDB's byte order is numeric order;
+ * "‖" is concatenation):
+ *
+ *	meta		"applied", "next_seq", "next_audit" -> be64;
+ *			"counts" -> be64 × WL__COUNT (workloads per status)
+ *	workloads	id -> workload (msgpack, model_workload_encode)
+ *	pending		be64(UINT64_MAX - effective priority) ‖ be64(seq) -> id
+ *	by_status	status byte ‖ be64(seq) -> id
+ *	by_customer	customer ‖ 0 ‖ status byte ‖ be64(seq) -> id
+ *	by_created	be64(seq) -> id
+ *	by_worker	worker id ‖ 0 ‖ workload id -> empty (slot holders only)
+ *	checkpoints	workload id ‖ be64(checkpoint seq) ->
+ *			{attempt, raw_len, at, data (zstd, as received)}
+ *	workers		worker id -> worker record
+ *	keys		sha-256 hash -> api key; key_ids: key id -> hash
+ *	secrets		name -> 32-byte hash
+ *	audit		be64(audit seq) -> event; audit_by_workload:
+ *			workload id ‖ be64(audit seq) -> empty
+ *
+ * The meta counters are kept in memory for the open batch (struct
+ * fsm_meta) and written into the batch transaction by fsm_flush, together
+ * with the applied index: the index and the changes it covers always commit
+ * together.
+ *
+ * Readers take the rwlock in read mode around their read transaction;
+ * fsm_restore takes it in write mode while it swaps the environment file.
+ */
+#include "src/fsm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "net/wire.h"
+#include "src/cmd.h"
+#include "src/err.h"
+#include "src/strs.h"
+#include "storage/kv.h"
+
+#define FSM_CKPT_KEEP		3			/* checkpoints kept per workload */
+#define FSM_CKPT_MAX		((uint64_t)256 << 20)	/* largest decompressed checkpoint */
+#define FSM_BACKOFF_BASE_MS	1000
+#define FSM_BACKOFF_MAX_MS	300000
+#define FSM_SNAP_MAGIC		"NYSNAP1"		/* 8 bytes with its NUL */
+#define FSM_SNAP_HDR		16			/* magic + be64 raw size */
+#define FSM_SNAP_LEVEL		3
+#define FSM_KEY_MAX		480
+#define FSM_LIST_MAX		1000
+#define FSM_IO_CHUNK		((size_t)1 << 20)
+
+struct fsm_meta {
+	uint64_t	 next_seq;		/* seq of the next submitted workload */
+	uint64_t	 next_audit;		/* seq of the next audit event */
+	uint64_t	 counts[WL__COUNT];	/* workloads per status */
+};
+
+struct fsm {
+	char			*dir;
+	char			*path;		/* <dir>/state.mdb */
+	char			*lock_path;	/* <dir>/state.mdb-lock */
+	char			*snap_path;	/* fsm_snapshot's temporary copy */
+	char			*restore_path;	/* fsm_restore's incoming file */
+	char			*old_path;	/* the replaced file during a restore */
+	uint64_t		 map_size;
+	struct kv		*kv;		/* NULL only if a restore failed badly */
+	pthread_rwlock_t	 lock;		/* read: readers; write: restore */
+	bool			 lock_init;
+	struct kv_txn		*batch;		/* open batch, or NULL */
+	_Atomic uint64_t	 applied;	/* last applied index (batch included) */
+	struct fsm_meta		 meta;		/* as of the open batch */
+	int			 failed;	/* sticky fatal store error */
+	char			 fail_msg[ERRBUF_LEN];
+	struct fsm_event	*ev;		/* events since the last take */
+	size_t			 n_ev;
+	size_t			 cap_ev;
+};
+
+/* What one command's application sees. */
+struct fsm_ctx {
+	struct fsm		*f;
+	struct kv_txn		*txn;		/* the command's nested txn */
+	const struct cmd	*c;
+	struct fsm_meta		 meta;		/* working copy */
+	struct errbuf		*eb;
+};
+
+/* A key under construction; an overflow is reported once, at use. */
+struct fsm_key {
+	uint8_t		 b[FSM_KEY_MAX];
+	size_t		 len;
+	bool		 over;
+};
+
+static const char *const fsm_outcome_names[OUTCOME__COUNT] = {
+	[OUTCOME_SUCCEEDED] = "succeeded",
+	[OUTCOME_FAILED] = "failed",
+	[OUTCOME_CANCELLED] = "cancelled",
+	[OUTCOME_ABANDONED] = "abandoned",
+};
+
+/* ---- small helpers ---- */
+
+static void
+fsm_be64_put(uint8_t *p, uint64_t v)
+{
+	int	 i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+static uint64_t
+fsm_be64_get(const uint8_t *p)
+{
+	uint64_t	 v = 0;
+	int		 i;
+
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static void
+fsm_key_bytes(struct fsm_key *k, const void *p, size_t n)
+{
+	if (k->over || n > sizeof k->b - k->len) {
+		k->over = true;
+		return;
+	}
+	memcpy(k->b + k->len, p, n);
+	k->len += n;
+}
+
+static void
+fsm_key_str(struct fsm_key *k, const char *s)
+{
+	fsm_key_bytes(k, s, strlen(s));
+}
+
+static void
+fsm_key_u8(struct fsm_key *k, uint8_t v)
+{
+	fsm_key_bytes(k, &v, 1);
+}
+
+static void
+fsm_key_u64(struct fsm_key *k, uint64_t v)
+{
+	uint8_t	 b[8];
+
+	fsm_be64_put(b, v);
+	fsm_key_bytes(k, b, sizeof b);
+}
+
+static bool
+fsm_rejection(int rc)
+{
+	return rc == ERR_NOTFOUND || rc == ERR_CONFLICT || rc == ERR_STALE ||
+	    rc == ERR_INVAL || rc == ERR_EXISTS;
+}
+
+static char *
+fsm_path_join(const char *a, const char *b)
+{
+	size_t	 n = strlen(a) + strlen(b) + 2;
+	char	*p;
+
+	if ((p = malloc(n)) != NULL)
+		snprintf(p, n, "%s%s", a, b);
+	return p;
+}
+
+static int
+fsm_unlink(const char *path, struct errbuf *eb)
+{
+	if (unlink(path) != 0 && errno != ENOENT)
+		return err_setf(eb, ERR_IO, "remove %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* ---- record encoding ---- */
+
+static int
+fsm_doc_open(const struct kv_val *v, struct wire_doc **d, const char *what,
+    struct errbuf *eb)
+{
+	int	 rc;
+
+	if ((rc = wire_doc_decode(d, v->data, v->len)) == ERR_NOMEM)
+		return err_setf(eb, ERR_NOMEM, "decode %s: out of memory", what);
+	if (rc != 0)
+		return err_setf(eb, ERR_CORRUPT, "stored %s is not valid msgpack",
+		    what);
+	return 0;
+}
+
+static int
+fsm_decoded(int rc, const char *what, struct errbuf *eb)
+{
+	if (rc == 0)
+		return 0;
+	if (rc == ERR_NOMEM)
+		return err_setf(eb, ERR_NOMEM, "decode %s: out of memory", what);
+	return err_setf(eb, ERR_CORRUPT, "stored %s is malformed", what);
+}
+
+/* Puts the writer's bytes under key and frees the writer. */
+static int
+fsm_put_writer(struct kv_txn *t, enum kv_db db, const void *key, size_t klen,
+    struct wire_writer *w, struct errbuf *eb)
+{
+	const void	*p;
+	size_t		 len;
+	int		 rc;
+
+	if (wire_writer_error(w) != 0) {
+		wire_writer_free(w);
+		return err_setf(eb, ERR_NOMEM, "encode: out of memory");
+	}
+	p = wire_writer_data(w, &len);
+	rc = kv_put(t, db, key, klen, p, len, eb);
+	wire_writer_free(w);
+	return rc;
+}
+
+static int
+fsm_wl_read(struct kv_txn *t, const char *id, struct workload *out,
+    struct errbuf *eb)
+{
+	struct wire_doc	*d;
+	struct kv_val	 v;
+	int		 rc;
+
+	memset(out, 0, sizeof *out);
+	if (id == NULL || !model_id_valid(id))
+		return err_setf(eb, ERR_NOTFOUND, "no workload %s", id ? id : "");
+	if ((rc = kv_get(t, KV_DB_WORKLOADS, id, MODEL_ID_LEN, &v, eb)) != 0) {
+		if (rc == ERR_NOTFOUND)
+			return err_setf(eb, ERR_NOTFOUND, "no workload %s", id);
+		return rc;
+	}
+	if ((rc = fsm_doc_open(&v, &d, "workload", eb)) != 0)
+		return rc;
+	rc = model_workload_decode(wire_doc_root(d), out);
+	wire_doc_free(d);
+	return fsm_decoded(rc, "workload", eb);
+}
+
+static int
+fsm_worker_read(struct kv_txn *t, const char *id, struct worker_rec *out,
+    struct errbuf *eb)
+{
+	struct wire_doc	*d;
+	struct kv_val	 v;
+	int		 rc;
+
+	memset(out, 0, sizeof *out);
+	if (id == NULL || !model_name_valid(id))
+		return err_setf(eb, ERR_NOTFOUND, "no worker %s", id ? id : "");
+	if ((rc = kv_get(t, KV_DB_WORKERS, id, strlen(id), &v, eb)) != 0) {
+		if (rc == ERR_NOTFOUND)
+			return err_setf(eb, ERR_NOTFOUND, "no worker %s", id);
+		return rc;
+	}
+	if ((rc = fsm_doc_open(&v, &d, "worker", eb)) != 0)
+		return rc;
+	rc = model_worker_decode(wire_doc_root(d), out);
+	wire_doc_free(d);
+	return fsm_decoded(rc, "worker", eb);
+}
+
+static int
+fsm_worker_write(struct kv_txn *t, const struct worker_rec *wr, struct errbuf *eb)
+{
+	struct wire_writer	*w;
+
+	if ((w = wire_writer_new()) == NULL)
+		return err_setf(eb, ERR_NOMEM, "encode worker: out of memory");
+	model_worker_encode(w, wr);
+	return fsm_put_writer(t, KV_DB_WORKERS, wr->id, strlen(wr->id), w, eb);
+}
+
+static int
+fsm_key_decode(const struct kv_val *v, struct api_key *out, struct errbuf *eb)
+{
+	struct wire_doc	*d;
+	int		 rc;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = fsm_doc_open(v, &d, "api key", eb)) != 0)
+		return rc;
+	rc = model_api_key_decode(wire_doc_root(d), out);
+	wire_doc_free(d);
+	return fsm_decoded(rc, "api key", eb);
+}
+
+/* ---- meta ---- */
+
+static int
+fsm_meta_get_u64(struct kv_txn *t, const char *name, uint64_t def,
+    uint64_t *out, struct errbuf *eb)
+{
+	struct kv_val	 v;
+	int		 rc;
+
+	if ((rc = kv_get(t, KV_DB_META, name, strlen(name), &v, eb)) != 0) {
+		if (rc != ERR_NOTFOUND)
+			return rc;
+		*out = def;
+		return 0;
+	}
+	if (v.len != 8)
+		return err_setf(eb, ERR_CORRUPT, "meta %s: %zu bytes", name, v.len);
+	*out = fsm_be64_get(v.data);
+	return 0;
+}
+
+static int
+fsm_meta_get_counts(struct kv_txn *t, uint64_t counts[WL__COUNT],
+    struct errbuf *eb)
+{
+	struct kv_val	 v;
+	int		 rc, i;
+
+	if ((rc = kv_get(t, KV_DB_META, "counts", 6, &v, eb)) != 0) {
+		if (rc != ERR_NOTFOUND)
+			return rc;
+		memset(counts, 0, WL__COUNT * sizeof counts[0]);
+		return 0;
+	}
+	if (v.len != WL__COUNT * 8)
+		return err_setf(eb, ERR_CORRUPT, "meta counts: %zu bytes", v.len);
+	for (i = 0; i < WL__COUNT; i++)
+		counts[i] = fsm_be64_get((const uint8_t *)v.data + 8 * i);
+	return 0;
+}
+
+static int
+fsm_meta_load(struct kv_txn *t, struct fsm_meta *m, uint64_t *applied,
+    struct errbuf *eb)
+{
+	int	 rc;
+
+	if ((rc = fsm_meta_get_u64(t, "applied", 0, applied, eb)) != 0 ||
+	    (rc = fsm_meta_get_u64(t, "next_seq", 1, &m->next_seq, eb)) != 0 ||
+	    (rc = fsm_meta_get_u64(t, "next_audit", 1, &m->next_audit, eb)) != 0)
+		return rc;
+	return fsm_meta_get_counts(t, m->counts, eb);
+}
+
+static int
+fsm_meta_put_u64(struct kv_txn *t, const char *name, uint64_t v,
+    struct errbuf *eb)
+{
+	uint8_t	 b[8];
+
+	fsm_be64_put(b, v);
+	return kv_put(t, KV_DB_META, name, strlen(name), b, sizeof b, eb);
+}
+
+static int
+fsm_meta_save(struct kv_txn *t, const struct fsm_meta *m, uint64_t applied,
+    struct errbuf *eb)
+{
+	uint8_t	 b[WL__COUNT * 8];
+	int	 rc, i;
+
+	for (i = 0; i < WL__COUNT; i++)
+		fsm_be64_put(b + 8 * i, m->counts[i]);
+	if ((rc = fsm_meta_put_u64(t, "applied", applied, eb)) != 0 ||
+	    (rc = fsm_meta_put_u64(t, "next_seq", m->next_seq, eb)) != 0 ||
+	    (rc = fsm_meta_put_u64(t, "next_audit", m->next_audit, eb)) != 0)
+		return rc;
+	return kv_put(t, KV_DB_META, "counts", 6, b, sizeof b, eb);
+}
+
+/* ---- events ---- */
+
+static int
+fsm_event_add(struct fsm_ctx *x, enum fsm_event_type type, const char *wl_id,
+    uint32_t attempt, const char *worker_id)
+{
+	struct fsm		*f = x->f;
+	struct fsm_event	*ev, *e;
+	size_t			 cap;
+
+	if (f->n_ev == f->cap_ev) {
+		cap = f->cap_ev ? f->cap_ev * 2 : 16;
+		if ((ev = realloc(f->ev, cap * sizeof *ev)) == NULL)
+			return err_setf(x->eb, ERR_NOMEM, "event: out of memory");
+		f->ev = ev;
+		f->cap_ev = cap;
+	}
+	e = &f->ev[f->n_ev];
+	memset(e, 0, sizeof *e);
+	e->type = type;
+	if (wl_id != NULL)
+		snprintf(e->workload_id, sizeof e->workload_id, "%s", wl_id);
+	e->attempt = attempt;
+	if (worker_id != NULL && (e->worker_id = strdup(worker_id)) == NULL)
+		return err_setf(x->eb, ERR_NOMEM, "event: out of memory");
+	f->n_ev++;
+	return 0;
+}
+
+/* Drops the events after mark (those of a rejected command). */
+static void
+fsm_event_truncate(struct fsm *f, size_t mark)
+{
+	while (f->n_ev > mark)
+		free(f->ev[--f->n_ev].worker_id);
+}
+
+/* ---- audit ---- */
+
+static int
+fsm_audit(struct fsm_ctx *x, const char *wl_id, const char *kind,
+    const char *from, const char *to, const char *detail)
+{
+	struct wire_writer	*w;
+	struct fsm_key		 k = { .len = 0 };
+	uint8_t			 key[8];
+	uint64_t		 seq = x->meta.next_audit++;
+	int			 rc;
+
+	if ((w = wire_writer_new()) == NULL)
+		return err_setf(x->eb, ERR_NOMEM, "audit: out of memory");
+	wire_put_map(w, 9);
+	wire_put_str(w, "seq");
+	wire_put_uint(w, seq);
+	wire_put_str(w, "at");
+	wire_put_uint(w, x->c->now_ms);
+	wire_put_str(w, "workload_id");
+	wire_put_str(w, wl_id != NULL ? wl_id : "");
+	wire_put_str(w, "kind");
+	wire_put_str(w, kind);
+	wire_put_str(w, "from");
+	wire_put_str(w, from);
+	wire_put_str(w, "to");
+	wire_put_str(w, to);
+	wire_put_str(w, "actor");
+	wire_put_str(w, x->c->actor);
+	wire_put_str(w, "request_id");
+	wire_put_str(w, x->c->request_id);
+	wire_put_str(w, "detail");
+	wire_put_str(w, detail);
+	fsm_be64_put(key, seq);
+	if ((rc = fsm_put_writer(x->txn, KV_DB_AUDIT, key, sizeof key, w,
+	    x->eb)) != 0)
+		return rc;
+	if (wl_id == NULL || *wl_id == '\0')
+		return 0;
+	fsm_key_str(&k, wl_id);
+	fsm_key_u64(&k, seq);
+	return kv_put(x->txn, KV_DB_AUDIT_BY_WORKLOAD, k.b, k.len, "", 0, x->eb);
+}
+
+/* A status transition of w (from < 0: none, a new workload). */
+static int
+fsm_audit_status(struct fsm_ctx *x, const struct workload *w, int from,
+    const char *detail)
+{
+	return fsm_audit(x, w->id, "status",
+	    from < 0 ? NULL : wl_status_name((enum wl_status)from),
+	    wl_status_name(w->status), detail);
+}
+
+/* ---- workload indexes ---- */
+
+static int
+fsm_idx(struct fsm_ctx *x, enum kv_db db, const struct fsm_key *k, bool add,
+    const void *val, size_t vlen)
+{
+	int	 rc;
+
+	if (k->over)
+		return err_setf(x->eb, ERR_INVAL, "index key for %s too long",
+		    kv_db_name(db));
+	if (add)
+		return kv_put(x->txn, db, k->b, k->len, val, vlen, x->eb);
+	rc = kv_del(x->txn, db, k->b, k->len, x->eb);
+	if (rc == ERR_NOTFOUND)
+		return err_setf(x->eb, ERR_CORRUPT, "index %s lacks an entry",
+		    kv_db_name(db));
+	return rc;
+}
+
+/* Adds or removes the status-dependent index entries of w and counts it. */
+static int
+fsm_wl_index(struct fsm_ctx *x, const struct workload *w, bool add)
+{
+	struct fsm_key	 k;
+	int		 rc;
+
+	if ((unsigned)w->status >= WL__COUNT)
+		return err_setf(x->eb, ERR_CORRUPT, "workload %s: bad status",
+		    w->id);
+	memset(&k, 0, sizeof k);
+	fsm_key_u8(&k, (uint8_t)w->status);
+	fsm_key_u64(&k, w->seq);
+	if ((rc = fsm_idx(x, KV_DB_BY_STATUS, &k, add, w->id, MODEL_ID_LEN)) != 0)
+		return rc;
+
+	memset(&k, 0, sizeof k);
+	fsm_key_str(&k, w->customer_id);
+	fsm_key_u8(&k, 0);
+	fsm_key_u8(&k, (uint8_t)w->status);
+	fsm_key_u64(&k, w->seq);
+	if ((rc = fsm_idx(x, KV_DB_BY_CUSTOMER, &k, add, w->id,
+	    MODEL_ID_LEN)) != 0)
+		return rc;
+
+	if (w->status == WL_PENDING) {
+		memset(&k, 0, sizeof k);
+		fsm_key_u64(&k, UINT64_MAX - workload_effective_priority(w));
+		fsm_key_u64(&k, w->seq);
+		if ((rc = fsm_idx(x, KV_DB_PENDING, &k, add, w->id,
+		    MODEL_ID_LEN)) != 0)
+			return rc;
+	}
+	if (wl_status_holds_slot(w->status) && w->worker_id != NULL) {
+		memset(&k, 0, sizeof k);
+		fsm_key_str(&k, w->worker_id);
+		fsm_key_u8(&k, 0);
+		fsm_key_bytes(&k, w->id, MODEL_ID_LEN);
+		if ((rc = fsm_idx(x, KV_DB_BY_WORKER, &k, add, "", 0)) != 0)
+			return rc;
+	}
+	if (add)
+		x->meta.counts[w->status]++;
+	else if (x->meta.counts[w->status] > 0)
+		x->meta.counts[w->status]--;
+	return 0;
+}
+
+/* Writes w (updated now), moving its index entries if its status or worker
+ * changed since the stored version. */
+static int
+fsm_wl_store(struct fsm_ctx *x, struct workload *w)
+{
+	struct workload		 old;
+	struct wire_writer	*wr;
+	bool			 exists;
+	int			 rc;
+
+	rc = fsm_wl_read(x->txn, w->id, &old, x->eb);
+	if (rc != 0 && rc != ERR_NOTFOUND)
+		return rc;
+	exists = rc == 0;
+	w->updated_ms = x->c->now_ms;
+	if (!exists || old.status != w->status ||
+	    !str_eq(old.worker_id, w->worker_id)) {
+		if (exists && (rc = fsm_wl_index(x, &old, false)) != 0)
+			goto out;
+		if ((rc = fsm_wl_index(x, w, true)) != 0)
+			goto out;
+	}
+	if ((wr = wire_writer_new()) == NULL) {
+		rc = err_setf(x->eb, ERR_NOMEM, "encode workload: out of memory");
+		goto out;
+	}
+	model_workload_encode(wr, w);
+	rc = fsm_put_writer(x->txn, KV_DB_WORKLOADS, w->id, MODEL_ID_LEN, wr,
+	    x->eb);
+out:
+	workload_fini(&old);
+	return rc;
+}
+
+/* Ids of the workloads holding a slot on worker_id, from by_worker. */
+static int
+fsm_worker_slots(struct kv_txn *t, const char *worker_id, struct strlist *ids,
+    struct errbuf *eb)
+{
+	struct kv_cursor	*cur;
+	struct fsm_key		 k = { .len = 0 };
+	struct kv_val		 key;
+	int			 rc;
+
+	fsm_key_str(&k, worker_id);
+	fsm_key_u8(&k, 0);
+	if (k.over)
+		return 0;
+	if ((rc = kv_cursor_open(t, KV_DB_BY_WORKER, &cur, eb)) != 0)
+		return rc;
+	for (rc = kv_cursor_seek(cur, k.b, k.len, &key, NULL); rc == 0;
+	    rc = kv_cursor_next(cur, &key, NULL)) {
+		if (key.len != k.len + MODEL_ID_LEN ||
+		    memcmp(key.data, k.b, k.len) != 0)
+			break;
+		if ((rc = strlist_addn(ids, (const char *)key.data + k.len,
+		    MODEL_ID_LEN)) != 0) {
+			kv_cursor_close(cur);
+			return err_setf(eb, rc, "out of memory");
+		}
+	}
+	kv_cursor_close(cur);
+	if (rc != 0 && rc != ERR_NOTFOUND)
+		return err_setf(eb, rc, "scan by_worker for %s", worker_id);
+	return 0;
+}
+
+/* Frees one slot on worker_id (the workload leaving it is stored by the
+ * caller) and says so. */
+static int
+fsm_slot_release(struct fsm_ctx *x, const char *worker_id)
+{
+	struct worker_rec	 wr;
+	int			 rc;
+
+	if (worker_id == NULL)
+		return 0;
+	rc = fsm_worker_read(x->txn, worker_id, &wr, x->eb);
+	if (rc == ERR_NOTFOUND)
+		return 0;		/* workers are never deleted; nothing to free */
+	if (rc != 0)
+		return rc;
+	if (wr.used > 0)
+		wr.used--;
+	rc = fsm_worker_write(x->txn, &wr, x->eb);
+	worker_rec_fini(&wr);
+	if (rc != 0)
+		return rc;
+	return fsm_event_add(x, FSM_EV_FREED, NULL, 0, worker_id);
+}
+
+/* The worker lost w's attempt without it failing: back to PENDING, or
+ * CANCELLED if a cancel was asked for.  Returns whether it is PENDING. */
+static bool
+fsm_wl_requeue(struct fsm_ctx *x, struct workload *w)
+{
+	if (w->cancel_requested) {
+		w->status = WL_CANCELLED;
+		w->finished_ms = x->c->now_ms;
+		return false;
+	}
+	w->status = WL_PENDING;
+	return true;
+}
+
+/* Deterministic retry delay: exponential, capped, plus 0..25% jitter from a
+ * hash of (id, attempt) so that every node computes the same time. */
+static uint64_t
+fsm_backoff_ms(const struct workload *w)
+{
+	uint64_t	 base, h = 14695981039346656037ULL;
+	uint32_t	 f = w->failures > 0 ? w->failures - 1 : 0;
+	size_t		 i;
+
+	base = f >= 20 ? FSM_BACKOFF_MAX_MS :
+	    (uint64_t)FSM_BACKOFF_BASE_MS << f;
+	if (base > FSM_BACKOFF_MAX_MS)
+		base = FSM_BACKOFF_MAX_MS;
+	for (i = 0; i < MODEL_ID_LEN && w->id[i] != '\0'; i++) {
+		h ^= (uint8_t)w->id[i];
+		h *= 1099511628211ULL;
+	}
+	for (i = 0; i < 4; i++) {
+		h ^= (w->attempt >> (8 * i)) & 0xff;
+		h *= 1099511628211ULL;
+	}
+	return base + h % (base / 4 + 1);
+}
+
+/* ---- commands ---- */
+
+static int
+fsm_cmd_submit(struct fsm_ctx *x)
+{
+	const struct cmd	*c = x->c;
+	const struct workload	*in;
+	struct workload		 w;
+	struct kv_val		 v;
+	uint8_t			 key[8];
+	size_t			 i;
+	int			 rc;
+
+	if (c->n_workloads == 0)
+		return err_setf(x->eb, ERR_INVAL, "submit: no workloads");
+	for (i = 0; i < c->n_workloads; i++) {
+		in = &c->workloads[i];
+		if (!model_id_valid(in->id))
+			return err_setf(x->eb, ERR_INVAL, "submit: bad id");
+		if (in->type == NULL || !model_name_valid(in->type))
+			return err_setf(x->eb, ERR_INVAL, "submit %s: bad type",
+			    in->id);
+		if (in->customer_id == NULL || in->customer_id[0] == '\0' ||
+		    strlen(in->customer_id) > MODEL_NAME_MAX)
+			return err_setf(x->eb, ERR_INVAL, "submit %s: bad customer",
+			    in->id);
+		if (in->priority > MODEL_PRIORITY_MAX)
+			return err_setf(x->eb, ERR_INVAL, "submit %s: priority "
+			    "%" PRIu32 " over %d", in->id, in->priority,
+			    MODEL_PRIORITY_MAX);
+		if ((unsigned)in->tier >= TIER__COUNT)
+			return err_setf(x->eb, ERR_INVAL, "submit %s: bad tier",
+			    in->id);
+		rc = kv_get(x->txn, KV_DB_WORKLOADS, in->id, MODEL_ID_LEN, &v,
+		    x->eb);
+		if (rc == 0)
+			return err_setf(x->eb, ERR_EXISTS, "workload %s exists",
+			    in->id);
+		if (rc != ERR_NOTFOUND)
+			return rc;
+
+		if ((rc = workload_dup(&w, in)) != 0)
+			return err_setf(x->eb, ERR_NOMEM, "submit: out of memory");
+		/* The FSM owns these fields, whatever the proposer sent. */
+		w.status = WL_PENDING;
+		w.seq = x->meta.next_seq++;
+		w.created_ms = c->now_ms;
+		w.scheduled_ms = w.started_ms = w.finished_ms = 0;
+		free(w.worker_id);
+		w.worker_id = NULL;
+		w.attempt = 0;
+		w.progress = 0;
+		free(w.progress_message);
+		free(w.result_json);
+		free(w.error);
+		w.progress_message = w.result_json = w.error = NULL;
+		w.checkpoint_seq = 0;
+		w.failures = 0;
+		w.cancel_requested = false;
+
+		fsm_be64_put(key, w.seq);
+		if ((rc = kv_put(x->txn, KV_DB_BY_CREATED, key, sizeof key, w.id,
+		    MODEL_ID_LEN, x->eb)) != 0 ||
+		    (rc = fsm_wl_store(x, &w)) != 0 ||
+		    (rc = fsm_audit_status(x, &w, -1, NULL)) != 0) {
+			workload_fini(&w);
+			return rc;
+		}
+		workload_fini(&w);
+	}
+	return fsm_event_add(x, FSM_EV_PENDING, NULL, 0, NULL);
+}
+
+/* Hard affinity and room: may w be placed on wr? */
+static bool
+fsm_worker_fits(const struct worker_rec *wr, const struct workload *w)
+{
+	const struct affinity	*a = &w->affinity;
+	size_t			 i;
+
+	if (wr->status != WORKER_ALIVE || wr->used >= wr->capacity)
+		return false;
+	if (a->hard_worker_id != NULL && strcmp(a->hard_worker_id, wr->id) != 0)
+		return false;
+	if (!tagset_matches(&wr->tags, &a->hard_tags))
+		return false;
+	if (!strlist_contains(&wr->capabilities, w->type))
+		return false;
+	for (i = 0; i < a->hard_types.n; i++)
+		if (!strlist_contains(&wr->capabilities, a->hard_types.v[i]))
+			return false;
+	return true;
+}
+
+static int
+fsm_assign_one(struct fsm_ctx *x, const struct cmd_placement *p)
+{
+	struct workload		 w;
+	struct worker_rec	 wr;
+	char			 detail[MODEL_NAME_MAX + 64];
+	int			 rc;
+
+	memset(&wr, 0, sizeof wr);
+	if ((rc = fsm_wl_read(x->txn, p->workload_id, &w, x->eb)) != 0)
+		return rc == ERR_NOTFOUND ? 0 : rc;
+	if (w.status != WL_PENDING || w.cancel_requested ||
+	    w.attempt == UINT32_MAX || p->attempt != w.attempt + 1 ||
+	    w.not_before_ms > x->c->now_ms)
+		goto skip;
+	if ((rc = fsm_worker_read(x->txn, p->worker_id, &wr, x->eb)) != 0) {
+		if (rc == ERR_NOTFOUND)
+			goto skip;
+		goto out;
+	}
+	if (!fsm_worker_fits(&wr, &w))
+		goto skip;
+
+	w.status = WL_SCHEDULED;
+	w.attempt = p->attempt;
+	if ((rc = str_set(&w.worker_id, wr.id)) != 0) {
+		rc = err_setf(x->eb, ERR_NOMEM, "assign: out of memory");
+		goto out;
+	}
+	w.scheduled_ms = x->c->now_ms;
+	wr.used++;
+	snprintf(detail, sizeof detail, "worker %s attempt %" PRIu32, wr.id,
+	    w.attempt);
+	if ((rc = fsm_wl_store(x, &w)) != 0 ||
+	    (rc = fsm_worker_write(x->txn, &wr, x->eb)) != 0 ||
+	    (rc = fsm_audit_status(x, &w, WL_PENDING, detail)) != 0 ||
+	    (rc = fsm_event_add(x, FSM_EV_ASSIGNED, w.id, w.attempt,
+	    wr.id)) != 0)
+		goto out;
+skip:
+	rc = 0;
+out:
+	workload_fini(&w);
+	worker_rec_fini(&wr);
+	return rc;
+}
+
+static int
+fsm_cmd_assign(struct fsm_ctx *x)
+{
+	size_t	 i;
+	int	 rc;
+
+	/* Each placement stands alone: an invalid one (the scheduler raced
+	 * with another command) is skipped, not the whole batch. */
+	for (i = 0; i < x->c->n_placements; i++)
+		if ((rc = fsm_assign_one(x, &x->c->placements[i])) != 0)
+			return rc;
+	return 0;
+}
+
+/* Loads the workload a worker report is about and checks its fencing
+ * token: a report about any other attempt, or from another worker, is
+ * stale. */
+static int
+fsm_wl_fenced(struct fsm_ctx *x, struct workload *w)
+{
+	const struct cmd	*c = x->c;
+	int			 rc;
+
+	if ((rc = fsm_wl_read(x->txn, c->workload_id, w, x->eb)) != 0)
+		return rc;
+	if (w->attempt != c->attempt || c->worker_id == NULL ||
+	    !str_eq(w->worker_id, c->worker_id))
+		return err_setf(x->eb, ERR_STALE, "workload %s: attempt %" PRIu32
+		    " from %s is not the current one", w->id, c->attempt,
+		    c->worker_id ? c->worker_id : "(none)");
+	return 0;
+}
+
+static int
+fsm_cmd_start(struct fsm_ctx *x)
+{
+	struct workload	 w;
+	int		 rc;
+
+	if ((rc = fsm_wl_fenced(x, &w)) != 0)
+		goto out;
+	switch (w.status) {
+	case WL_SCHEDULED:
+		w.status = WL_RUNNING;
+		w.started_ms = x->c->now_ms;
+		if ((rc = fsm_wl_store(x, &w)) != 0)
+			goto out;
+		rc = fsm_audit_status(x, &w, WL_SCHEDULED, NULL);
+		break;
+	case WL_RUNNING:
+		rc = 0;		/* a re-sent acknowledgement */
+		break;
+	default:
+		rc = err_setf(x->eb, wl_status_is_terminal(w.status) ?
+		    ERR_STALE : ERR_CONFLICT, "workload %s is %s", w.id,
+		    wl_status_name(w.status));
+		break;
+	}
+out:
+	workload_fini(&w);
+	return rc;
+}
+
+static int
+fsm_cmd_progress(struct fsm_ctx *x)
+{
+	struct workload	 w;
+	double		 p = x->c->progress;
+	int		 rc;
+
+	if ((rc = fsm_wl_fenced(x, &w)) != 0)
+		goto out;
+	if (w.status != WL_RUNNING && w.status != WL_PAUSING) {
+		rc = err_setf(x->eb, ERR_CONFLICT, "workload %s is %s", w.id,
+		    wl_status_name(w.status));
+		goto out;
+	}
+	if (!(p >= 0))		/* also NaN */
+		p = 0;
+	if (p > 100)
+		p = 100;
+	w.progress = p;
+	if ((rc = str_set(&w.progress_message, x->c->message)) != 0) {
+		rc = err_setf(x->eb, ERR_NOMEM, "progress: out of memory");
+		goto out;
+	}
+	rc = fsm_wl_store(x, &w);
+out:
+	workload_fini(&w);
+	return rc;
+}
+
+/* Keeps the newest FSM_CKPT_KEEP checkpoints of workload id. */
+static int
+fsm_ckpt_prune(struct fsm_ctx *x, const char *id)
+{
+	struct kv_cursor	*cur;
+	struct kv_val		 key;
+	struct fsm_key		 k;
+	uint64_t		*seqs = NULL, *p;
+	size_t			 n = 0, cap = 0, i;
+	int			 rc;
+
+	if ((rc = kv_cursor_open(x->txn, KV_DB_CHECKPOINTS, &cur, x->eb)) != 0)
+		return rc;
+	for (rc = kv_cursor_seek(cur, id, MODEL_ID_LEN, &key, NULL); rc == 0;
+	    rc = kv_cursor_next(cur, &key, NULL)) {
+		if (key.len != MODEL_ID_LEN + 8 ||
+		    memcmp(key.data, id, MODEL_ID_LEN) != 0)
+			break;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((p = realloc(seqs, cap * sizeof *p)) == NULL) {
+				rc = err_setf(x->eb, ERR_NOMEM, "out of memory");
+				goto out;
+			}
+			seqs = p;
+		}
+		seqs[n++] = fsm_be64_get((const uint8_t *)key.data + MODEL_ID_LEN);
+	}
+	if (rc != 0 && rc != ERR_NOTFOUND) {
+		rc = err_setf(x->eb, rc, "scan checkpoints of %s", id);
+		goto out;
+	}
+	kv_cursor_close(cur);
+	cur = NULL;
+	rc = 0;
+	/* seqs ascend: the oldest come first. */
+	for (i = 0; i + FSM_CKPT_KEEP < n; i++) {
+		memset(&k, 0, sizeof k);
+		fsm_key_bytes(&k, id, MODEL_ID_LEN);
+		fsm_key_u64(&k, seqs[i]);
+		if ((rc = kv_del(x->txn, KV_DB_CHECKPOINTS, k.b, k.len,
+		    x->eb)) != 0)
+			break;
+	}
+out:
+	kv_cursor_close(cur);
+	free(seqs);
+	return rc;
+}
+
+static int
+fsm_cmd_checkpoint(struct fsm_ctx *x)
+{
+	const struct cmd	*c = x->c;
+	struct workload		 w;
+	struct wire_writer	*wr;
+	struct fsm_key		 k = { .len = 0 };
+	unsigned long long	 sz;
+	int			 rc;
+
+	if ((rc = fsm_wl_fenced(x, &w)) != 0)
+		goto out;
+	if (w.status != WL_RUNNING && w.status != WL_PAUSING) {
+		rc = err_setf(x->eb, ERR_CONFLICT, "workload %s is %s", w.id,
+		    wl_status_name(w.status));
+		goto out;
+	}
+	if (c->checkpoint_seq == w.checkpoint_seq) {
+		rc = 0;		/* a duplicate of the one we hold */
+		goto out;
+	}
+	if (c->checkpoint_seq < w.checkpoint_seq) {
+		rc = err_setf(x->eb, ERR_STALE, "workload %s: checkpoint %"
+		    PRIu64 " is older than %" PRIu64, w.id, c->checkpoint_seq,
+		    w.checkpoint_seq);
+		goto out;
+	}
+	/* Checked here, cheaply (frame header only), so that a checkpoint
+	 * that could never be read back is refused up front. */
+	if (c->data == NULL || c->data_len == 0) {
+		rc = err_setf(x->eb, ERR_INVAL, "checkpoint: no data");
+		goto out;
+	}
+	sz = ZSTD_getFrameContentSize(c->data, c->data_len);
+	if (sz == ZSTD_CONTENTSIZE_ERROR || sz == ZSTD_CONTENTSIZE_UNKNOWN ||
+	    sz != c->raw_len || sz > FSM_CKPT_MAX) {
+		rc = err_setf(x->eb, ERR_INVAL, "checkpoint: not a zstd frame "
+		    "of %" PRIu64 " bytes (at most %" PRIu64 ")", c->raw_len,
+		    FSM_CKPT_MAX);
+		goto out;
+	}
+	if ((wr = wire_writer_new()) == NULL) {
+		rc = err_setf(x->eb, ERR_NOMEM, "checkpoint: out of memory");
+		goto out;
+	}
+	wire_put_map(wr, 4);
+	wire_put_str(wr, "attempt");
+	wire_put_uint(wr, w.attempt);
+	wire_put_str(wr, "raw_len");
+	wire_put_uint(wr, c->raw_len);
+	wire_put_str(wr, "at");
+	wire_put_uint(wr, c->now_ms);
+	wire_put_str(wr, "data");
+	wire_put_bin(wr, c->data, c->data_len);
+	fsm_key_bytes(&k, w.id, MODEL_ID_LEN);
+	fsm_key_u64(&k, c->checkpoint_seq);
+	if ((rc = fsm_put_writer(x->txn, KV_DB_CHECKPOINTS, k.b, k.len, wr,
+	    x->eb)) != 0 ||
+	    (rc = fsm_ckpt_prune(x, w.id)) != 0)
+		goto out;
+	w.checkpoint_seq = c->checkpoint_seq;
+	rc = fsm_wl_store(x, &w);
+out:
+	workload_fini(&w);
+	return rc;
+}
+
+static int
+fsm_cmd_complete(struct fsm_ctx *x)
+{
+	const struct cmd	*c = x->c;
+	struct workload		 w;
+	enum wl_status		 from;
+	char			 detail[ERRBUF_LEN];
+	bool			 pending = false;
+	int			 rc;
+
+	if ((unsigned)c->outcome >= OUTCOME__COUNT)
+		return err_setf(x->eb, ERR_INVAL, "complete: bad outcome %d",
+		    (int)c->outcome);
+	if ((rc = fsm_wl_fenced(x, &w)) != 0)
+		goto out;
+	if (!wl_status_holds_slot(w.status)) {
+		rc = err_setf(x->eb, wl_status_is_terminal(w.status) ?
+		    ERR_STALE : ERR_CONFLICT, "workload %s is %s", w.id,
+		    wl_status_name(w.status));
+		goto out;
+	}
+	from = w.status;
+	if ((rc = fsm_slot_release(x, w.worker_id)) != 0)
+		goto out;
+	switch (c->outcome) {
+	case OUTCOME_SUCCEEDED:
+		w.status = WL_COMPLETED;
+		w.progress = 100;
+		if (str_set(&w.result_json, c->result_json) != 0)
+			goto nomem;
+		w.finished_ms = c->now_ms;
+		break;
+	case OUTCOME_FAILED:
+		if (w.cancel_requested) {
+			w.status = WL_CANCELLED;
+			w.finished_ms = c->now_ms;
+			break;
+		}
+		if (w.failures < UINT32_MAX)
+			w.failures++;
+		if (str_set(&w.error, c->error) != 0 ||
+		    str_set(&w.result_json, c->result_json) != 0)
+			goto nomem;
+		if (w.failures <= w.max_retries) {
+			w.status = WL_PENDING;
+			w.not_before_ms = c->now_ms + fsm_backoff_ms(&w);
+			pending = true;
+		} else {
+			w.status = WL_FAILED;
+			w.finished_ms = c->now_ms;
+		}
+		break;
+	case OUTCOME_CANCELLED:
+		w.status = WL_CANCELLED;
+		w.finished_ms = c->now_ms;
+		break;
+	default:	/* OUTCOME_ABANDONED: not the workload's fault */
+		pending = fsm_wl_requeue(x, &w);
+		break;
+	}
+	snprintf(detail, sizeof detail, "%s%s%s", fsm_outcome_names[c->outcome],
+	    c->outcome == OUTCOME_FAILED && c->error ? ": " : "",
+	    c->outcome == OUTCOME_FAILED && c->error ? c->error : "");
+	if ((rc = fsm_wl_store(x, &w)) != 0 ||
+	    (rc = fsm_audit_status(x, &w, from, detail)) != 0)
+		goto out;
+	if (pending)
+		rc = fsm_event_add(x, FSM_EV_PENDING, w.id, 0, NULL);
+	goto out;
+nomem:
+	rc = err_setf(x->eb, ERR_NOMEM, "complete: out of memory");
+out:
+	workload_fini(&w);
+	return rc;
+}
+
+static int
+fsm_cmd_cancel(struct fsm_ctx *x)
+{
+	const struct cmd	*c = x->c;
+	struct workload		 w;
+	enum wl_status		 from;
+	int			 rc;
+
+	if ((rc = fsm_wl_read(x->txn, c->workload_id, &w, x->eb)) != 0)
+		goto out;
+	if (wl_status_is_terminal(w.status)) {
+		rc = err_setf(x->eb, ERR_CONFLICT, "workload %s is already %s",
+		    w.id, wl_status_name(w.status));
+		goto out;
+	}
+	if (w.cancel_requested)
+		goto out;		/* asked before: nothing new */
+	from = w.status;
+	if ((rc = fsm_audit(x, w.id, "cancel", wl_status_name(from), NULL,
+	    c->message)) != 0)
+		goto out;
+	switch (from) {
+	case WL_SCHEDULED:
+		/* Not started yet: cancel now, and tell the worker not to. */
+		if ((rc = fsm_event_add(x, FSM_EV_STOP, w.id, w.attempt,
+		    w.worker_id)) != 0 ||
+		    (rc = fsm_slot_release(x, w.worker_id)) != 0)
+			goto out;
+		/* FALLTHROUGH */
+	case WL_PENDING:
+	case WL_PAUSED:
+		w.status = WL_CANCELLED;
+		w.finished_ms = c->now_ms;
+		if ((rc = fsm_wl_store(x, &w)) != 0)
+			goto out;
+		rc = fsm_audit_status(x, &w, from, c->message);
+		break;
+	default:	/* RUNNING, PAUSING: the worker must stop it first */
+		w.cancel_requested = true;
+		if ((rc = fsm_wl_store(x, &w)) != 0)
+			goto out;
+		rc = fsm_event_add(x, FSM_EV_STOP, w.id, w.attempt, w.worker_id);
+		break;
+	}
+out:
+	workload_fini(&w);
+	return rc;
+}
+
+static bool
+fsm_attempt_listed(const struct cmd *c, const struct workload *w)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->n_running; i++)
+		if (c->running[i].attempt == w->attempt &&
+		    strncmp(c->running[i].workload_id, w->id, MODEL_ID_LEN) == 0)
+			return true;
+	return false;
+}
+
+/* Requeues the slot holders of worker_id: all of them (dead), or those
+ * RUNNING/PAUSING ones the worker no longer runs (registered again).
+ * *kept counts the ones still holding a slot; *pending whether any went
+ * back to PENDING. */
+static int
+fsm_worker_requeue(struct fsm_ctx *x, const char *worker_id, bool all,
+    const char *why, uint32_t *kept, bool *pending)
+{
+	struct strlist	 ids = { NULL, 0 };
+	struct workload	 w;
+	enum wl_status	 from;
+	size_t		 i;
+	int		 rc;
+
+	*kept = 0;
+	*pending = false;
+	if ((rc = fsm_worker_slots(x->txn, worker_id, &ids, x->eb)) != 0)
+		return rc;
+	for (i = 0; i < ids.n; i++) {
+		if ((rc = fsm_wl_read(x->txn, ids.v[i], &w, x->eb)) != 0) {
+			if (rc == ERR_NOTFOUND)
+				rc = err_setf(x->eb, ERR_CORRUPT, "by_worker "
+				    "names a missing workload %s", ids.v[i]);
+			break;
+		}
+		from = w.status;
+		if (!all && (from == WL_SCHEDULED ||
+		    fsm_attempt_listed(x->c, &w))) {
+			(*kept)++;
+			workload_fini(&w);
+			continue;
+		}
+		if (fsm_wl_requeue(x, &w))
+			*pending = true;
+		rc = fsm_wl_store(x, &w);
+		if (rc == 0)
+			rc = fsm_audit_status(x, &w, from, why);
+		workload_fini(&w);
+		if (rc != 0)
+			break;
+	}
+	strlist_fini(&ids);
+	return rc;
+}
+
+static int
+fsm_cmd_worker_register(struct fsm_ctx *x)
+{
+	const struct cmd	*c = x->c;
+	struct worker_rec	 nw, old;
+	char			 detail[64];
+	bool			 pending;
+	int			 rc;
+
+	memset(&nw, 0, sizeof nw);
+	if (c->worker.id == NULL || !model_name_valid(c->worker.id))
+		return err_setf(x->eb, ERR_INVAL, "register: bad worker id");
+	rc = fsm_worker_read(x->txn, c->worker.id, &old, x->eb);
+	if (rc != 0 && rc != ERR_NOTFOUND)
+		return rc;
+	if ((rc = worker_rec_dup(&nw, &c->worker)) != 0) {
+		worker_rec_fini(&old);
+		return err_setf(x->eb, ERR_NOMEM, "register: out of memory");
+	}
+	nw.generation = old.generation + 1;	/* 0 + 1 for a new worker */
+	worker_rec_fini(&old);
+	nw.status = WORKER_ALIVE;
+	nw.registered_ms = nw.last_heartbeat_ms = c->now_ms;
+
+	/* A restarted worker has lost whatever it no longer reports. */
+	if ((rc = fsm_worker_requeue(x, nw.id, false, "worker restarted",
+	    &nw.used, &pending)) != 0)
+		goto out;
+	snprintf(detail, sizeof detail, "registered, generation %" PRIu64,
+	    nw.generation);
+	if ((rc = fsm_worker_write(x->txn, &nw, x->eb)) != 0 ||
+	    (rc = fsm_audit(x, NULL, "worker", NULL, NULL, detail)) != 0 ||
+	    (rc = fsm_event_add(x, FSM_EV_WORKER, NULL, 0, nw.id)) != 0)
+		goto out;
+	if (pending)
+		rc = fsm_event_add(x, FSM_EV_PENDING, NULL, 0, NULL);
+out:
+	worker_rec_fini(&nw);
+	return rc;
+}
+
+static int
+fsm_cmd_worker_heartbeats(struct fsm_ctx *x)
+{
+	const struct cmd_heartbeat	*hb;
+	struct worker_rec		 wr;
+	size_t				 i;
+	int				 rc;
+
+	for (i = 0; i < x->c->n_heartbeats; i++) {
+		hb = &x->c->heartbeats[i];
+		rc = fsm_worker_read(x->txn, hb->worker_id, &wr, x->eb);
+		if (rc == ERR_NOTFOUND)
+			continue;
+		if (rc != 0)
+			return rc;
+		if (wr.status != WORKER_DEAD && hb->at_ms > wr.last_heartbeat_ms) {
+			wr.last_heartbeat_ms = hb->at_ms;
+			rc = fsm_worker_write(x->txn, &wr, x->eb);
+		}
+		worker_rec_fini(&wr);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+fsm_cmd_worker_dead(struct fsm_ctx *x)
+{
+	const struct cmd	*c = x->c;
+	struct worker_rec	 wr;
+	char			 detail[64];
+	uint32_t		 kept;
+	bool			 pending;
+	int			 rc;
+
+	if ((rc = fsm_worker_read(x->txn, c->worker_id, &wr, x->eb)) != 0)
+		return rc;
+	if (wr.generation != c->generation) {
+		rc = err_setf(x->eb, ERR_STALE, "worker %s: generation %" PRIu64
+		    " is not the current %" PRIu64, wr.id, c->generation,
+		    wr.generation);
+		goto out;
+	}
+	if (wr.status == WORKER_DEAD)
+		goto out;
+	if ((rc = fsm_worker_requeue(x, wr.id, true, "worker dead", &kept,
+	    &pending)) != 0)
+		goto out;
+	wr.status = WORKER_DEAD;
+	wr.used = 0;
+	snprintf(detail, sizeof detail, "dead, generation %" PRIu64,
+	    wr.generation);
+	if ((rc = fsm_worker_write(x->txn, &wr, x->eb)) != 0 ||
+	    (rc = fsm_audit(x, NULL, "worker", NULL, NULL, detail)) != 0 ||
+	    (rc = fsm_event_add(x, FSM_EV_WORKER, NULL, 0, wr.id)) != 0)
+		goto out;
+	if (pending)
+		rc = fsm_event_add(x, FSM_EV_PENDING, NULL, 0, NULL);
+out:
+	worker_rec_fini(&wr);
+	return rc;
+}
+
+static int
+fsm_cmd_key_create(struct fsm_ctx *x)
+{
+	const struct api_key	*in = &x->c->key;
+	struct api_key		 k;
+	struct wire_writer	*w;
+	struct kv_val		 v;
+	char			 detail[MODEL_NAME_MAX + 96];
+	int			 rc;
+
+	if (!model_id_valid(in->id))
+		return err_setf(x->eb, ERR_INVAL, "key: bad id");
+	if (in->customer_id == NULL || in->customer_id[0] == '\0' ||
+	    strlen(in->customer_id) > MODEL_NAME_MAX)
+		return err_setf(x->eb, ERR_INVAL, "key %s: bad customer", in->id);
+	if (in->role != KEY_ROLE_ADMIN && in->role != KEY_ROLE_CUSTOMER)
+		return err_setf(x->eb, ERR_INVAL, "key %s: bad role", in->id);
+	rc = kv_get(x->txn, KV_DB_KEY_IDS, in->id, MODEL_ID_LEN, &v, x->eb);
+	if (rc == 0)
+		return err_setf(x->eb, ERR_EXISTS, "key %s exists", in->id);
+	if (rc != ERR_NOTFOUND)
+		return rc;
+	rc = kv_get(x->txn, KV_DB_KEYS, in->hash, sizeof in->hash, &v, x->eb);
+	if (rc == 0)
+		return err_setf(x->eb, ERR_EXISTS, "a key with this hash exists");
+	if (rc != ERR_NOTFOUND)
+		return rc;
+
+	k = *in;		/* shallow: only the scalars are changed */
+	k.created_ms = x->c->now_ms;
+	k.revoked = false;
+	if ((w = wire_writer_new()) == NULL)
+		return err_setf(x->eb, ERR_NOMEM, "key: out of memory");
+	model_api_key_encode(w, &k);
+	if ((rc = fsm_put_writer(x->txn, KV_DB_KEYS, k.hash, sizeof k.hash, w,
+	    x->eb)) != 0 ||
+	    (rc = kv_put(x->txn, KV_DB_KEY_IDS, k.id, MODEL_ID_LEN, k.hash,
+	    sizeof k.hash, x->eb)) != 0)
+		return rc;
+	snprintf(detail, sizeof detail, "created key %s for %s (%s)", k.id,
+	    k.customer_id, k.role == KEY_ROLE_ADMIN ? "admin" : "customer");
+	return fsm_audit(x, NULL, "key", NULL, NULL, detail);
+}
+
+static int
+fsm_cmd_secret_set(struct fsm_ctx *x)
+{
+	const struct cmd	*c = x->c;
+	char			 detail[MODEL_NAME_MAX + 16];
+	int			 rc;
+
+	if (c->secret_name == NULL || !model_name_valid(c->secret_name))
+		return err_setf(x->eb, ERR_INVAL, "secret: bad name");
+	if ((rc = kv_put(x->txn, KV_DB_SECRETS, c->secret_name,
+	    strlen(c->secret_name), c->secret_hash, sizeof c->secret_hash,
+	    x->eb)) != 0)
+		return rc;
+	snprintf(detail, sizeof detail, "set %s", c->secret_name);
+	return fsm_audit(x, NULL, "secret", NULL, NULL, detail);
+}
+
+static int
+fsm_cmd_run(struct fsm_ctx *x)
+{
+	switch (x->c->type) {
+	case CMD_SUBMIT:
+		return fsm_cmd_submit(x);
+	case CMD_ASSIGN:
+		return fsm_cmd_assign(x);
+	case CMD_START:
+		return fsm_cmd_start(x);
+	case CMD_PROGRESS:
+		return fsm_cmd_progress(x);
+	case CMD_CHECKPOINT:
+		return fsm_cmd_checkpoint(x);
+	case CMD_COMPLETE:
+		return fsm_cmd_complete(x);
+	case CMD_CANCEL:
+		return fsm_cmd_cancel(x);
+	case CMD_WORKER_REGISTER:
+		return fsm_cmd_worker_register(x);
+	case CMD_WORKER_HEARTBEAT_BATCH:
+		return fsm_cmd_worker_heartbeats(x);
+	case CMD_WORKER_DEAD:
+		return fsm_cmd_worker_dead(x);
+	case CMD_KEY_CREATE:
+		return fsm_cmd_key_create(x);
+	case CMD_SECRET_SET:
+		return fsm_cmd_secret_set(x);
+	default:
+		return err_setf(x->eb, ERR_INVAL, "unknown command %d",
+		    (int)x->c->type);
+	}
+}
+
+/* ---- open, apply, flush ---- */
+
+static int
+fsm_fail(struct fsm *f, int rc, const struct errbuf *eb)
+{
+	if (f->failed == 0) {
+		f->failed = rc;
+		snprintf(f->fail_msg, sizeof f->fail_msg, "%s",
+		    eb->msg[0] ? eb->msg : err_code_name(rc));
+	}
+	kv_txn_abort(f->batch);
+	f->batch = NULL;
+	return rc;
+}
+
+int
+fsm_open(struct fsm **out, const char *dir, uint64_t map_size, struct errbuf *eb)
+{
+	pthread_rwlockattr_t	 attr;
+	struct fsm		*f;
+	int			 rc;
+
+	*out = NULL;
+	if ((f = calloc(1, sizeof *f)) == NULL)
+		return err_setf(eb, ERR_NOMEM, "fsm: out of memory");
+	f->map_size = map_size != 0 ? map_size : KV_MAP_SIZE_DEFAULT;
+	f->meta.next_seq = f->meta.next_audit = 1;
+	if ((f->dir = strdup(dir)) == NULL ||
+	    (f->path = fsm_path_join(dir, "/state.mdb")) == NULL ||
+	    (f->lock_path = fsm_path_join(f->path, "-lock")) == NULL ||
+	    (f->snap_path = fsm_path_join(f->path, ".snap")) == NULL ||
+	    (f->restore_path = fsm_path_join(f->path, ".restore")) == NULL ||
+	    (f->old_path = fsm_path_join(f->path, ".old")) == NULL) {
+		rc = err_setf(eb, ERR_NOMEM, "fsm: out of memory");
+		goto fail;
+	}
+	/* Writers may not starve behind a stream of readers: a restore must
+	 * get in. */
+	if (pthread_rwlockattr_init(&attr) != 0) {
+		rc = err_setf(eb, ERR_NOMEM, "fsm: lock attributes");
+		goto fail;
+	}
+	pthread_rwlockattr_setkind_np(&attr,
+	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	rc = pthread_rwlock_init(&f->lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	if (rc != 0) {
+		rc = err_setf(eb, ERR_NOMEM, "fsm: lock: %s", strerror(rc));
+		goto fail;
+	}
+	f->lock_init = true;
+
+	/* The store starts empty: libraft restores the last snapshot and
+	 * replays the log tail into it.  Leftovers of a crash go too. */
+	if ((rc = fsm_unlink(f->path, eb)) != 0 ||
+	    (rc = fsm_unlink(f->lock_path, eb)) != 0 ||
+	    (rc = fsm_unlink(f->snap_path, eb)) != 0 ||
+	    (rc = fsm_unlink(f->restore_path, eb)) != 0 ||
+	    (rc = fsm_unlink(f->old_path, eb)) != 0)
+		goto fail;
+	{
+		char	*rl = fsm_path_join(f->restore_path, "-lock");
+
+		if (rl == NULL) {
+			rc = err_setf(eb, ERR_NOMEM, "fsm: out of memory");
+			goto fail;
+		}
+		rc = fsm_unlink(rl, eb);
+		free(rl);
+		if (rc != 0)
+			goto fail;
+	}
+	if ((rc = kv_open(&f->kv, f->path, f->map_size, eb)) != 0)
+		goto fail;
+	*out = f;
+	return 0;
+fail:
+	fsm_close(f);
+	return rc;
+}
+
+void
+fsm_close(struct fsm *f)
+{
+	struct errbuf	 eb;
+
+	if (f == NULL)
+		return;
+	if (f->kv != NULL) {
+		/* Best effort: the Raft log holds whatever this loses. */
+		if (fsm_flush(f, &eb) == 0)
+			kv_sync(f->kv, &eb);
+		kv_txn_abort(f->batch);
+		f->batch = NULL;
+		kv_close(f->kv);
+	}
+	fsm_events_free(f->ev, f->n_ev);
+	if (f->lock_init)
+		pthread_rwlock_destroy(&f->lock);
+	free(f->dir);
+	free(f->path);
+	free(f->lock_path);
+	free(f->snap_path);
+	free(f->restore_path);
+	free(f->old_path);
+	free(f);
+}
+
+int
+fsm_apply(struct fsm *f, uint64_t index, const void *buf, size_t len, int *result)
+{
+	struct errbuf	 eb;
+	struct fsm_ctx	 x;
+	struct cmd	 c;
+	size_t		 mark = f->n_ev;
+	int		 rc;
+
+	*result = 0;
+	errbuf_clear(&eb);
+	if (f->failed != 0)
+		return f->failed;
+	if (f->kv == NULL)
+		return ERR_IO;
+	/* The store already covers this entry (a restored snapshot does):
+	 * applying it again would apply it twice. */
+	if (index <= atomic_load(&f->applied))
+		return 0;
+	if (f->batch == NULL &&
+	    (rc = kv_txn_begin(f->kv, NULL, false, &f->batch, &eb)) != 0)
+		return fsm_fail(f, rc, &eb);
+
+	memset(&c, 0, sizeof c);
+	if ((rc = cmd_decode(buf, len, &c)) != 0) {
+		if (rc == ERR_NOMEM)
+			return fsm_fail(f, rc, &eb);
+		/* Committed but undecodable: rejected, the same on every node. */
+		*result = ERR_INVAL;
+		atomic_store(&f->applied, index);
+		return 0;
+	}
+	memset(&x, 0, sizeof x);
+	x.f = f;
+	x.c = &c;
+	x.meta = f->meta;
+	x.eb = &eb;
+	if ((rc = kv_txn_begin(f->kv, f->batch, false, &x.txn, &eb)) != 0) {
+		cmd_fini(&c);
+		return fsm_fail(f, rc, &eb);
+	}
+	rc = fsm_cmd_run(&x);
+	if (rc == 0) {
+		if ((rc = kv_txn_commit(x.txn, &eb)) != 0) {
+			fsm_event_truncate(f, mark);
+			cmd_fini(&c);
+			return fsm_fail(f, rc, &eb);
+		}
+		f->meta = x.meta;
+	} else {
+		kv_txn_abort(x.txn);
+		fsm_event_truncate(f, mark);
+		if (!fsm_rejection(rc)) {
+			cmd_fini(&c);
+			return fsm_fail(f, rc, &eb);
+		}
+		*result = rc;
+	}
+	cmd_fini(&c);
+	atomic_store(&f->applied, index);
+	return 0;
+}
+
+int
+fsm_flush(struct fsm *f, struct errbuf *eb)
+{
+	struct errbuf	 leb;
+	int		 rc;
+
+	if (f->failed != 0)
+		return err_setf(eb, f->failed, "state machine failed earlier: %s",
+		    f->fail_msg);
+	if (f->batch == NULL)
+		return 0;
+	errbuf_clear(&leb);
+	if ((rc = fsm_meta_save(f->batch, &f->meta, atomic_load(&f->applied),
+	    &leb)) != 0) {
+		fsm_fail(f, rc, &leb);
+		return err_setf(eb, rc, "%s", leb.msg);
+	}
+	rc = kv_txn_commit(f->batch, &leb);
+	f->batch = NULL;
+	if (rc != 0) {
+		fsm_fail(f, rc, &leb);
+		return err_setf(eb, rc, "%s", leb.msg);
+	}
+	return 0;
+}
+
+uint64_t
+fsm_applied_index(struct fsm *f)
+{
+	return atomic_load(&f->applied);
+}
+
+size_t
+fsm_events_take(struct fsm *f, struct fsm_event **out)
+{
+	size_t	 n = f->n_ev;
+
+	*out = n > 0 ? f->ev : NULL;
+	if (n == 0)
+		return 0;
+	f->ev = NULL;
+	f->n_ev = f->cap_ev = 0;
+	return n;
+}
+
+void
+fsm_events_free(struct fsm_event *ev, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		free(ev[i].worker_id);
+	free(ev);
+}
+
+/* ---- snapshots ---- */
+
+static int
+fsm_file_read(const char *path, void **buf, size_t *len, struct errbuf *eb)
+{
+	struct stat	 st;
+	uint8_t		*p = NULL;
+	size_t		 off = 0;
+	ssize_t		 r;
+	int		 fd, rc = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return err_setf(eb, ERR_IO, "open %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0) {
+		rc = err_setf(eb, ERR_IO, "stat %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if ((p = malloc(st.st_size > 0 ? (size_t)st.st_size : 1)) == NULL) {
+		rc = err_setf(eb, ERR_NOMEM, "read %s: out of memory", path);
+		goto out;
+	}
+	while (off < (size_t)st.st_size) {
+		r = read(fd, p + off, (size_t)st.st_size - off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			rc = err_setf(eb, ERR_IO, "read %s: %s", path,
+			    r < 0 ? strerror(errno) : "short file");
+			goto out;
+		}
+		off += (size_t)r;
+	}
+out:
+	close(fd);
+	if (rc != 0) {
+		free(p);
+		return rc;
+	}
+	*buf = p;
+	*len = off;
+	return 0;
+}
+
+static int
+fsm_write_all(int fd, const void *p, size_t n)
+{
+	const uint8_t	*b = p;
+	ssize_t		 r;
+
+	while (n > 0) {
+		r = write(fd, b, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		b += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+int
+fsm_snapshot(struct fsm *f, void **buf, size_t *len, struct errbuf *eb)
+{
+	void	*raw = NULL;
+	uint8_t	*out = NULL;
+	size_t	 raw_len = 0, bound, clen;
+	int	 rc;
+
+	*buf = NULL;
+	*len = 0;
+	if (f->kv == NULL)
+		return err_setf(eb, ERR_IO, "fsm: store unavailable");
+	if ((rc = fsm_flush(f, eb)) != 0)
+		return rc;
+	if ((rc = kv_copy_compact(f->kv, f->snap_path, eb)) != 0)
+		return rc;
+	rc = fsm_file_read(f->snap_path, &raw, &raw_len, eb);
+	unlink(f->snap_path);
+	if (rc != 0)
+		return rc;
+	bound = ZSTD_compressBound(raw_len);
+	if ((out = malloc(FSM_SNAP_HDR + bound)) == NULL) {
+		rc = err_setf(eb, ERR_NOMEM, "snapshot: out of memory");
+		goto out;
+	}
+	memcpy(out, FSM_SNAP_MAGIC, 8);
+	fsm_be64_put(out + 8, raw_len);
+	clen = ZSTD_compress(out + FSM_SNAP_HDR, bound, raw, raw_len,
+	    FSM_SNAP_LEVEL);
+	if (ZSTD_isError(clen)) {
+		rc = err_setf(eb, ERR_INTERNAL, "snapshot: zstd: %s",
+		    ZSTD_getErrorName(clen));
+		goto out;
+	}
+	*buf = out;
+	*len = FSM_SNAP_HDR + clen;
+	out = NULL;
+out:
+	free(out);
+	free(raw);
+	return rc;
+}
+
+/* Decompresses the snapshot body into path, checking its size. */
+static int
+fsm_snap_unpack(const void *body, size_t blen, uint64_t raw_len,
+    const char *path, struct errbuf *eb)
+{
+	ZSTD_DStream	*ds = NULL;
+	ZSTD_inBuffer	 in = { body, blen, 0 };
+	ZSTD_outBuffer	 ob;
+	uint64_t	 total = 0;
+	size_t		 r = 1;
+	void		*chunk = NULL;
+	int		 fd, rc = 0;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) < 0)
+		return err_setf(eb, ERR_IO, "create %s: %s", path,
+		    strerror(errno));
+	if ((chunk = malloc(FSM_IO_CHUNK)) == NULL ||
+	    (ds = ZSTD_createDStream()) == NULL) {
+		rc = err_setf(eb, ERR_NOMEM, "restore: out of memory");
+		goto out;
+	}
+	ZSTD_initDStream(ds);
+	for (;;) {
+		ob.dst = chunk;
+		ob.size = FSM_IO_CHUNK;
+		ob.pos = 0;
+		r = ZSTD_decompressStream(ds, &ob, &in);
+		if (ZSTD_isError(r)) {
+			rc = err_setf(eb, ERR_CORRUPT, "restore: zstd: %s",
+			    ZSTD_getErrorName(r));
+			goto out;
+		}
+		total += ob.pos;
+		if (total > raw_len) {
+			rc = err_setf(eb, ERR_CORRUPT, "restore: snapshot larger "
+			    "than its header says");
+			goto out;
+		}
+		if (ob.pos > 0 && fsm_write_all(fd, chunk, ob.pos) != 0) {
+			rc = err_setf(eb, ERR_IO, "write %s: %s", path,
+			    strerror(errno));
+			goto out;
+		}
+		if (r == 0 && in.pos == in.size)
+			break;		/* frame complete, input consumed */
+		if (r == 0 || (in.pos == in.size && ob.pos < ob.size)) {
+			rc = err_setf(eb, ERR_CORRUPT, "restore: %s",
+			    r == 0 ? "trailing bytes after the snapshot" :
+			    "truncated snapshot");
+			goto out;
+		}
+	}
+	if (total != raw_len)
+		rc = err_setf(eb, ERR_CORRUPT, "restore: snapshot is %" PRIu64
+		    " bytes, header says %" PRIu64, total, raw_len);
+out:
+	ZSTD_freeDStream(ds);
+	free(chunk);
+	if (close(fd) != 0 && rc == 0)
+		rc = err_setf(eb, ERR_IO, "close %s: %s", path, strerror(errno));
+	return rc;
+}
+
+/* Opens path as a store just to read its meta: proves the file is an LMDB
+ * environment with our databases before it replaces the live one. */
+static int
+fsm_snap_check(struct fsm *f, struct fsm_meta *m, uint64_t *applied,
+    struct errbuf *eb)
+{
+	struct kv	*kv = NULL;
+	struct kv_txn	*t = NULL;
+	char		*lock;
+	int		 rc;
+
+	if ((rc = kv_open(&kv, f->restore_path, f->map_size, eb)) == 0 &&
+	    (rc = kv_txn_begin(kv, NULL, true, &t, eb)) == 0)
+		rc = fsm_meta_load(t, m, applied, eb);
+	kv_txn_abort(t);
+	kv_close(kv);
+	if ((lock = fsm_path_join(f->restore_path, "-lock")) != NULL) {
+		unlink(lock);
+		free(lock);
+	}
+	return rc;
+}
+
+int
+fsm_restore(struct fsm *f, const void *buf, size_t len, struct errbuf *eb)
+{
+	const uint8_t	*b = buf;
+	struct fsm_meta	 m;
+	struct errbuf	 leb;
+	uint64_t	 raw_len, applied = 0;
+	int		 rc;
+
+	if (len < FSM_SNAP_HDR || memcmp(b, FSM_SNAP_MAGIC, 8) != 0)
+		return err_setf(eb, ERR_CORRUPT, "restore: not a snapshot");
+	raw_len = fsm_be64_get(b + 8);
+	if (raw_len == 0 || raw_len > f->map_size + ((uint64_t)1 << 30))
+		return err_setf(eb, ERR_CORRUPT, "restore: implausible size %"
+		    PRIu64, raw_len);
+	if ((rc = fsm_flush(f, eb)) != 0)
+		return rc;
+	if ((rc = fsm_snap_unpack(b + FSM_SNAP_HDR, len - FSM_SNAP_HDR, raw_len,
+	    f->restore_path, eb)) != 0 ||
+	    (rc = fsm_snap_check(f, &m, &applied, eb)) != 0) {
+		unlink(f->restore_path);
+		return rc;
+	}
+
+	/* The swap: no reader may hold the environment while it is closed. */
+	pthread_rwlock_wrlock(&f->lock);
+	kv_close(f->kv);
+	f->kv = NULL;
+	unlink(f->lock_path);
+	if (rename(f->path, f->old_path) != 0) {
+		rc = err_setf(eb, ERR_IO, "restore: rename %s: %s", f->path,
+		    strerror(errno));
+		unlink(f->restore_path);
+		goto reopen_old;
+	}
+	if (rename(f->restore_path, f->path) != 0) {
+		rc = err_setf(eb, ERR_IO, "restore: rename %s: %s",
+		    f->restore_path, strerror(errno));
+		unlink(f->restore_path);
+		rename(f->old_path, f->path);
+		goto reopen_old;
+	}
+	if ((rc = kv_open(&f->kv, f->path, f->map_size, eb)) != 0) {
+		unlink(f->lock_path);
+		rename(f->old_path, f->path);
+		goto reopen_old;
+	}
+	unlink(f->old_path);
+	f->meta = m;
+	atomic_store(&f->applied, applied);
+	pthread_rwlock_unlock(&f->lock);
+	return 0;
+
+reopen_old:
+	/* The old file is back in place: reopen it as it was. */
+	errbuf_clear(&leb);
+	if (kv_open(&f->kv, f->path, f->map_size, &leb) != 0) {
+		f->kv = NULL;
+		fsm_fail(f, ERR_IO, &leb);
+	}
+	pthread_rwlock_unlock(&f->lock);
+	return rc;
+}
+
+/* ---- reads ---- */
+
+static int
+fsm_read_begin(struct fsm *f, struct kv_txn **t)
+{
+	int	 rc;
+
+	pthread_rwlock_rdlock(&f->lock);
+	if (f->kv == NULL) {
+		pthread_rwlock_unlock(&f->lock);
+		return ERR_IO;
+	}
+	if ((rc = kv_txn_begin(f->kv, NULL, true, t, NULL)) != 0)
+		pthread_rwlock_unlock(&f->lock);
+	return rc;
+}
+
+static void
+fsm_read_end(struct fsm *f, struct kv_txn *t)
+{
+	kv_txn_abort(t);
+	pthread_rwlock_unlock(&f->lock);
+}
+
+int
+fsm_workload_get(struct fsm *f, const char *id, struct workload *out)
+{
+	struct kv_txn	*t;
+	int		 rc;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = fsm_read_begin(f, &t)) != 0)
+		return rc;
+	rc = fsm_wl_read(t, id, out, NULL);
+	fsm_read_end(f, t);
+	return rc;
+}
+
+/* A growing array of workloads being returned. */
+struct fsm_wl_vec {
+	struct workload	*v;
+	size_t		 n;
+	size_t		 cap;
+};
+
+static int
+fsm_wl_vec_push(struct fsm_wl_vec *vec, struct workload *w)
+{
+	struct workload	*p;
+	size_t		 cap;
+
+	if (vec->n == vec->cap) {
+		cap = vec->cap ? vec->cap * 2 : 16;
+		if ((p = realloc(vec->v, cap * sizeof *p)) == NULL)
+			return ERR_NOMEM;
+		vec->v = p;
+		vec->cap = cap;
+	}
+	vec->v[vec->n++] = *w;
+	memset(w, 0, sizeof *w);
+	return 0;
+}
+
+static void
+fsm_wl_vec_fini(struct fsm_wl_vec *vec)
+{
+	size_t	 i;
+
+	for (i = 0; i < vec->n; i++)
+		workload_fini(&vec->v[i]);
+	free(vec->v);
+	memset(vec, 0, sizeof *vec);
+}
+
+/* Hands the array over; a zero-length result is still a valid pointer. */
+static int
+fsm_wl_vec_take(struct fsm_wl_vec *vec, struct workload **out, size_t *n)
+{
+	if (vec->v == NULL && (vec->v = calloc(1, sizeof *vec->v)) == NULL)
+		return ERR_NOMEM;
+	*out = vec->v;
+	*n = vec->n;
+	memset(vec, 0, sizeof *vec);
+	return 0;
+}
+
+/* One descending stream over the entries prefix ‖ be64(seq) of an index. */
+struct fsm_stream {
+	struct kv_cursor	*cur;
+	struct fsm_key		 prefix;
+	bool			 live;		/* head is valid */
+	uint64_t		 seq;		/* head's seq */
+	char			 id[MODEL_ID_LEN + 1];
+};
+
+static int
+fsm_stream_head(struct fsm_stream *s, int rc, const struct kv_val *key,
+    const struct kv_val *val)
+{
+	s->live = false;
+	if (rc == ERR_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (key->len != s->prefix.len + 8 ||
+	    memcmp(key->data, s->prefix.b, s->prefix.len) != 0)
+		return 0;
+	if (val->len != MODEL_ID_LEN)
+		return ERR_CORRUPT;
+	s->seq = fsm_be64_get((const uint8_t *)key->data + s->prefix.len);
+	memcpy(s->id, val->data, MODEL_ID_LEN);
+	s->id[MODEL_ID_LEN] = '\0';
+	s->live = true;
+	return 0;
+}
+
+/* Positions s on its newest entry with seq < bound. */
+static int
+fsm_stream_start(struct fsm_stream *s, struct kv_txn *t, enum kv_db db,
+    uint64_t bound)
+{
+	struct fsm_key	 k = s->prefix;
+	struct kv_val	 key, val;
+	int		 rc;
+
+	if ((rc = kv_cursor_open(t, db, &s->cur, NULL)) != 0)
+		return rc;
+	fsm_key_u64(&k, bound);
+	rc = kv_cursor_seek(s->cur, k.b, k.len, &key, &val);
+	if (rc == 0)
+		rc = kv_cursor_prev(s->cur, &key, &val);
+	else if (rc == ERR_NOTFOUND)
+		rc = kv_cursor_last(s->cur, &key, &val);
+	return fsm_stream_head(s, rc, &key, &val);
+}
+
+static int
+fsm_stream_next(struct fsm_stream *s)
+{
+	struct kv_val	 key, val;
+
+	return fsm_stream_head(s, kv_cursor_prev(s->cur, &key, &val), &key,
+	    &val);
+}
+
+static int
+fsm_cursor_parse(const char *s, uint64_t *out)
+{
+	uint64_t	 v = 0;
+	size_t		 i;
+
+	if (s == NULL || *s == '\0') {
+		*out = UINT64_MAX;	/* first page */
+		return 0;
+	}
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9' || i >= 20)
+			return ERR_INVAL;
+		if (v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+			return ERR_INVAL;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v == 0)
+		return ERR_INVAL;
+	*out = v;
+	return 0;
+}
+
+static bool
+fsm_list_match(const struct fsm_list_filter *flt, const struct workload *w)
+{
+	if (flt->type != NULL && !str_eq(w->type, flt->type))
+		return false;
+	if (flt->worker_id != NULL && !str_eq(w->worker_id, flt->worker_id))
+		return false;
+	return true;
+}
+
+int
+fsm_workload_list(struct fsm *f, const struct fsm_list_filter *flt,
+    struct workload **out, size_t *n, char next_cursor[FSM_CURSOR_LEN])
+{
+	struct fsm_stream	 s[WL__COUNT];
+	struct fsm_wl_vec	 vec = { NULL, 0, 0 };
+	struct workload		 w;
+	struct kv_txn		*t;
+	enum kv_db		 db;
+	uint64_t		 bound, last_seq = 0;
+	size_t			 ns = 0, i, best;
+	bool			 more = false;
+	int			 rc;
+
+	*out = NULL;
+	*n = 0;
+	next_cursor[0] = '\0';
+	if (flt == NULL || flt->limit < 1 || flt->limit > FSM_LIST_MAX ||
+	    (flt->has_status && (unsigned)flt->status >= WL__COUNT) ||
+	    (flt->customer_id != NULL && strlen(flt->customer_id) > MODEL_NAME_MAX))
+		return ERR_INVAL;
+	if (fsm_cursor_parse(flt->cursor, &bound) != 0)
+		return ERR_INVAL;
+
+	/* Pick the index that already does most of the filtering; every one
+	 * has keys prefix ‖ be64(seq), so newest-first is a descending walk
+	 * (a merge of one stream per status for a customer without a status
+	 * filter). */
+	memset(s, 0, sizeof s);
+	if (flt->customer_id != NULL) {
+		db = KV_DB_BY_CUSTOMER;
+		for (i = 0; i < WL__COUNT; i++) {
+			if (flt->has_status && i != (size_t)flt->status)
+				continue;
+			fsm_key_str(&s[ns].prefix, flt->customer_id);
+			fsm_key_u8(&s[ns].prefix, 0);
+			fsm_key_u8(&s[ns].prefix, (uint8_t)i);
+			ns++;
+		}
+	} else if (flt->has_status) {
+		db = KV_DB_BY_STATUS;
+		fsm_key_u8(&s[ns++].prefix, (uint8_t)flt->status);
+	} else {
+		db = KV_DB_BY_CREATED;
+		ns = 1;
+	}
+
+	if ((rc = fsm_read_begin(f, &t)) != 0)
+		return rc;
+	for (i = 0; i < ns; i++)
+		if ((rc = fsm_stream_start(&s[i], t, db, bound)) != 0)
+			goto out;
+	for (;;) {
+		best = ns;
+		for (i = 0; i < ns; i++)
+			if (s[i].live && (best == ns || s[i].seq > s[best].seq))
+				best = i;
+		if (best == ns)
+			break;
+		if ((rc = fsm_wl_read(t, s[best].id, &w, NULL)) != 0) {
+			if (rc == ERR_NOTFOUND)
+				rc = ERR_CORRUPT;
+			goto out;
+		}
+		if (fsm_list_match(flt, &w)) {
+			if (vec.n == flt->limit) {
+				/* One more match exists: there is a next page. */
+				workload_fini(&w);
+				more = true;
+				break;
+			}
+			last_seq = w.seq;
+			if ((rc = fsm_wl_vec_push(&vec, &w)) != 0) {
+				workload_fini(&w);
+				goto out;
+			}
+		} else
+			workload_fini(&w);
+		if ((rc = fsm_stream_next(&s[best])) != 0)
+			goto out;
+	}
+	if (more)
+		snprintf(next_cursor, FSM_CURSOR_LEN, "%" PRIu64, last_seq);
+	rc = fsm_wl_vec_take(&vec, out, n);
+out:
+	for (i = 0; i < ns; i++)
+		kv_cursor_close(s[i].cur);
+	fsm_read_end(f, t);
+	fsm_wl_vec_fini(&vec);
+	if (rc != 0)
+		next_cursor[0] = '\0';
+	return rc;
+}
+
+int
+fsm_pending_scan(struct fsm *f, size_t max, struct workload **out, size_t *n)
+{
+	struct fsm_wl_vec	 vec = { NULL, 0, 0 };
+	struct kv_cursor	*cur = NULL;
+	struct kv_val		 val;
+	struct workload		 w;
+	struct kv_txn		*t;
+	char			 id[MODEL_ID_LEN + 1];
+	int			 rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = fsm_read_begin(f, &t)) != 0)
+		return rc;
+	if ((rc = kv_cursor_open(t, KV_DB_PENDING, &cur, NULL)) != 0)
+		goto out;
+	for (rc = max > 0 ? kv_cursor_first(cur, NULL, &val) : ERR_NOTFOUND;
+	    rc == 0; rc = vec.n < max ? kv_cursor_next(cur, NULL, &val) :
+	    ERR_NOTFOUND) {
+		if (val.len != MODEL_ID_LEN) {
+			rc = ERR_CORRUPT;
+			goto out;
+		}
+		memcpy(id, val.data, MODEL_ID_LEN);
+		id[MODEL_ID_LEN] = '\0';
+		if ((rc = fsm_wl_read(t, id, &w, NULL)) != 0) {
+			if (rc == ERR_NOTFOUND)
+				rc = ERR_CORRUPT;
+			goto out;
+		}
+		if ((rc = fsm_wl_vec_push(&vec, &w)) != 0) {
+			workload_fini(&w);
+			goto out;
+		}
+	}
+	if (rc != ERR_NOTFOUND)
+		goto out;
+	rc = fsm_wl_vec_take(&vec, out, n);
+out:
+	kv_cursor_close(cur);
+	fsm_read_end(f, t);
+	fsm_wl_vec_fini(&vec);
+	return rc;
+}
+
+int
+fsm_worker_workloads(struct fsm *f, const char *worker_id,
+    struct workload **out, size_t *n)
+{
+	struct fsm_wl_vec	 vec = { NULL, 0, 0 };
+	struct strlist		 ids = { NULL, 0 };
+	struct workload		 w;
+	struct kv_txn		*t;
+	size_t			 i;
+	int			 rc;
+
+	*out = NULL;
+	*n = 0;
+	if (worker_id == NULL)
+		return ERR_INVAL;
+	if ((rc = fsm_read_begin(f, &t)) != 0)
+		return rc;
+	if ((rc = fsm_worker_slots(t, worker_id, &ids, NULL)) != 0)
+		goto out;
+	for (i = 0; i < ids.n; i++) {
+		if ((rc = fsm_wl_read(t, ids.v[i], &w, NULL)) != 0) {
+			if (rc == ERR_NOTFOUND)
+				rc = ERR_CORRUPT;
+			goto out;
+		}
+		if ((rc = fsm_wl_vec_push(&vec, &w)) != 0) {
+			workload_fini(&w);
+			goto out;
+		}
+	}
+	rc = fsm_wl_vec_take(&vec, out, n);
+out:
+	fsm_read_end(f, t);
+	strlist_fini(&ids);
+	fsm_wl_vec_fini(&vec);
+	return rc;
+}
+
+int
+fsm_status_counts(struct fsm *f, uint64_t counts[WL__COUNT])
+{
+	struct kv_txn	*t;
+	int		 rc;
+
+	if ((rc = fsm_read_begin(f, &t)) != 0)
+		return rc;
+	rc = fsm_meta_get_counts(t, counts, NULL);
+	fsm_read_end(f, t);
+	return rc;
+}
+
+int
+fsm_worker_get(struct fsm *f, const char *id, struct worker_rec *out)
+{
+	struct kv_txn	*t;
+	int		 rc;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = fsm_read_begin(f, &t)) != 0)
+		return rc;
+	rc = fsm_worker_read(t, id, out, NULL);
+	fsm_read_end(f, t);
+	return rc;
+}
+
+int
+fsm_worker_list(struct fsm *f, struct worker_rec **out, size_t *n)
+{
+	struct worker_rec	*v = NULL, *p;
+	struct kv_cursor	*cur = NULL;
+	struct wire_doc		*d;
+	struct kv_val		 val;
+	struct kv_txn		*t;
+	size_t			 cnt = 0, cap = 0, i;
+	int			 rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = fsm_read_begin(f, &t)) != 0)
+		return rc;
+	if ((rc = kv_cursor_open(t, KV_DB_WORKERS, &cur, NULL)) != 0)
+		goto out;
+	for (rc = kv_cursor_first(cur, NULL, &val); rc == 0;
+	    rc = kv_cursor_next(cur, NULL, &val)) {
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((p = realloc(v, cap * sizeof *p)) == NULL) {
+				rc = ERR_NOMEM;
+				goto out;
+			}
+			v = p;
+		}
+		if ((rc = fsm_doc_open(&val, &d, "worker", NULL)) != 0)
+			goto out;
+		memset(&v[cnt], 0, sizeof v[cnt]);
+		rc = fsm_decoded(model_worker_decode(wire_doc_root(d), &v[cnt]),
+		    "worker", NULL);
+		wire_doc_free(d);
+		if (rc != 0)
+			goto out;
+		cnt++;
+	}
+	if (rc != ERR_NOTFOUND)
+		goto out;
+	if (v == NULL && (v = calloc(1, sizeof *v)) == NULL) {
+		rc = ERR_NOMEM;
+		goto out;
+	}
+	*out = v;
+	*n = cnt;
+	v = NULL;
+	cnt = 0;
+	rc = 0;
+out:
+	kv_cursor_close(cur);
+	fsm_read_end(f, t);
+	for (i = 0; i < cnt; i++)
+		worker_rec_fini(&v[i]);
+	free(v);
+	return rc;
+}
+
+int
+fsm_key_lookup(struct fsm *f, const uint8_t hash[32], struct api_key *out)
+{
+	struct kv_txn	*t;
+	struct kv_val	 v;
+	int		 rc;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = fsm_read_begin(f, &t)) != 0)
+		return rc;
+	if ((rc = kv_get(t, KV_DB_KEYS, hash, 32, &v, NULL)) == 0 &&
+	    (rc = fsm_key_decode(&v, out, NULL)) == 0 && out->revoked) {
+		api_key_fini(out);
+		rc = ERR_NOTFOUND;
+	}
+	fsm_read_end(f, t);
+	return rc;
+}
+
+bool
+fsm_has_admin_key(struct fsm *f)
+{
+	struct kv_cursor	*cur = NULL;
+	struct api_key		 k;
+	struct kv_val		 val;
+	struct kv_txn		*t;
+	bool			 found = false;
+	int			 rc;
+
+	if (fsm_read_begin(f, &t) != 0)
+		return false;
+	if (kv_cursor_open(t, KV_DB_KEYS, &cur, NULL) != 0)
+		goto out;
+	for (rc = kv_cursor_first(cur, NULL, &val); rc == 0 && !found;
+	    rc = kv_cursor_next(cur, NULL, &val)) {
+		if (fsm_key_decode(&val, &k, NULL) != 0)
+			continue;
+		found = k.role == KEY_ROLE_ADMIN && !k.revoked;
+		api_key_fini(&k);
+	}
+out:
+	kv_cursor_close(cur);
+	fsm_read_end(f, t);
+	return found;
+}
+
+int
+fsm_secret_get(struct fsm *f, const char *name, uint8_t hash[32])
+{
+	struct kv_txn	*t;
+	struct kv_val	 v;
+	int		 rc;
+
+	if (name == NULL || !model_name_valid(name))
+		return ERR_NOTFOUND;
+	if ((rc = fsm_read_begin(f, &t)) != 0)
+		return rc;
+	if ((rc = kv_get(t, KV_DB_SECRETS, name, strlen(name), &v, NULL)) == 0) {
+		if (v.len == 32)
+			memcpy(hash, v.data, 32);
+		else
+			rc = ERR_CORRUPT;
+	}
+	fsm_read_end(f, t);
+	return rc;
+}
+
+/* Decompresses a stored checkpoint record into a new buffer. */
+static int
+fsm_ckpt_decode(const struct kv_val *val, void **data, size_t *len,
+    uint32_t *attempt)
+{
+	struct wire_doc		*d;
+	const struct wire_val	*root;
+	const void		*z;
+	size_t			 zlen, r;
+	uint64_t		 raw_len = 0;
+	unsigned long long	 sz;
+	void			*p;
+	int			 rc;
+
+	if ((rc = fsm_doc_open(val, &d, "checkpoint", NULL)) != 0)
+		return rc;
+	root = wire_doc_root(d);
+	*attempt = 0;
+	if (wire_field_u32(root, "attempt", attempt) != 0 ||
+	    wire_field_uint(root, "raw_len", &raw_len) != 0 ||
+	    wire_map_get(root, "data") == NULL ||
+	    wire_get_bin(wire_map_get(root, "data"), &z, &zlen) != 0) {
+		rc = ERR_CORRUPT;
+		goto out;
+	}
+	sz = ZSTD_getFrameContentSize(z, zlen);
+	if (sz == ZSTD_CONTENTSIZE_ERROR || sz == ZSTD_CONTENTSIZE_UNKNOWN ||
+	    sz != raw_len) {
+		rc = ERR_CORRUPT;
+		goto out;
+	}
+	if (sz > FSM_CKPT_MAX) {
+		rc = ERR_TOOBIG;
+		goto out;
+	}
+	if ((p = malloc(sz > 0 ? (size_t)sz : 1)) == NULL) {
+		rc = ERR_NOMEM;
+		goto out;
+	}
+	r = ZSTD_decompress(p, (size_t)sz, z, zlen);
+	if (ZSTD_isError(r) || r != sz) {
+		free(p);
+		rc = ERR_CORRUPT;
+		goto out;
+	}
+	*data = p;
+	*len = r;
+out:
+	wire_doc_free(d);
+	return rc;
+}
+
+int
+fsm_checkpoint_get(struct fsm *f, const char *workload_id, uint64_t seq,
+    void **data, size_t *len, uint64_t *seq_out, uint32_t *attempt_out)
+{
+	struct kv_cursor	*cur = NULL;
+	struct kv_val		 key, val;
+	struct fsm_key		 k = { .len = 0 };
+	struct kv_txn		*t;
+	uint32_t		 attempt;
+	int			 rc;
+
+	*data = NULL;
+	*len = 0;
+	if (workload_id == NULL || !model_id_valid(workload_id))
+		return ERR_NOTFOUND;
+	fsm_key_bytes(&k, workload_id, MODEL_ID_LEN);
+	if ((rc = fsm_read_begin(f, &t)) != 0)
+		return rc;
+	if (seq != 0) {
+		fsm_key_u64(&k, seq);
+		rc = kv_get(t, KV_DB_CHECKPOINTS, k.b, k.len, &val, NULL);
+	} else {
+		/* The latest: the last entry under this workload's prefix. */
+		if ((rc = kv_cursor_open(t, KV_DB_CHECKPOINTS, &cur, NULL)) != 0)
+			goto out;
+		fsm_key_u64(&k, UINT64_MAX);
+		rc = kv_cursor_seek(cur, k.b, k.len, &key, &val);
+		if (rc == 0 && !(key.len == k.len &&
+		    memcmp(key.data, k.b, k.len) == 0))
+			rc = kv_cursor_prev(cur, &key, &val);
+		else if (rc == ERR_NOTFOUND)
+			rc = kv_cursor_last(cur, &key, &val);
+		if (rc == 0 && (key.len != MODEL_ID_LEN + 8 ||
+		    memcmp(key.data, workload_id, MODEL_ID_LEN) != 0))
+			rc = ERR_NOTFOUND;
+		if (rc == 0)
+			seq = fsm_be64_get((const uint8_t *)key.data +
+			    MODEL_ID_LEN);
+	}
+	if (rc != 0)
+		goto out;
+	if ((rc = fsm_ckpt_decode(&val, data, len, &attempt)) != 0)
+		goto out;
+	if (seq_out != NULL)
+		*seq_out = seq;
+	if (attempt_out != NULL)
+		*attempt_out = attempt;
+out:
+	kv_cursor_close(cur);
+	fsm_read_end(f, t);
+	return rc;
+}
+
+void
+audit_event_fini(struct audit_event *e)
+{
+	free(e->kind);
+	free(e->from);
+	free(e->to);
+	free(e->actor);
+	free(e->request_id);
+	free(e->detail);
+	memset(e, 0, sizeof *e);
+}
+
+static int
+fsm_audit_decode(const struct kv_val *val, struct audit_event *e)
+{
+	struct wire_doc		*d;
+	const struct wire_val	*root;
+	char			*wl = NULL;
+	int			 rc;
+
+	memset(e, 0, sizeof *e);
+	if ((rc = fsm_doc_open(val, &d, "audit event", NULL)) != 0)
+		return rc;
+	root = wire_doc_root(d);
+	if ((rc = wire_field_uint(root, "seq", &e->seq)) != 0 ||
+	    (rc = wire_field_uint(root, "at", &e->at_ms)) != 0 ||
+	    (rc = wire_field_strdup(root, "workload_id", &wl)) != 0 ||
+	    (rc = wire_field_strdup(root, "kind", &e->kind)) != 0 ||
+	    (rc = wire_field_strdup(root, "from", &e->from)) != 0 ||
+	    (rc = wire_field_strdup(root, "to", &e->to)) != 0 ||
+	    (rc = wire_field_strdup(root, "actor", &e->actor)) != 0 ||
+	    (rc = wire_field_strdup(root, "request_id", &e->request_id)) != 0 ||
+	    (rc = wire_field_strdup(root, "detail", &e->detail)) != 0)
+		goto out;
+	if (wl != NULL)
+		snprintf(e->workload_id, sizeof e->workload_id, "%s", wl);
+out:
+	wire_doc_free(d);
+	free(wl);
+	if (rc != 0) {
+		audit_event_fini(e);
+		return rc == ERR_NOMEM ? ERR_NOMEM : ERR_CORRUPT;
+	}
+	return 0;
+}
+
+int
+fsm_audit_list(struct fsm *f, const char *workload_id, uint32_t limit,
+    struct audit_event **out, size_t *n)
+{
+	struct audit_event	*v = NULL, *p;
+	struct kv_cursor	*cur = NULL;
+	struct kv_val		 key, val;
+	struct kv_txn		*t;
+	size_t			 cnt = 0, cap = 0, i;
+	int			 rc;
+
+	*out = NULL;
+	*n = 0;
+	if (workload_id == NULL || !model_id_valid(workload_id))
+		return ERR_INVAL;
+	if ((rc = fsm_read_begin(f, &t)) != 0)
+		return rc;
+	if ((rc = kv_cursor_open(t, KV_DB_AUDIT_BY_WORKLOAD, &cur, NULL)) != 0)
+		goto out;
+	/* limit 0 means no limit. */
+	for (rc = kv_cursor_seek(cur, workload_id, MODEL_ID_LEN, &key, NULL);
+	    rc == 0 && (limit == 0 || cnt < limit);
+	    rc = kv_cursor_next(cur, &key, NULL)) {
+		if (key.len != MODEL_ID_LEN + 8 ||
+		    memcmp(key.data, workload_id, MODEL_ID_LEN) != 0)
+			break;
+		if ((rc = kv_get(t, KV_DB_AUDIT, (const uint8_t *)key.data +
+		    MODEL_ID_LEN, 8, &val, NULL)) != 0) {
+			if (rc == ERR_NOTFOUND)
+				rc = ERR_CORRUPT;
+			goto out;
+		}
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((p = realloc(v, cap * sizeof *p)) == NULL) {
+				rc = ERR_NOMEM;
+				goto out;
+			}
+			v = p;
+		}
+		if ((rc = fsm_audit_decode(&val, &v[cnt])) != 0)
+			goto out;
+		cnt++;
+	}
+	if (rc != 0 && rc != ERR_NOTFOUND)
+		goto out;
+	if (v == NULL && (v = calloc(1, sizeof *v)) == NULL) {
+		rc = ERR_NOMEM;
+		goto out;
+	}
+	*out = v;
+	*n = cnt;
+	v = NULL;
+	cnt = 0;
+	rc = 0;
+out:
+	kv_cursor_close(cur);
+	fsm_read_end(f, t);
+	for (i = 0; i < cnt; i++)
+		audit_event_fini(&v[i]);
+	free(v);
+	return rc;
+}
