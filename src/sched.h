@@ -1,0 +1,63 @@
+/*
+ * The placement decision, as a pure function: pending workloads (in queue
+ * order), workers with their free slots and what they run, and the time in;
+ * placements and the reasons for what could not be placed out.  No I/O, no
+ * clock, no randomness, so it is tested deterministically; the coordinator
+ * turns its output into one ASSIGN command per batch.
+ *
+ * Rules: queue order (effective priority, then submission order); hard
+ * affinity (worker id, tags, capabilities) and anti-affinity filter; soft
+ * affinity scores 0..100; ties go to the least loaded worker; capacity is
+ * never exceeded; a workload that cannot be placed does not block the ones
+ * behind it.
+ */
+#ifndef SRC_SCHED_H
+#define SRC_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "src/model.h"
+
+struct sched_worker {
+	const struct worker_rec	*rec;		/* borrowed; status must be ALIVE */
+	uint32_t		 used;		/* slots held, updated as placements are made */
+	struct strlist		 running_types;	/* types running there (owned) */
+};
+
+enum sched_reason {
+	SCHED_PLACED,
+	SCHED_BACKOFF,		/* retry backoff has not elapsed */
+	SCHED_NO_TYPE,		/* no live worker can run this workload type */
+	SCHED_NO_MATCH,		/* no live worker satisfies the hard affinity */
+	SCHED_ANTI,		/* every matching worker is excluded by anti-affinity */
+	SCHED_FULL,		/* every eligible worker is at capacity */
+};
+
+/* "placed", "retry_backoff", ...; never NULL. */
+const char	*sched_reason_name(enum sched_reason r);
+
+struct sched_result {
+	enum sched_reason	 reason;
+	size_t			 worker;	/* index into workers when PLACED */
+	uint32_t		 score;		/* soft-affinity score of the choice */
+};
+
+/* Decides placements for pending[0..n_pending) over workers[0..n_workers).
+ * results[i] tells what happened to pending[i]; workers[].used and
+ * running_types are updated to include the placements.  At most
+ * max_placements are made.  Returns the number placed. */
+size_t	sched_place(const struct workload *pending, size_t n_pending,
+	    struct sched_worker *workers, size_t n_workers, uint64_t now_ms,
+	    size_t max_placements, struct sched_result *results);
+
+/* Soft-affinity score of placing w on worker rec: 60 for the preferred
+ * worker id, 10 per matching preferred tag, capped at 100. */
+uint32_t	sched_soft_score(const struct workload *w, const struct worker_rec *rec);
+
+/* True if rec satisfies w's hard affinity and can run its type. */
+bool		sched_hard_ok(const struct workload *w, const struct worker_rec *rec);
+
+void	sched_worker_fini(struct sched_worker *sw);
+
+#endif /* SRC_SCHED_H */
