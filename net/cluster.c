@@ -1,0 +1,387 @@
+/*
+ * libraft glue.  The FSM adapter translates libraft's callbacks into the
+ * cluster_fsm ones; proposals wrap raft_apply/raft_barrier requests so the
+ * caller sees one done callback with an ERR_* status.
+ *
+ * libraft 0.15 does not tell apply() which index it is applying; it applies
+ * entries in order and sets last_applied after each, so the entry being
+ * applied is always last_applied + 1.
+ *
+ * libraft's uv backend requires every entry's length to be a multiple of 8
+ * (an assert that release builds compile out: a shorter entry is written
+ * with a checksum the loader cannot verify, and the log is truncated there
+ * on restart).  So each entry is framed: an 8-byte header holding the
+ * payload's length, the payload, and zero padding to a multiple of 8.
+ */
+#include "net/cluster.h"
+
+#include <raft.h>
+#include <raft/uv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "src/err.h"
+#include "src/log.h"
+
+struct cluster {
+	struct raft			 raft;
+	struct raft_io			 io;
+	struct raft_uv_transport	 transport;
+	struct raft_fsm			 rfsm;
+	struct raft_tracer		 tracer;
+	struct cluster_fsm		 fsm;
+	bool				 io_ready;	/* io initialised */
+	bool				 transport_ready;
+	bool				 raft_ready;	/* raft_init done */
+	cluster_closed_cb		 closed_cb;
+	void				*closed_arg;
+};
+
+#define CLUSTER_FRAME_HEADER	8
+
+/* Payload of a framed entry, or NULL if the frame is malformed. */
+static const void *
+cluster_frame_payload(const struct raft_buffer *buf, size_t *len)
+{
+	const uint8_t	*p = buf->base;
+	uint64_t	 n = 0;
+	int		 i;
+
+	if (buf->len < CLUSTER_FRAME_HEADER || buf->len % 8 != 0)
+		return NULL;
+	for (i = 7; i >= 0; i--)
+		n = (n << 8) | p[i];
+	if (n > buf->len - CLUSTER_FRAME_HEADER ||
+	    buf->len - CLUSTER_FRAME_HEADER - n >= 8)
+		return NULL;
+	*len = (size_t)n;
+	return p + CLUSTER_FRAME_HEADER;
+}
+
+struct cluster_req {
+	union {
+		struct raft_apply	 apply;
+		struct raft_barrier	 barrier;
+	} u;
+	cluster_done_cb			 done;
+	void				*arg;
+};
+
+static int
+cluster_status_err(int rv)
+{
+	switch (rv) {
+	case 0:
+		return 0;
+	case RAFT_NOTLEADER:
+	case RAFT_LEADERSHIPLOST:
+		return ERR_NOTLEADER;
+	case RAFT_NOMEM:
+		return ERR_NOMEM;
+	case RAFT_SHUTDOWN:
+	case RAFT_CANCELED:
+		return ERR_SHUTDOWN;
+	default:
+		return ERR_UNAVAIL;
+	}
+}
+
+static int
+cluster_fsm_apply(struct raft_fsm *rf, const struct raft_buffer *buf, void **result)
+{
+	struct cluster	*c = rf->data;
+	uint64_t	 index = raft_last_applied(&c->raft) + 1;
+	const void	*payload;
+	size_t		 len;
+	int		 res = 0, rc;
+
+	if ((payload = cluster_frame_payload(buf, &len)) == NULL) {
+		log_error("RAFTAPPLY", "entry %llu is not a framed command",
+		    (unsigned long long)index);
+		return RAFT_MALFORMED;
+	}
+	rc = c->fsm.apply(c->fsm.arg, index, payload, len, &res);
+	if (rc != 0) {
+		log_error("RAFTAPPLY", "applying entry %llu failed: %s",
+		    (unsigned long long)index, err_code_name(rc));
+		return RAFT_IOERR;
+	}
+	/* The result travels as an integer in the pointer, so nothing leaks
+	 * when no proposer waits (followers, replay after restart). */
+	*result = (void *)(intptr_t)res;
+	return 0;
+}
+
+static int
+cluster_fsm_snapshot(struct raft_fsm *rf, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+	struct cluster	*c = rf->data;
+	void		*data;
+	size_t		 len;
+	int		 rc;
+
+	if ((rc = c->fsm.snapshot(c->fsm.arg, &data, &len)) != 0) {
+		log_error("RAFTSNAP", "snapshot failed: %s", err_code_name(rc));
+		return RAFT_IOERR;
+	}
+	/* raft's default heap is malloc, so the buffer can be handed over
+	 * as is; libraft frees it (and the array) with raft_free. */
+	if ((*bufs = raft_malloc(sizeof **bufs)) == NULL) {
+		free(data);
+		return RAFT_NOMEM;
+	}
+	(*bufs)[0].base = data;
+	(*bufs)[0].len = len;
+	*n_bufs = 1;
+	log_info("RAFTSNAP", "snapshot at entry %llu: %zu bytes",
+	    (unsigned long long)raft_last_applied(&c->raft), len);
+	return 0;
+}
+
+static int
+cluster_fsm_restore(struct raft_fsm *rf, struct raft_buffer *buf)
+{
+	struct cluster	*c = rf->data;
+	int		 rc;
+
+	rc = c->fsm.restore(c->fsm.arg, buf->base, buf->len);
+	if (rc != 0) {
+		log_error("RAFTRESTORE", "restoring snapshot failed: %s",
+		    err_code_name(rc));
+		return RAFT_IOERR;
+	}
+	/* On success restore owns the buffer. */
+	raft_free(buf->base);
+	log_info("RAFTRESTORE", "restored snapshot of %zu bytes", (size_t)buf->len);
+	return 0;
+}
+
+static void
+cluster_trace_emit(struct raft_tracer *t, const char *file, int line, const char *message)
+{
+	(void)t;
+	log_debug("RAFTTRACE", "%s:%d %s", file, line, message);
+}
+
+int
+cluster_open(struct cluster **out, struct uv_loop_s *loop,
+    const struct cluster_config *cfg, const struct cluster_fsm *fsm,
+    struct errbuf *eb)
+{
+	struct raft_configuration	 conf;
+	struct cluster			*c;
+	size_t				 i;
+	int				 rv;
+
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		return ERR_NOMEM;
+	c->fsm = *fsm;
+	c->rfsm.version = 1;
+	c->rfsm.data = c;
+	c->rfsm.apply = cluster_fsm_apply;
+	c->rfsm.snapshot = cluster_fsm_snapshot;
+	c->rfsm.restore = cluster_fsm_restore;
+
+	if ((rv = raft_uv_tcp_init(&c->transport, loop)) != 0) {
+		err_setf(eb, ERR_IO, "raft transport: %s", raft_strerror(rv));
+		goto fail;
+	}
+	c->transport_ready = true;
+	if ((rv = raft_uv_init(&c->io, loop, cfg->dir, &c->transport)) != 0) {
+		err_setf(eb, ERR_IO, "raft log in %s: %s", cfg->dir, raft_strerror(rv));
+		goto fail;
+	}
+	c->io_ready = true;
+	/* Our snapshots are zstd-compressed already. */
+	raft_uv_set_snapshot_compression(&c->io, false);
+	if (cfg->trace) {
+		c->tracer.enabled = true;
+		c->tracer.emit = cluster_trace_emit;
+		raft_uv_set_tracer(&c->io, &c->tracer);
+	}
+	if ((rv = raft_init(&c->raft, &c->io, &c->rfsm, cfg->id, cfg->address)) != 0) {
+		err_setf(eb, ERR_IO, "raft init: %s", raft_strerror(rv));
+		goto fail;
+	}
+	c->raft_ready = true;
+	raft_set_election_timeout(&c->raft, cfg->election_timeout_ms);
+	raft_set_heartbeat_timeout(&c->raft, cfg->heartbeat_ms);
+	raft_set_pre_vote(&c->raft, cfg->pre_vote);
+	raft_set_snapshot_threshold(&c->raft, cfg->snapshot_threshold);
+	raft_set_snapshot_trailing(&c->raft, cfg->snapshot_trailing);
+
+	raft_configuration_init(&conf);
+	if (cfg->n_peers == 0)
+		rv = raft_configuration_add(&conf, cfg->id, cfg->address, RAFT_VOTER);
+	else
+		for (i = 0, rv = 0; i < cfg->n_peers && rv == 0; i++)
+			rv = raft_configuration_add(&conf, cfg->peers[i].id,
+			    cfg->peers[i].address, RAFT_VOTER);
+	if (rv == 0) {
+		rv = raft_bootstrap(&c->raft, &conf);
+		/* A node that already has state cannot be bootstrapped again:
+		 * that is the normal restart. */
+		if (rv == RAFT_CANTBOOTSTRAP)
+			rv = 0;
+	}
+	raft_configuration_close(&conf);
+	if (rv != 0) {
+		err_setf(eb, ERR_IO, "raft bootstrap: %s", raft_strerror(rv));
+		goto fail;
+	}
+	if ((rv = raft_start(&c->raft)) != 0) {
+		err_setf(eb, ERR_IO, "raft start: %s (%s)", raft_strerror(rv),
+		    raft_errmsg(&c->raft));
+		goto fail;
+	}
+	*out = c;
+	return 0;
+fail:
+	/* A half-initialised libraft cannot be closed synchronously; the
+	 * daemon exits on this error, so only what is safe is released. */
+	if (!c->raft_ready) {
+		if (c->io_ready)
+			raft_uv_close(&c->io);
+		if (c->transport_ready)
+			raft_uv_tcp_close(&c->transport);
+		if (!c->io_ready && !c->transport_ready)
+			free(c);
+	}
+	return eb != NULL && eb->code != 0 ? eb->code : ERR_IO;
+}
+
+static void
+cluster_raft_closed(struct raft *r)
+{
+	struct cluster	*c = r->data;
+
+	raft_uv_close(&c->io);
+	raft_uv_tcp_close(&c->transport);
+	if (c->closed_cb != NULL)
+		c->closed_cb(c->closed_arg);
+	free(c);
+}
+
+void
+cluster_close(struct cluster *c, cluster_closed_cb closed_cb, void *arg)
+{
+	if (c == NULL) {
+		if (closed_cb != NULL)
+			closed_cb(arg);
+		return;
+	}
+	c->closed_cb = closed_cb;
+	c->closed_arg = arg;
+	c->raft.data = c;
+	raft_close(&c->raft, cluster_raft_closed);
+}
+
+static void
+cluster_apply_cb(struct raft_apply *req, int status, void *result)
+{
+	struct cluster_req	*r = req->data;
+
+	r->done(r->arg, cluster_status_err(status),
+	    status == 0 ? (int)(intptr_t)result : 0);
+	free(r);
+}
+
+int
+cluster_propose(struct cluster *c, void *buf, size_t len, cluster_done_cb done, void *arg)
+{
+	struct cluster_req	*r;
+	struct raft_buffer	 rb;
+	uint8_t			*framed;
+	size_t			 padded = (len + 7) & ~(size_t)7;
+	int			 rv, i;
+
+	if (raft_state(&c->raft) != RAFT_LEADER) {
+		free(buf);
+		return ERR_NOTLEADER;
+	}
+	framed = raft_calloc(1, CLUSTER_FRAME_HEADER + padded);
+	if (framed == NULL || (r = calloc(1, sizeof *r)) == NULL) {
+		raft_free(framed);
+		free(buf);
+		return ERR_NOMEM;
+	}
+	for (i = 0; i < 8; i++)
+		framed[i] = (uint8_t)((uint64_t)len >> (8 * i));
+	memcpy(framed + CLUSTER_FRAME_HEADER, buf, len);
+	free(buf);
+	buf = framed;
+	len = CLUSTER_FRAME_HEADER + padded;
+	r->done = done;
+	r->arg = arg;
+	r->u.apply.data = r;
+	rb.base = buf;
+	rb.len = len;
+	if ((rv = raft_apply(&c->raft, &r->u.apply, &rb, 1, cluster_apply_cb)) != 0) {
+		raft_free(buf);
+		free(r);
+		return cluster_status_err(rv) != 0 ? cluster_status_err(rv) : ERR_UNAVAIL;
+	}
+	return 0;
+}
+
+static void
+cluster_barrier_cb(struct raft_barrier *req, int status)
+{
+	struct cluster_req	*r = req->data;
+
+	r->done(r->arg, cluster_status_err(status), 0);
+	free(r);
+}
+
+int
+cluster_barrier(struct cluster *c, cluster_done_cb done, void *arg)
+{
+	struct cluster_req	*r;
+	int			 rv;
+
+	if ((r = calloc(1, sizeof *r)) == NULL)
+		return ERR_NOMEM;
+	r->done = done;
+	r->arg = arg;
+	r->u.barrier.data = r;
+	if ((rv = raft_barrier(&c->raft, &r->u.barrier, cluster_barrier_cb)) != 0) {
+		free(r);
+		return cluster_status_err(rv) != 0 ? cluster_status_err(rv) : ERR_UNAVAIL;
+	}
+	return 0;
+}
+
+void
+cluster_state_get(struct cluster *c, struct cluster_state *out)
+{
+	raft_id		 lid = 0;
+	const char	*laddr = NULL;
+	int		 st = raft_state(&c->raft);
+
+	memset(out, 0, sizeof *out);
+	out->leader = st == RAFT_LEADER;
+	out->term = c->raft.current_term;
+	out->commit_index = c->raft.commit_index;
+	out->applied_index = raft_last_applied(&c->raft);
+	out->last_index = raft_last_index(&c->raft);
+	raft_leader(&c->raft, &lid, &laddr);
+	out->leader_id = lid;
+	if (laddr != NULL)
+		snprintf(out->leader_address, sizeof out->leader_address, "%s", laddr);
+	switch (st) {
+	case RAFT_LEADER:
+		out->role = "leader";
+		break;
+	case RAFT_FOLLOWER:
+		out->role = "follower";
+		break;
+	case RAFT_CANDIDATE:
+		out->role = "candidate";
+		break;
+	default:
+		out->role = "unavailable";
+		break;
+	}
+}

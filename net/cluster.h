@@ -1,0 +1,88 @@
+/*
+ * Raft glue: one libraft node on the uv I/O backend, driven from the
+ * caller's libuv loop.  Everything here must be called on that loop's
+ * thread (libraft is not thread-safe).  The state machine is reached only
+ * through the callbacks, so the consensus engine can be swapped without
+ * touching the domain code.
+ */
+#ifndef NET_CLUSTER_H
+#define NET_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct errbuf;
+struct uv_loop_s;
+struct cluster;
+
+/* The state machine, as the cluster sees it. */
+struct cluster_fsm {
+	void	*arg;
+	/* Applies the committed entry at index; *result is handed to the
+	 * proposer's callback. Nonzero return is fatal for the node. */
+	int	(*apply)(void *arg, uint64_t index, const void *buf, size_t len, int *result);
+	/* A snapshot of the whole state in a new malloc'd buffer. */
+	int	(*snapshot)(void *arg, void **buf, size_t *len);
+	/* Replaces the whole state with a snapshot; buf is borrowed. */
+	int	(*restore)(void *arg, const void *buf, size_t len);
+};
+
+struct cluster_peer {
+	uint64_t	 id;
+	const char	*address;	/* HOST:PORT */
+};
+
+struct cluster_config {
+	uint64_t			 id;		/* this node, >= 1 */
+	const char			*address;	/* HOST:PORT to listen on */
+	const char			*dir;		/* Raft log and snapshots */
+	const struct cluster_peer	*peers;		/* initial voters (incl. this node); */
+	size_t				 n_peers;	/*   none: a one-voter cluster */
+	unsigned			 election_timeout_ms;
+	unsigned			 heartbeat_ms;
+	bool				 pre_vote;
+	unsigned			 snapshot_threshold;
+	unsigned			 snapshot_trailing;
+	bool				 trace;		/* libraft's own trace to the log */
+};
+
+/* status 0: the entry was applied and `result` is the FSM's result;
+ * otherwise an ERR_* (ERR_NOTLEADER: leadership was lost before commit,
+ * and the entry may or may not be applied later). */
+typedef void (*cluster_done_cb)(void *arg, int status, int result);
+typedef void (*cluster_closed_cb)(void *arg);
+
+/* Initialises the uv backend and the node, bootstraps the configuration on
+ * first start, and starts it (restoring the last snapshot and replaying the
+ * log).  0 or ERR_IO with eb. */
+int	cluster_open(struct cluster **out, struct uv_loop_s *loop,
+	    const struct cluster_config *cfg, const struct cluster_fsm *fsm,
+	    struct errbuf *eb);
+/* Closes the node; closed_cb runs on the loop when it is safe to free. The
+ * cluster frees itself after calling it.  Proposals still in flight get
+ * ERR_SHUTDOWN. */
+void	cluster_close(struct cluster *c, cluster_closed_cb closed_cb, void *arg);
+
+/* Appends buf (ownership taken, malloc'd) to the log; done runs once.
+ * Returns 0, or ERR_NOTLEADER/ERR_NOMEM/ERR_UNAVAIL, in which case done is
+ * not called and buf is freed. */
+int	cluster_propose(struct cluster *c, void *buf, size_t len, cluster_done_cb done,
+	    void *arg);
+/* Completes (done with result 0) once every entry before it is applied. */
+int	cluster_barrier(struct cluster *c, cluster_done_cb done, void *arg);
+
+struct cluster_state {
+	bool		 leader;
+	uint64_t	 term;
+	uint64_t	 commit_index;
+	uint64_t	 applied_index;
+	uint64_t	 last_index;
+	uint64_t	 leader_id;
+	char		 leader_address[128];
+	const char	*role;		/* "leader", "follower", "candidate", "unavailable" */
+};
+
+void	cluster_state_get(struct cluster *c, struct cluster_state *out);
+
+#endif /* NET_CLUSTER_H */

@@ -1,0 +1,964 @@
+/*
+ * The coordinator core.
+ *
+ * Threads:
+ *  - the loop thread runs libuv: libraft's I/O and timers, the proposal
+ *    queue (drained on uv_async), the flush of applied batches (uv_check),
+ *    and the leadership poll (libraft 0.15 has no state-change callback);
+ *  - the duty thread does the leader's periodic work by proposing commands
+ *    like any other client: scheduling, heartbeat batches, dead workers,
+ *    and creating the admin key and join token on first start;
+ *  - HTTP and worker-endpoint threads call coord_propose and block.
+ *
+ * A proposal is acknowledged only after its entry is committed, applied,
+ * and the LMDB transaction holding it is committed (fsm_flush in the check
+ * phase of the same loop iteration), so a reader that follows an
+ * acknowledgement always sees the write.
+ */
+#include "src/coord.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <uv.h>
+
+#include "net/bus.h"
+#include "net/cluster.h"
+#include "src/clock.h"
+#include "src/cmd.h"
+#include "src/coord_internal.h"
+#include "src/err.h"
+#include "src/fsm.h"
+#include "src/log.h"
+#include "src/sched.h"
+#include "src/secret.h"
+
+#define COORD_STATE_POLL_MS	50	/* leadership poll interval */
+#define COORD_ADMIN_KEY_FILE	"admin.key"
+#define COORD_JOIN_TOKEN_FILE	"join.token"
+#define COORD_JOIN_SECRET	"join_token"
+
+struct proposal {
+	void			*buf;		/* encoded command, until handed to raft */
+	size_t			 len;
+	int			 status;	/* ERR_* of the log (0: applied) */
+	int			 result;	/* the FSM's verdict */
+	bool			 done;
+	bool			 abandoned;	/* the waiter timed out; loop frees it */
+	pthread_cond_t		 cond;
+	struct proposal		*next;
+};
+
+struct coord {
+	struct coord_config	 cfg;
+	char			*data_dir;
+	char			*worker_listen;
+	char			*raft_listen;
+	char			*raft_dir;
+
+	struct fsm		*fsm;
+	struct cluster		*cluster;
+	struct bus_server	*bus;
+	struct coord_workers	*workers;
+
+	uv_loop_t		 loop;
+	uv_async_t		 async;
+	uv_timer_t		 state_timer;
+	uv_check_t		 check;
+	uv_idle_t		 idle;		/* keeps poll from blocking while a flush is due */
+	bool			 loop_ready;
+	bool			 idle_on;
+	pthread_t		 loop_thread;
+	bool			 loop_started;
+
+	pthread_mutex_t		 mu;
+	struct proposal		*queue_head;	/* submitted, not yet given to raft */
+	struct proposal		*queue_tail;
+	bool			 stopping;
+	struct coord_status	 status;	/* snapshot for other threads */
+
+	/* Loop thread only. */
+	struct proposal		**applied;	/* applied, waiting for the flush */
+	size_t			 n_applied;
+	size_t			 cap_applied;
+	bool			 was_leader;
+	bool			 barrier_inflight;
+	bool			 barrier_applied;
+	uint64_t		 barrier_term;
+	bool			 cluster_closed;
+
+	atomic_bool		 leader_ready;	/* leader with its term's barrier applied */
+	atomic_bool		 secrets_ready;	/* admin key and join token committed */
+
+	pthread_t		 duty_thread;
+	bool			 duty_started;
+	pthread_cond_t		 duty_cv;
+	bool			 duty_wake;
+	uint64_t		 duty_term;	/* term the duty thread last prepared */
+};
+
+static void	coord_loop_check_cb(uv_check_t *h);
+
+void
+coord_config_defaults(struct coord_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->node_id = 1;
+	cfg->election_timeout_ms = 1000;
+	cfg->raft_heartbeat_ms = 100;
+	cfg->pre_vote = true;
+	cfg->snapshot_threshold = 8192;
+	cfg->snapshot_trailing = 2048;
+	cfg->lmdb_map_size = (uint64_t)4 << 30;
+	cfg->worker_heartbeat_ms = 2000;
+	cfg->worker_dead_ms = 10000;
+	cfg->sched_interval_ms = 500;
+	cfg->sched_batch = 1024;
+	cfg->poll_wait_ms = 5000;
+	cfg->worker_threads = 8;
+	cfg->propose_timeout_ms = 10000;
+	cfg->max_pending = 0;
+}
+
+const struct coord_config *
+coord_config_get(struct coord *c)
+{
+	return &c->cfg;
+}
+
+struct fsm *
+coord_fsm(struct coord *c)
+{
+	return c->fsm;
+}
+
+bool
+coord_ready(struct coord *c)
+{
+	return atomic_load(&c->leader_ready) && atomic_load(&c->secrets_ready);
+}
+
+void
+coord_status_get(struct coord *c, struct coord_status *out)
+{
+	pthread_mutex_lock(&c->mu);
+	*out = c->status;
+	pthread_mutex_unlock(&c->mu);
+	out->ready = coord_ready(c);
+}
+
+char *
+coord_data_path(struct coord *c, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", c->data_dir, name);
+	return buf;
+}
+
+/* ---- proposals ---- */
+
+static void
+proposal_free(struct proposal *p)
+{
+	if (p == NULL)
+		return;
+	free(p->buf);
+	pthread_cond_destroy(&p->cond);
+	free(p);
+}
+
+/* Marks p finished and wakes (or frees) its waiter. Caller holds c->mu. */
+static void
+coord_proposal_finish_locked(struct proposal *p, int status, int result)
+{
+	p->status = status;
+	p->result = result;
+	p->done = true;
+	if (p->abandoned)
+		proposal_free(p);
+	else
+		pthread_cond_signal(&p->cond);
+}
+
+static void
+coord_idle_cb(uv_idle_t *h)
+{
+	(void)h;	/* only there to keep the poll phase from blocking */
+}
+
+static void
+coord_flush_soon(struct coord *c)
+{
+	if (!c->idle_on) {
+		uv_idle_start(&c->idle, coord_idle_cb);
+		c->idle_on = true;
+	}
+}
+
+static void
+coord_proposal_done(void *arg, int status, int result)
+{
+	struct proposal	*p = arg;
+	struct coord	*c;
+
+	/* The coord pointer travels in p->buf's place once raft owns the
+	 * buffer: see coord_loop_drain. */
+	c = (struct coord *)p->buf;
+	p->buf = NULL;
+	if (status != 0) {
+		pthread_mutex_lock(&c->mu);
+		coord_proposal_finish_locked(p, status, 0);
+		pthread_mutex_unlock(&c->mu);
+		return;
+	}
+	/* Applied, but not yet visible to readers: hold it until the batch's
+	 * transaction commits in the check phase. */
+	if (c->n_applied == c->cap_applied) {
+		size_t			 cap = c->cap_applied ? c->cap_applied * 2 : 64;
+		struct proposal		**v = realloc(c->applied, cap * sizeof *v);
+
+		if (v == NULL) {
+			/* Flush now rather than lose the acknowledgement. */
+			coord_loop_check_cb(&c->check);
+			v = realloc(c->applied, cap * sizeof *v);
+			if (v == NULL) {
+				pthread_mutex_lock(&c->mu);
+				coord_proposal_finish_locked(p, 0, result);
+				pthread_mutex_unlock(&c->mu);
+				return;
+			}
+		}
+		c->applied = v;
+		c->cap_applied = cap;
+	}
+	p->result = result;
+	c->applied[c->n_applied++] = p;
+	coord_flush_soon(c);
+}
+
+static void
+coord_loop_drain(struct coord *c)
+{
+	struct proposal	*list, *p, *next;
+	void		*buf;
+	size_t		 len;
+	int		 rc;
+
+	pthread_mutex_lock(&c->mu);
+	list = c->queue_head;
+	c->queue_head = c->queue_tail = NULL;
+	pthread_mutex_unlock(&c->mu);
+
+	for (p = list; p != NULL; p = next) {
+		next = p->next;
+		p->next = NULL;
+		buf = p->buf;
+		len = p->len;
+		/* raft owns the buffer from here; p->buf carries the coord
+		 * back to the done callback. */
+		p->buf = c;
+		rc = c->cluster == NULL ? ERR_UNAVAIL :
+		    cluster_propose(c->cluster, buf, len, coord_proposal_done, p);
+		if (rc != 0) {
+			p->buf = NULL;
+			pthread_mutex_lock(&c->mu);
+			coord_proposal_finish_locked(p, rc, 0);
+			pthread_mutex_unlock(&c->mu);
+		}
+	}
+}
+
+int
+coord_propose(struct coord *c, const struct cmd *cmd, struct errbuf *eb)
+{
+	struct proposal	*p;
+	struct timespec	 deadline;
+	uint64_t	 ns;
+	int		 rc, status, result;
+
+	if ((p = calloc(1, sizeof *p)) == NULL)
+		return err_setf(eb, ERR_NOMEM, "out of memory");
+	pthread_cond_init(&p->cond, NULL);
+	if ((rc = cmd_encode(cmd, &p->buf, &p->len)) != 0) {
+		proposal_free(p);
+		return err_setf(eb, rc, "cannot encode command");
+	}
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	ns = (uint64_t)deadline.tv_nsec + (uint64_t)c->cfg.propose_timeout_ms * 1000000;
+	deadline.tv_sec += (time_t)(ns / 1000000000);
+	deadline.tv_nsec = (long)(ns % 1000000000);
+
+	pthread_mutex_lock(&c->mu);
+	if (c->stopping) {
+		pthread_mutex_unlock(&c->mu);
+		proposal_free(p);
+		return err_setf(eb, ERR_SHUTDOWN, "the coordinator is shutting down");
+	}
+	if (c->queue_tail != NULL)
+		c->queue_tail->next = p;
+	else
+		c->queue_head = p;
+	c->queue_tail = p;
+	pthread_mutex_unlock(&c->mu);
+	uv_async_send(&c->async);
+
+	pthread_mutex_lock(&c->mu);
+	while (!p->done) {
+		if (pthread_cond_timedwait(&p->cond, &c->mu, &deadline) == ETIMEDOUT &&
+		    !p->done) {
+			p->abandoned = true;
+			pthread_mutex_unlock(&c->mu);
+			return err_setf(eb, ERR_TIMEOUT,
+			    "the command was not applied within %u ms",
+			    c->cfg.propose_timeout_ms);
+		}
+	}
+	status = p->status;
+	result = p->result;
+	pthread_mutex_unlock(&c->mu);
+	proposal_free(p);
+
+	if (status != 0) {
+		if (status == ERR_NOTLEADER)
+			return err_setf(eb, status, "this node is not the leader");
+		return err_setf(eb, status, "the command was not applied: %s",
+		    err_code_name(status));
+	}
+	if (result != 0)
+		return err_setf(eb, result, "rejected by the state machine: %s",
+		    err_code_name(result));
+	return 0;
+}
+
+/* ---- the loop thread ---- */
+
+static void
+coord_loop_check_cb(uv_check_t *h)
+{
+	struct coord		*c = h->data;
+	struct fsm_event	*ev;
+	struct errbuf		 eb = { 0 };
+	size_t			 i, n;
+	int			 rc;
+
+	if (c->idle_on) {
+		uv_idle_stop(&c->idle);
+		c->idle_on = false;
+	}
+	if (c->fsm == NULL)
+		return;
+	if ((rc = fsm_flush(c->fsm, &eb)) != 0) {
+		/* The batch could not be made durable in LMDB; the Raft log
+		 * still holds it, and a restart replays it.  Nothing can be
+		 * acknowledged in the meantime. */
+		log_fatal("FSMFLUSH", "committing applied entries failed: %s", eb.msg);
+	}
+	pthread_mutex_lock(&c->mu);
+	for (i = 0; i < c->n_applied; i++)
+		coord_proposal_finish_locked(c->applied[i], 0, c->applied[i]->result);
+	pthread_mutex_unlock(&c->mu);
+	c->n_applied = 0;
+
+	n = fsm_events_take(c->fsm, &ev);
+	for (i = 0; i < n; i++) {
+		if (c->workers != NULL && atomic_load(&c->leader_ready))
+			coord_workers_event(c->workers, &ev[i]);
+		if (ev[i].type == FSM_EV_PENDING || ev[i].type == FSM_EV_FREED ||
+		    ev[i].type == FSM_EV_WORKER)
+			coord_duty_wake(c);
+	}
+	fsm_events_free(ev, n);
+
+	if (c->barrier_applied) {
+		c->barrier_applied = false;
+		if (c->was_leader) {
+			atomic_store(&c->leader_ready, true);
+			log_info("LEADREADY", "leader for term %llu, state up to date",
+			    (unsigned long long)c->barrier_term);
+			if (c->workers != NULL)
+				coord_workers_leader_start(c->workers);
+			coord_duty_wake(c);
+		}
+	}
+}
+
+static void
+coord_barrier_done(void *arg, int status, int result)
+{
+	struct coord	*c = arg;
+
+	(void)result;
+	c->barrier_inflight = false;
+	if (status == 0) {
+		c->barrier_applied = true;
+		coord_flush_soon(c);
+	}
+}
+
+static void
+coord_state_timer_cb(uv_timer_t *h)
+{
+	struct coord		*c = h->data;
+	struct cluster_state	 st;
+	int			 rc;
+
+	if (c->cluster == NULL)
+		return;
+	cluster_state_get(c->cluster, &st);
+	pthread_mutex_lock(&c->mu);
+	c->status.node_id = c->cfg.node_id;
+	c->status.leader = st.leader;
+	c->status.term = st.term;
+	c->status.commit_index = st.commit_index;
+	c->status.applied_index = st.applied_index;
+	c->status.leader_id = st.leader_id;
+	snprintf(c->status.leader_address, sizeof c->status.leader_address, "%s",
+	    st.leader_address);
+	pthread_mutex_unlock(&c->mu);
+
+	if (!st.leader) {
+		if (c->was_leader)
+			log_info("LEADLOST", "no longer leader (term %llu)",
+			    (unsigned long long)st.term);
+		c->was_leader = false;
+		atomic_store(&c->leader_ready, false);
+		return;
+	}
+	if (!c->was_leader || c->barrier_term != st.term) {
+		/* A new leader does not know which entries of earlier terms
+		 * are committed until one of its own term commits: the
+		 * barrier is that entry.  Until it applies, reads could miss
+		 * acknowledged writes, so the node is not ready. */
+		c->was_leader = true;
+		c->barrier_term = st.term;
+		atomic_store(&c->leader_ready, false);
+		c->barrier_inflight = false;
+	}
+	if (!atomic_load(&c->leader_ready) && !c->barrier_inflight) {
+		if ((rc = cluster_barrier(c->cluster, coord_barrier_done, c)) == 0)
+			c->barrier_inflight = true;
+		else
+			log_warn("LEADBARRIER", "barrier failed: %s", err_code_name(rc));
+	}
+}
+
+static void
+coord_handle_closed(uv_handle_t *h)
+{
+	(void)h;
+}
+
+static void
+coord_cluster_closed(void *arg)
+{
+	struct coord	*c = arg;
+
+	c->cluster_closed = true;
+	uv_close((uv_handle_t *)&c->async, coord_handle_closed);
+	uv_close((uv_handle_t *)&c->state_timer, coord_handle_closed);
+	uv_close((uv_handle_t *)&c->check, coord_handle_closed);
+	uv_close((uv_handle_t *)&c->idle, coord_handle_closed);
+}
+
+static void
+coord_async_cb(uv_async_t *h)
+{
+	struct coord	*c = h->data;
+	bool		 stopping;
+
+	pthread_mutex_lock(&c->mu);
+	stopping = c->stopping;
+	pthread_mutex_unlock(&c->mu);
+	coord_loop_drain(c);
+	if (stopping && c->cluster != NULL) {
+		struct cluster	*cl = c->cluster;
+
+		/* Make what was applied durable before libraft goes. */
+		coord_loop_check_cb(&c->check);
+		c->cluster = NULL;
+		atomic_store(&c->leader_ready, false);
+		cluster_close(cl, coord_cluster_closed, c);
+	}
+}
+
+static void *
+coord_loop_main(void *arg)
+{
+	struct coord	*c = arg;
+
+	uv_run(&c->loop, UV_RUN_DEFAULT);
+	return NULL;
+}
+
+/* ---- the duty thread ---- */
+
+void
+coord_duty_wake(struct coord *c)
+{
+	pthread_mutex_lock(&c->mu);
+	c->duty_wake = true;
+	pthread_cond_signal(&c->duty_cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void
+coord_cmd_init(struct cmd *cmd, enum cmd_type type)
+{
+	memset(cmd, 0, sizeof *cmd);
+	cmd->type = type;
+	cmd->now_ms = clock_wall_ms();
+	cmd->actor = (char *)"coordinator";
+}
+
+/* Reads the secret file, or creates it with a new secret. */
+static int
+coord_secret_file(struct coord *c, const char *name, const char *prefix,
+    char text[SECRET_TEXT_MAX], struct errbuf *eb)
+{
+	char	 path[4096];
+	int	 rc;
+
+	coord_data_path(c, name, path, sizeof path);
+	rc = secret_file_read(path, text, eb);
+	if (rc != ERR_NOTFOUND)
+		return rc;
+	secret_generate(text, prefix);
+	if ((rc = secret_file_write(path, text, eb)) != 0)
+		return rc;
+	log_info("SECRETNEW", "created %s (mode 0600)", path);
+	return 0;
+}
+
+/* On first start: the admin key and the join token.  The file is written
+ * before its hash is committed, so a crash in between reuses the file. */
+static int
+coord_secrets_ensure(struct coord *c)
+{
+	struct errbuf	 eb = { 0 };
+	struct cmd	 cmd;
+	char		 text[SECRET_TEXT_MAX];
+	uint8_t		 hash[32];
+	int		 rc;
+
+	if (!fsm_has_admin_key(c->fsm)) {
+		if ((rc = coord_secret_file(c, COORD_ADMIN_KEY_FILE, SECRET_PREFIX_KEY,
+		    text, &eb)) != 0) {
+			log_error("SECRETFILE", "%s", eb.msg);
+			return rc;
+		}
+		coord_cmd_init(&cmd, CMD_KEY_CREATE);
+		model_id_generate(cmd.key.id);
+		cmd.key.customer_id = (char *)MODEL_CUSTOMER_ADMIN;
+		cmd.key.role = KEY_ROLE_ADMIN;
+		cmd.key.created_ms = cmd.now_ms;
+		secret_hash(text, cmd.key.hash);
+		if ((rc = coord_propose(c, &cmd, &eb)) != 0 && rc != ERR_EXISTS) {
+			log_warn("SECRETKEY", "recording the admin key: %s", eb.msg);
+			return rc;
+		}
+		log_info("SECRETKEY", "admin API key ready in %s/%s", c->data_dir,
+		    COORD_ADMIN_KEY_FILE);
+	}
+	if (fsm_secret_get(c->fsm, COORD_JOIN_SECRET, hash) == ERR_NOTFOUND) {
+		if ((rc = coord_secret_file(c, COORD_JOIN_TOKEN_FILE, SECRET_PREFIX_JOIN,
+		    text, &eb)) != 0) {
+			log_error("SECRETFILE", "%s", eb.msg);
+			return rc;
+		}
+		coord_cmd_init(&cmd, CMD_SECRET_SET);
+		cmd.secret_name = (char *)COORD_JOIN_SECRET;
+		secret_hash(text, cmd.secret_hash);
+		if ((rc = coord_propose(c, &cmd, &eb)) != 0) {
+			log_warn("SECRETJOIN", "recording the join token: %s", eb.msg);
+			return rc;
+		}
+		log_info("SECRETJOIN", "worker join token ready in %s/%s", c->data_dir,
+		    COORD_JOIN_TOKEN_FILE);
+	}
+	atomic_store(&c->secrets_ready, true);
+	return 0;
+}
+
+static void
+coord_duty_heartbeats(struct coord *c)
+{
+	struct errbuf		 eb = { 0 };
+	struct cmd		 cmd;
+	struct cmd_heartbeat	*hb;
+	size_t			 i, n;
+	int			 rc;
+
+	if ((n = coord_workers_heard(c->workers, &hb)) == 0)
+		return;
+	coord_cmd_init(&cmd, CMD_WORKER_HEARTBEAT_BATCH);
+	cmd.heartbeats = hb;
+	cmd.n_heartbeats = n;
+	if ((rc = coord_propose(c, &cmd, &eb)) != 0)
+		log_debug("HBBATCH", "heartbeat batch of %zu: %s", n, eb.msg);
+	for (i = 0; i < n; i++)
+		free(hb[i].worker_id);
+	free(hb);
+}
+
+static void
+coord_duty_dead_workers(struct coord *c)
+{
+	struct errbuf	 eb = { 0 };
+	struct cmd	 cmd;
+	char		**ids;
+	uint64_t	*gens;
+	size_t		 i, n;
+	int		 rc;
+
+	n = coord_workers_expired(c->workers, clock_mono_ms(), c->cfg.worker_dead_ms,
+	    &ids, &gens);
+	for (i = 0; i < n; i++) {
+		coord_cmd_init(&cmd, CMD_WORKER_DEAD);
+		cmd.worker_id = ids[i];
+		cmd.generation = gens[i];
+		rc = coord_propose(c, &cmd, &eb);
+		if (rc == 0)
+			log_warn("WORKERDEAD", "worker %s missed its heartbeats for %u ms: "
+			    "declared dead, its workloads are requeued", ids[i],
+			    c->cfg.worker_dead_ms);
+		else if (rc != ERR_STALE)
+			log_warn("WORKERDEAD", "declaring %s dead: %s", ids[i], eb.msg);
+		free(ids[i]);
+	}
+	free(ids);
+	free(gens);
+}
+
+/* One scheduling round: returns the number of placements committed. */
+static size_t
+coord_duty_schedule(struct coord *c)
+{
+	struct errbuf		 eb = { 0 };
+	struct workload		*pending = NULL, *on = NULL;
+	struct worker_rec	*recs = NULL;
+	struct sched_worker	*sw = NULL;
+	struct sched_result	*res = NULL;
+	struct cmd		 cmd;
+	size_t			 n_pending = 0, n_recs = 0, n_sw = 0, n_on, i, j, placed = 0, k;
+	int			 rc;
+
+	if (fsm_pending_scan(c->fsm, c->cfg.sched_batch * 4, &pending, &n_pending) != 0 ||
+	    n_pending == 0)
+		goto out;
+	if (fsm_worker_list(c->fsm, &recs, &n_recs) != 0 || n_recs == 0)
+		goto out;
+	sw = calloc(n_recs, sizeof *sw);
+	res = calloc(n_pending, sizeof *res);
+	if (sw == NULL || res == NULL)
+		goto out;
+	for (i = 0; i < n_recs; i++) {
+		if (recs[i].status != WORKER_ALIVE)
+			continue;
+		sw[n_sw].rec = &recs[i];
+		sw[n_sw].used = recs[i].used;
+		if (recs[i].used > 0 &&
+		    fsm_worker_workloads(c->fsm, recs[i].id, &on, &n_on) == 0) {
+			for (j = 0; j < n_on; j++) {
+				if (!strlist_contains(&sw[n_sw].running_types, on[j].type))
+					strlist_add(&sw[n_sw].running_types, on[j].type);
+				workload_fini(&on[j]);
+			}
+			free(on);
+			on = NULL;
+		}
+		n_sw++;
+	}
+	placed = sched_place(pending, n_pending, sw, n_sw, clock_wall_ms(),
+	    c->cfg.sched_batch, res);
+	if (placed == 0)
+		goto out;
+
+	coord_cmd_init(&cmd, CMD_ASSIGN);
+	if ((cmd.placements = calloc(placed, sizeof *cmd.placements)) == NULL) {
+		placed = 0;
+		goto out;
+	}
+	for (i = 0, k = 0; i < n_pending && k < placed; i++) {
+		if (res[i].reason != SCHED_PLACED)
+			continue;
+		memcpy(cmd.placements[k].workload_id, pending[i].id, sizeof pending[i].id);
+		cmd.placements[k].worker_id = sw[res[i].worker].rec->id;
+		cmd.placements[k].attempt = pending[i].attempt + 1;
+		k++;
+	}
+	cmd.n_placements = k;
+	rc = coord_propose(c, &cmd, &eb);
+	free(cmd.placements);
+	if (rc != 0) {
+		log_warn("SCHEDASSIGN", "assigning %zu workloads: %s", k, eb.msg);
+		placed = 0;
+	} else
+		log_debug("SCHEDASSIGN", "assigned %zu of %zu pending", k, n_pending);
+out:
+	for (i = 0; i < n_sw; i++)
+		sched_worker_fini(&sw[i]);
+	free(sw);
+	free(res);
+	for (i = 0; i < n_pending; i++)
+		workload_fini(&pending[i]);
+	free(pending);
+	for (i = 0; i < n_recs; i++)
+		worker_rec_fini(&recs[i]);
+	free(recs);
+	return placed;
+}
+
+static void *
+coord_duty_main(void *arg)
+{
+	struct coord	*c = arg;
+	struct timespec	 deadline;
+	uint64_t	 next_hb = 0, now, ns, wait_ms;
+	size_t		 placed;
+
+	for (;;) {
+		wait_ms = c->cfg.sched_interval_ms;
+		if (wait_ms > c->cfg.worker_heartbeat_ms)
+			wait_ms = c->cfg.worker_heartbeat_ms;
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		ns = (uint64_t)deadline.tv_nsec + wait_ms * 1000000;
+		deadline.tv_sec += (time_t)(ns / 1000000000);
+		deadline.tv_nsec = (long)(ns % 1000000000);
+		pthread_mutex_lock(&c->mu);
+		while (!c->duty_wake && !c->stopping &&
+		    pthread_cond_timedwait(&c->duty_cv, &c->mu, &deadline) != ETIMEDOUT)
+			;
+		c->duty_wake = false;
+		if (c->stopping) {
+			pthread_mutex_unlock(&c->mu);
+			break;
+		}
+		pthread_mutex_unlock(&c->mu);
+
+		if (!atomic_load(&c->leader_ready))
+			continue;
+		if (!atomic_load(&c->secrets_ready) && coord_secrets_ensure(c) != 0)
+			continue;
+		now = clock_mono_ms();
+		if (now >= next_hb) {
+			coord_duty_heartbeats(c);
+			coord_duty_dead_workers(c);
+			next_hb = now + c->cfg.worker_heartbeat_ms / 2;
+		}
+		/* Keep placing while full batches go out: a backlog drains
+		 * without waiting for the next wake-up. */
+		do {
+			placed = coord_duty_schedule(c);
+		} while (placed >= c->cfg.sched_batch && atomic_load(&c->leader_ready));
+	}
+	return NULL;
+}
+
+/* ---- open and close ---- */
+
+static int
+coord_fsm_apply(void *arg, uint64_t index, const void *buf, size_t len, int *result)
+{
+	struct coord	*c = arg;
+	int		 rc;
+
+	rc = fsm_apply(c->fsm, index, buf, len, result);
+	coord_flush_soon(c);
+	return rc;
+}
+
+static int
+coord_fsm_snapshot(void *arg, void **buf, size_t *len)
+{
+	struct coord	*c = arg;
+	struct errbuf	 eb = { 0 };
+	int		 rc;
+
+	if ((rc = fsm_snapshot(c->fsm, buf, len, &eb)) != 0)
+		log_error("FSMSNAP", "%s", eb.msg);
+	return rc;
+}
+
+static int
+coord_fsm_restore(void *arg, const void *buf, size_t len)
+{
+	struct coord	*c = arg;
+	struct errbuf	 eb = { 0 };
+	int		 rc;
+
+	if ((rc = fsm_restore(c->fsm, buf, len, &eb)) != 0)
+		log_error("FSMRESTORE", "%s", eb.msg);
+	return rc;
+}
+
+static int
+coord_mkdir(const char *path, struct errbuf *eb)
+{
+	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+		return err_setf(eb, ERR_IO, "cannot create %s: %s", path, strerror(errno));
+	return 0;
+}
+
+int
+coord_open(struct coord **out, const struct coord_config *cfg, struct errbuf *eb)
+{
+	struct cluster_config	 ccfg;
+	struct cluster_fsm	 cfsm;
+	struct coord		*c;
+	char			 path[4096];
+	int			 rc;
+
+	if (cfg->data_dir == NULL || cfg->worker_listen == NULL || cfg->raft_listen == NULL)
+		return err_setf(eb, ERR_INVAL, "data dir, worker and raft listen addresses are required");
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		return err_setf(eb, ERR_NOMEM, "out of memory");
+	c->cfg = *cfg;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->duty_cv, NULL);
+	c->data_dir = strdup(cfg->data_dir);
+	c->worker_listen = strdup(cfg->worker_listen);
+	c->raft_listen = strdup(cfg->raft_listen);
+	if (c->data_dir == NULL || c->worker_listen == NULL || c->raft_listen == NULL) {
+		rc = err_setf(eb, ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	c->cfg.data_dir = c->data_dir;
+	c->cfg.worker_listen = c->worker_listen;
+	c->cfg.raft_listen = c->raft_listen;
+
+	if ((rc = coord_mkdir(c->data_dir, eb)) != 0)
+		goto fail;
+	coord_data_path(c, "raft", path, sizeof path);
+	if ((rc = coord_mkdir(path, eb)) != 0)
+		goto fail;
+	if ((c->raft_dir = strdup(path)) == NULL) {
+		rc = err_setf(eb, ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	if ((rc = fsm_open(&c->fsm, c->data_dir, cfg->lmdb_map_size, eb)) != 0)
+		goto fail;
+
+	if (uv_loop_init(&c->loop) != 0) {
+		rc = err_setf(eb, ERR_IO, "cannot create the event loop");
+		goto fail;
+	}
+	c->loop_ready = true;
+	uv_async_init(&c->loop, &c->async, coord_async_cb);
+	c->async.data = c;
+	uv_timer_init(&c->loop, &c->state_timer);
+	c->state_timer.data = c;
+	uv_check_init(&c->loop, &c->check);
+	c->check.data = c;
+	uv_idle_init(&c->loop, &c->idle);
+	c->idle.data = c;
+	uv_check_start(&c->check, coord_loop_check_cb);
+	uv_timer_start(&c->state_timer, coord_state_timer_cb, 0, COORD_STATE_POLL_MS);
+
+	memset(&ccfg, 0, sizeof ccfg);
+	ccfg.id = cfg->node_id;
+	ccfg.address = c->raft_listen;
+	ccfg.dir = c->raft_dir;
+	ccfg.election_timeout_ms = cfg->election_timeout_ms;
+	ccfg.heartbeat_ms = cfg->raft_heartbeat_ms;
+	ccfg.pre_vote = cfg->pre_vote;
+	ccfg.snapshot_threshold = cfg->snapshot_threshold;
+	ccfg.snapshot_trailing = cfg->snapshot_trailing;
+	ccfg.trace = getenv("LIBRAFT_TRACE") != NULL;
+	cfsm.arg = c;
+	cfsm.apply = coord_fsm_apply;
+	cfsm.snapshot = coord_fsm_snapshot;
+	cfsm.restore = coord_fsm_restore;
+	/* libraft restores the snapshot and may apply entries right here, on
+	 * this thread, before the loop thread exists: that is still the only
+	 * thread touching libraft at this point. */
+	if ((rc = cluster_open(&c->cluster, &c->loop, &ccfg, &cfsm, eb)) != 0)
+		goto fail;
+
+	if ((rc = coord_workers_open(&c->workers, c, eb)) != 0)
+		goto fail;
+	if ((rc = bus_server_open(&c->bus, c->worker_listen, cfg->worker_threads,
+	    coord_workers_request, c->workers, eb)) != 0)
+		goto fail;
+
+	if (pthread_create(&c->loop_thread, NULL, coord_loop_main, c) != 0) {
+		rc = err_setf(eb, ERR_INTERNAL, "cannot start the loop thread");
+		goto fail;
+	}
+	c->loop_started = true;
+	if (pthread_create(&c->duty_thread, NULL, coord_duty_main, c) != 0) {
+		rc = err_setf(eb, ERR_INTERNAL, "cannot start the duty thread");
+		goto fail;
+	}
+	c->duty_started = true;
+	*out = c;
+	return 0;
+fail:
+	coord_close(c);
+	return rc;
+}
+
+void
+coord_close(struct coord *c)
+{
+	struct proposal	*p, *next;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->stopping = true;
+	pthread_cond_broadcast(&c->duty_cv);
+	pthread_mutex_unlock(&c->mu);
+
+	/* Order matters: first everything that may be waiting on a proposal
+	 * (the duty thread, worker requests) finishes while the loop still
+	 * commits, then the loop stops. */
+	if (c->duty_started)
+		pthread_join(c->duty_thread, NULL);
+	coord_workers_stop(c->workers);
+	bus_server_close(c->bus);
+	c->bus = NULL;
+	coord_workers_close(c->workers);
+	c->workers = NULL;
+
+	if (c->loop_started) {
+		uv_async_send(&c->async);
+		pthread_join(c->loop_thread, NULL);
+	} else if (c->loop_ready) {
+		/* Never started: close libraft and the handles on this
+		 * thread, running the loop until they are gone. */
+		if (c->cluster != NULL) {
+			struct cluster	*cl = c->cluster;
+
+			c->cluster = NULL;
+			cluster_close(cl, coord_cluster_closed, c);
+		} else
+			coord_cluster_closed(c);
+		uv_run(&c->loop, UV_RUN_DEFAULT);
+	}
+	if (c->loop_ready)
+		uv_loop_close(&c->loop);
+
+	/* Whatever is still queued was never proposed. */
+	pthread_mutex_lock(&c->mu);
+	for (p = c->queue_head; p != NULL; p = next) {
+		next = p->next;
+		coord_proposal_finish_locked(p, ERR_SHUTDOWN, 0);
+	}
+	c->queue_head = c->queue_tail = NULL;
+	pthread_mutex_unlock(&c->mu);
+
+	fsm_close(c->fsm);
+	free(c->applied);
+	free(c->data_dir);
+	free(c->worker_listen);
+	free(c->raft_listen);
+	free(c->raft_dir);
+	pthread_cond_destroy(&c->duty_cv);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}

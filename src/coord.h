@@ -1,0 +1,89 @@
+/*
+ * The coordinator core: one Raft node (libraft on its own libuv loop
+ * thread), the state machine, the leader's scheduler and health monitor, and
+ * the worker endpoint.  The HTTP API and the worker endpoint talk to the
+ * rest of the system only through this interface.
+ *
+ * libraft is not thread-safe: every Raft call happens on the loop thread.
+ * Other threads hand their commands to it with coord_propose, which queues
+ * the command, wakes the loop with uv_async_send, and blocks until the
+ * command is committed and applied, so many proposals from many threads are
+ * in flight at once and the log batches them (group commit).
+ */
+#ifndef SRC_COORD_H
+#define SRC_COORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cmd;
+struct errbuf;
+struct fsm;
+struct coord;
+
+struct coord_config {
+	const char	*data_dir;		/* Raft log, snapshots, state.mdb, secrets */
+	const char	*worker_listen;		/* nng URL, e.g. tcp://127.0.0.1:7070 */
+	const char	*raft_listen;		/* HOST:PORT */
+	uint64_t	 node_id;		/* Raft server id, >= 1 */
+	unsigned	 election_timeout_ms;
+	unsigned	 raft_heartbeat_ms;
+	bool		 pre_vote;
+	unsigned	 snapshot_threshold;	/* entries between snapshots */
+	unsigned	 snapshot_trailing;	/* entries kept after a snapshot */
+	uint64_t	 lmdb_map_size;		/* bytes */
+	unsigned	 worker_heartbeat_ms;	/* interval workers are told to use */
+	unsigned	 worker_dead_ms;	/* silence after which a worker is dead */
+	unsigned	 sched_interval_ms;	/* fallback scheduling tick */
+	unsigned	 sched_batch;		/* max placements per ASSIGN entry */
+	unsigned	 poll_wait_ms;		/* longest a worker's poll is held */
+	unsigned	 worker_threads;	/* worker endpoint request threads */
+	unsigned	 propose_timeout_ms;	/* coord_propose gives up after this */
+	unsigned	 max_pending;		/* 0: no global limit */
+};
+
+/* Fills cfg with the documented defaults (paths left NULL). */
+void	coord_config_defaults(struct coord_config *cfg);
+
+/* Opens the data directory (creating it), the state machine and the Raft
+ * node, creates the admin key and join token files on first start, and
+ * starts the loop thread and the worker endpoint.  0 or an ERR_* with eb. */
+int	coord_open(struct coord **out, const struct coord_config *cfg, struct errbuf *eb);
+/* Stops accepting proposals, fails the ones still waiting with
+ * ERR_SHUTDOWN, stops the worker endpoint and the loop, closes Raft and the
+ * store.  Accepts NULL and a half-built coord. */
+void	coord_close(struct coord *c);
+
+/* Proposes c through the log and waits until it is applied or the propose
+ * timeout passes.  Returns 0 if it was applied and took effect; the FSM's
+ * rejection code (ERR_CONFLICT, ERR_NOTFOUND, ERR_STALE, ...) if it was
+ * applied but rejected; ERR_NOTLEADER, ERR_UNAVAIL, ERR_TIMEOUT or
+ * ERR_SHUTDOWN if its fate is not known to be applied.  Any thread but the
+ * loop thread. */
+int	coord_propose(struct coord *c, const struct cmd *cmd, struct errbuf *eb);
+
+/* The state machine, for reads (thread-safe). Borrowed. */
+struct fsm *coord_fsm(struct coord *c);
+
+/* True when this node leads and has applied everything committed before its
+ * term began, so its reads include every acknowledged write. */
+bool	coord_ready(struct coord *c);
+
+struct coord_status {
+	uint64_t	 node_id;
+	bool		 leader;
+	bool		 ready;
+	uint64_t	 term;
+	uint64_t	 commit_index;
+	uint64_t	 applied_index;
+	uint64_t	 leader_id;		/* 0 if unknown */
+	char		 leader_address[128];	/* "" if unknown */
+};
+
+void	coord_status_get(struct coord *c, struct coord_status *out);
+
+/* Path of a file in the data directory into buf. Returns buf. */
+char	*coord_data_path(struct coord *c, const char *name, char *buf, size_t len);
+
+#endif /* SRC_COORD_H */

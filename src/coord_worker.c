@@ -1,0 +1,811 @@
+/*
+ * The coordinator's side of the worker protocol (net/wire_worker.h).
+ *
+ * Requests arrive on the bus's threads.  Reports that change state (start,
+ * progress, checkpoint, completion, registration) become commands and are
+ * answered once applied.  Heartbeats are only noted in memory here; the
+ * duty thread commits them in batches (one log entry for the whole fleet),
+ * and declares dead the workers that fall silent.
+ *
+ * Assignments travel on long polls: a worker's POLL is held until the
+ * scheduler assigns it work (an FSM_EV_ASSIGNED event wakes it) or the
+ * poll's time is up.  An assignment stays SCHEDULED until the worker's START
+ * acknowledges it, and is sent again on a later poll if that takes longer
+ * than COORD_RESEND_MS, so it is delivered at least once; the worker ignores
+ * copies of an attempt it already has.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zstd.h>
+
+#include "net/bus.h"
+#include "net/wire_worker.h"
+#include "src/clock.h"
+#include "src/coord_internal.h"
+#include "src/err.h"
+#include "src/log.h"
+#include "src/secret.h"
+
+#define COORD_RESEND_MS		3000	/* unacknowledged assignment is re-sent after */
+#define COORD_JOIN_SECRET	"join_token"
+#define COORD_MAX_CHECKPOINT	((size_t)64 << 20)
+#define COORD_HASH_BUCKETS	1024
+
+struct cw_sent {
+	char		 workload_id[MODEL_ID_LEN + 1];
+	uint32_t	 attempt;
+	uint64_t	 at_mono;
+};
+
+struct cw_worker {
+	char			*id;
+	uint64_t		 generation;	/* as last seen in a request */
+	uint64_t		 last_seen_mono;
+	uint64_t		 last_seen_wall;
+	bool			 heard;		/* heartbeat not yet batched */
+	struct bus_call		*parked;	/* held POLL, or NULL */
+	uint64_t		 parked_until;	/* mono ms */
+	bool			 wake;		/* something to deliver */
+	struct wmsg_attempt	*stops;		/* attempts to tell it to stop */
+	size_t			 n_stops;
+	struct cw_sent		*sent;		/* assignments sent, not yet started */
+	size_t			 n_sent;
+	struct cw_worker	*next;		/* hash chain */
+};
+
+struct coord_workers {
+	struct coord		*coord;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	bool			 stopping;
+	pthread_t		 thread;
+	bool			 thread_started;
+	struct cw_worker	*buckets[COORD_HASH_BUCKETS];
+};
+
+static unsigned
+cw_hash(const char *s)
+{
+	unsigned	 h = 2166136261u;
+
+	while (*s != '\0')
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h % COORD_HASH_BUCKETS;
+}
+
+/* The in-memory record of worker id, created if absent. Caller holds mu. */
+static struct cw_worker *
+cw_get(struct coord_workers *cw, const char *id, bool create)
+{
+	struct cw_worker	*w;
+	unsigned		 h = cw_hash(id);
+
+	for (w = cw->buckets[h]; w != NULL; w = w->next)
+		if (strcmp(w->id, id) == 0)
+			return w;
+	if (!create)
+		return NULL;
+	w = xcalloc(1, sizeof *w);
+	w->id = xstrdup(id);
+	w->next = cw->buckets[h];
+	cw->buckets[h] = w;
+	return w;
+}
+
+static void
+cw_reply_error(struct bus_call *call, int err, const char *msg, bool reregister)
+{
+	struct wmsg	 r;
+
+	memset(&r, 0, sizeof r);
+	r.type = WMSG_ERROR;
+	r.err = err;
+	r.message = (char *)msg;
+	r.reregister = reregister;
+	bus_call_reply(call, &r);
+}
+
+static void
+cw_reply_ack(struct bus_call *call, bool stop)
+{
+	struct wmsg	 r;
+
+	memset(&r, 0, sizeof r);
+	r.type = WMSG_ACK;
+	r.stop_attempt = stop;
+	bus_call_reply(call, &r);
+}
+
+/* Answers an error for a failed proposal: the worker retries. */
+static void
+cw_reply_propose_error(struct bus_call *call, int rc, const struct errbuf *eb)
+{
+	cw_reply_error(call, rc, eb->msg, false);
+}
+
+static void
+cw_cmd_init(struct cmd *cmd, enum cmd_type type, const struct wmsg *req, char *actor,
+    size_t actor_len)
+{
+	memset(cmd, 0, sizeof *cmd);
+	cmd->type = type;
+	cmd->now_ms = clock_wall_ms();
+	snprintf(actor, actor_len, "worker:%s", req->worker_id);
+	cmd->actor = actor;
+	cmd->worker_id = req->worker_id;
+	memcpy(cmd->workload_id, req->workload_id, sizeof cmd->workload_id);
+	cmd->attempt = req->attempt;
+}
+
+/* Notes that worker id was heard from now. */
+static void
+cw_touch(struct coord_workers *cw, const char *id, uint64_t generation)
+{
+	struct cw_worker	*w;
+
+	pthread_mutex_lock(&cw->mu);
+	w = cw_get(cw, id, true);
+	w->generation = generation;
+	w->last_seen_mono = clock_mono_ms();
+	w->last_seen_wall = clock_wall_ms();
+	w->heard = true;
+	pthread_mutex_unlock(&cw->mu);
+}
+
+/* True if req comes from the worker's current, live registration; else
+ * answers it with "register again". */
+static bool
+cw_check_registration(struct coord_workers *cw, struct bus_call *call, const struct wmsg *req)
+{
+	struct worker_rec	 rec;
+	bool			 ok;
+
+	if (req->worker_id == NULL) {
+		cw_reply_error(call, ERR_PROTO, "worker_id is required", false);
+		return false;
+	}
+	memset(&rec, 0, sizeof rec);
+	if (fsm_worker_get(coord_fsm(cw->coord), req->worker_id, &rec) != 0) {
+		cw_reply_error(call, ERR_NOTFOUND, "unknown worker: register first", true);
+		return false;
+	}
+	ok = rec.status != WORKER_DEAD && rec.generation == req->generation;
+	worker_rec_fini(&rec);
+	if (!ok) {
+		cw_reply_error(call, ERR_STALE,
+		    "this registration is no longer current: register again", true);
+		return false;
+	}
+	return true;
+}
+
+static bool
+cw_require_leader(struct coord_workers *cw, struct bus_call *call)
+{
+	if (coord_ready(cw->coord))
+		return true;
+	cw_reply_error(call, ERR_NOTLEADER, "this coordinator is not the ready leader", false);
+	return false;
+}
+
+static void
+cw_handle_register(struct coord_workers *cw, struct bus_call *call, const struct wmsg *req)
+{
+	const struct coord_config	*cfg = coord_config_get(cw->coord);
+	struct worker_rec		 rec;
+	struct errbuf			 eb = { 0 };
+	struct wmsg			 r;
+	struct cmd			 cmd;
+	uint8_t				 want[32], got[32];
+	char				 actor[MODEL_NAME_MAX + 16];
+	size_t				 i;
+	int				 rc;
+
+	if (req->worker_id == NULL || !model_name_valid(req->worker_id)) {
+		cw_reply_error(call, ERR_INVAL, "worker id must be 1-128 characters of "
+		    "[A-Za-z0-9._:/-]", false);
+		return;
+	}
+	if (fsm_secret_get(coord_fsm(cw->coord), COORD_JOIN_SECRET, want) != 0 ||
+	    req->token == NULL) {
+		cw_reply_error(call, ERR_AUTH, "join token refused", false);
+		return;
+	}
+	secret_hash(req->token, got);
+	if (!secret_hash_equal(want, got)) {
+		log_warn("JOINREFUSED", "worker %s presented a wrong join token",
+		    req->worker_id);
+		cw_reply_error(call, ERR_AUTH, "join token refused", false);
+		return;
+	}
+	if (req->capacity == 0 || req->capacity > 100000) {
+		cw_reply_error(call, ERR_INVAL, "capacity must be 1-100000", false);
+		return;
+	}
+	for (i = 0; i < req->capabilities.n; i++)
+		if (!model_name_valid(req->capabilities.v[i])) {
+			cw_reply_error(call, ERR_INVAL, "invalid capability name", false);
+			return;
+		}
+	for (i = 0; i < req->tags.n; i++)
+		if (!model_name_valid(req->tags.v[i].key) ||
+		    !model_name_valid(req->tags.v[i].value)) {
+			cw_reply_error(call, ERR_INVAL, "invalid tag", false);
+			return;
+		}
+
+	cw_cmd_init(&cmd, CMD_WORKER_REGISTER, req, actor, sizeof actor);
+	cmd.worker_id = NULL;
+	cmd.worker.id = req->worker_id;
+	cmd.worker.tags = req->tags;
+	cmd.worker.capabilities = req->capabilities;
+	cmd.worker.capacity = req->capacity;
+	cmd.worker.version = req->version;
+	if (req->n_running > 0)
+		cmd.running = xcalloc(req->n_running, sizeof *cmd.running);
+	for (i = 0; i < req->n_running; i++) {
+		memcpy(cmd.running[i].workload_id, req->running[i].workload_id,
+		    sizeof cmd.running[i].workload_id);
+		cmd.running[i].attempt = req->running[i].attempt;
+	}
+	cmd.n_running = req->n_running;
+	rc = coord_propose(cw->coord, &cmd, &eb);
+	free(cmd.running);
+	if (rc != 0) {
+		cw_reply_propose_error(call, rc, &eb);
+		return;
+	}
+	memset(&rec, 0, sizeof rec);
+	if (fsm_worker_get(coord_fsm(cw->coord), req->worker_id, &rec) != 0) {
+		cw_reply_error(call, ERR_INTERNAL, "registration vanished", false);
+		return;
+	}
+	log_info("WORKERJOIN", "worker %s registered (generation %llu, %u slots, %zu types)",
+	    rec.id, (unsigned long long)rec.generation, rec.capacity,
+	    rec.capabilities.n);
+
+	pthread_mutex_lock(&cw->mu);
+	{
+		struct cw_worker	*w = cw_get(cw, rec.id, true);
+
+		/* A new registration forgets what was sent to the old one:
+		 * its SCHEDULED work is re-sent on the next poll. */
+		w->n_sent = 0;
+		w->n_stops = 0;
+		w->generation = rec.generation;
+		w->last_seen_mono = clock_mono_ms();
+		w->last_seen_wall = clock_wall_ms();
+		w->wake = true;
+	}
+	pthread_cond_signal(&cw->cv);
+	pthread_mutex_unlock(&cw->mu);
+
+	memset(&r, 0, sizeof r);
+	r.type = WMSG_REGISTERED;
+	r.generation = rec.generation;
+	r.heartbeat_ms = cfg->worker_heartbeat_ms;
+	r.wait_ms = cfg->poll_wait_ms;
+	bus_call_reply(call, &r);
+	worker_rec_fini(&rec);
+	coord_duty_wake(cw->coord);
+}
+
+/* True if the attempt is no longer this worker's to run. */
+static bool
+cw_attempt_stale(struct coord_workers *cw, const char *worker_id,
+    const char *workload_id, uint32_t attempt)
+{
+	struct workload	 wl;
+	bool		 stale;
+
+	memset(&wl, 0, sizeof wl);
+	if (fsm_workload_get(coord_fsm(cw->coord), workload_id, &wl) != 0)
+		return true;
+	stale = wl.attempt != attempt || !str_eq(wl.worker_id, worker_id) ||
+	    !wl_status_holds_slot(wl.status) || wl.cancel_requested;
+	workload_fini(&wl);
+	return stale;
+}
+
+static void
+cw_handle_heartbeat(struct coord_workers *cw, struct bus_call *call, const struct wmsg *req)
+{
+	struct wmsg	 r;
+	size_t		 i;
+
+	if (!cw_check_registration(cw, call, req))
+		return;
+	cw_touch(cw, req->worker_id, req->generation);
+	memset(&r, 0, sizeof r);
+	r.type = WMSG_HEARTBEAT_ACK;
+	if (req->n_running > 0)
+		r.stop = xcalloc(req->n_running, sizeof *r.stop);
+	for (i = 0; i < req->n_running; i++)
+		if (cw_attempt_stale(cw, req->worker_id, req->running[i].workload_id,
+		    req->running[i].attempt))
+			r.stop[r.n_stop++] = req->running[i];
+	bus_call_reply(call, &r);
+	free(r.stop);
+}
+
+/* Builds the WORK reply for w: SCHEDULED work not sent recently, and stop
+ * notices.  Caller holds mu; the fsm reads do not take it. */
+static void
+cw_build_work(struct coord_workers *cw, struct cw_worker *w, struct wmsg *r)
+{
+	struct workload	*on = NULL;
+	size_t		 n_on = 0, i, j;
+	uint64_t	 now = clock_mono_ms();
+	bool		 recent;
+
+	memset(r, 0, sizeof *r);
+	r->type = WMSG_WORK;
+	r->stop = w->stops;
+	r->n_stop = w->n_stops;
+	w->stops = NULL;
+	w->n_stops = 0;
+	w->wake = false;
+	if (fsm_worker_workloads(coord_fsm(cw->coord), w->id, &on, &n_on) != 0)
+		return;
+	r->assignments = xcalloc(n_on ? n_on : 1, sizeof *r->assignments);
+	for (i = 0; i < n_on; i++) {
+		struct wmsg_assignment	*a;
+
+		if (on[i].status != WL_SCHEDULED || on[i].cancel_requested)
+			continue;
+		recent = false;
+		for (j = 0; j < w->n_sent; j++)
+			if (strcmp(w->sent[j].workload_id, on[i].id) == 0 &&
+			    w->sent[j].attempt == on[i].attempt &&
+			    now - w->sent[j].at_mono < COORD_RESEND_MS)
+				recent = true;
+		if (recent)
+			continue;
+		a = &r->assignments[r->n_assignments++];
+		memcpy(a->workload_id, on[i].id, sizeof a->workload_id);
+		a->attempt = on[i].attempt;
+		a->type = xstrdup(on[i].type);
+		a->params_json = xstrdup(on[i].params_json ? on[i].params_json : "{}");
+		a->timeout_seconds = on[i].timeout_seconds;
+		if (on[i].checkpoint_seq > 0 &&
+		    fsm_checkpoint_get(coord_fsm(cw->coord), on[i].id, 0, &a->checkpoint,
+		    &a->checkpoint_len, &a->checkpoint_seq, NULL) != 0) {
+			a->checkpoint = NULL;
+			a->checkpoint_len = 0;
+			a->checkpoint_seq = 0;
+		}
+		/* Remember the send, replacing an older entry for it. */
+		for (j = 0; j < w->n_sent; j++)
+			if (strcmp(w->sent[j].workload_id, on[i].id) == 0)
+				break;
+		if (j == w->n_sent) {
+			w->sent = xrealloc(w->sent, (w->n_sent + 1) * sizeof *w->sent);
+			w->n_sent++;
+		}
+		memcpy(w->sent[j].workload_id, on[i].id, sizeof w->sent[j].workload_id);
+		w->sent[j].attempt = on[i].attempt;
+		w->sent[j].at_mono = now;
+	}
+	for (i = 0; i < n_on; i++)
+		workload_fini(&on[i]);
+	free(on);
+}
+
+static void
+cw_work_fini(struct wmsg *r)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->n_assignments; i++)
+		wmsg_assignment_fini(&r->assignments[i]);
+	free(r->assignments);
+	free(r->stop);
+}
+
+static void
+cw_handle_poll(struct coord_workers *cw, struct bus_call *call, const struct wmsg *req)
+{
+	const struct coord_config	*cfg = coord_config_get(cw->coord);
+	struct cw_worker		*w;
+	struct bus_call			*old = NULL;
+	struct wmsg			 r;
+	uint32_t			 wait = req->wait_ms;
+
+	if (!cw_check_registration(cw, call, req))
+		return;
+	cw_touch(cw, req->worker_id, req->generation);
+	if (wait > cfg->poll_wait_ms)
+		wait = cfg->poll_wait_ms;
+
+	pthread_mutex_lock(&cw->mu);
+	w = cw_get(cw, req->worker_id, true);
+	cw_build_work(cw, w, &r);
+	if (r.n_assignments > 0 || r.n_stop > 0 || wait == 0 || cw->stopping) {
+		pthread_mutex_unlock(&cw->mu);
+		bus_call_reply(call, &r);
+		cw_work_fini(&r);
+		return;
+	}
+	cw_work_fini(&r);
+	/* Nothing yet: hold the poll.  A worker has one poll in flight; an
+	 * older one still held is answered empty so it is not left hanging. */
+	old = w->parked;
+	w->parked = call;
+	w->parked_until = clock_mono_ms() + wait;
+	pthread_cond_signal(&cw->cv);
+	pthread_mutex_unlock(&cw->mu);
+	if (old != NULL) {
+		memset(&r, 0, sizeof r);
+		r.type = WMSG_WORK;
+		bus_call_reply(old, &r);
+	}
+}
+
+static void
+cw_forget_sent(struct coord_workers *cw, const char *worker_id, const char *workload_id)
+{
+	struct cw_worker	*w;
+	size_t			 j;
+
+	pthread_mutex_lock(&cw->mu);
+	if ((w = cw_get(cw, worker_id, false)) != NULL)
+		for (j = 0; j < w->n_sent; j++)
+			if (strcmp(w->sent[j].workload_id, workload_id) == 0) {
+				w->sent[j] = w->sent[--w->n_sent];
+				break;
+			}
+	pthread_mutex_unlock(&cw->mu);
+}
+
+/* START, PROGRESS, CHECKPOINT, COMPLETE: one command each. */
+static void
+cw_handle_report(struct coord_workers *cw, struct bus_call *call, const struct wmsg *req)
+{
+	struct errbuf	 eb = { 0 };
+	struct cmd	 cmd;
+	char		 actor[MODEL_NAME_MAX + 16];
+	void		*packed = NULL;
+	size_t		 bound, n;
+	int		 rc;
+
+	if (!cw_check_registration(cw, call, req))
+		return;
+	if (!model_id_valid(req->workload_id)) {
+		cw_reply_error(call, ERR_PROTO, "malformed workload id", false);
+		return;
+	}
+	cw_touch(cw, req->worker_id, req->generation);
+
+	switch (req->type) {
+	case WMSG_START:
+		cw_cmd_init(&cmd, CMD_START, req, actor, sizeof actor);
+		break;
+	case WMSG_PROGRESS:
+		cw_cmd_init(&cmd, CMD_PROGRESS, req, actor, sizeof actor);
+		cmd.progress = req->progress;
+		cmd.message = req->message;
+		break;
+	case WMSG_CHECKPOINT:
+		if (req->blob_len > COORD_MAX_CHECKPOINT) {
+			cw_reply_error(call, ERR_TOOBIG, "checkpoint larger than 64 MiB", false);
+			return;
+		}
+		cw_cmd_init(&cmd, CMD_CHECKPOINT, req, actor, sizeof actor);
+		bound = ZSTD_compressBound(req->blob_len);
+		packed = xmalloc(bound);
+		n = ZSTD_compress(packed, bound, req->blob, req->blob_len, 3);
+		if (ZSTD_isError(n)) {
+			free(packed);
+			cw_reply_error(call, ERR_INTERNAL, ZSTD_getErrorName(n), false);
+			return;
+		}
+		cmd.checkpoint_seq = req->checkpoint_seq;
+		cmd.data = packed;
+		cmd.data_len = n;
+		cmd.raw_len = req->blob_len;
+		break;
+	case WMSG_COMPLETE:
+		if (req->outcome < 0 || req->outcome >= OUTCOME__COUNT) {
+			cw_reply_error(call, ERR_PROTO, "unknown outcome", false);
+			return;
+		}
+		cw_cmd_init(&cmd, CMD_COMPLETE, req, actor, sizeof actor);
+		cmd.outcome = (enum outcome)req->outcome;
+		cmd.result_json = req->result_json;
+		cmd.error = req->error;
+		break;
+	default:
+		cw_reply_error(call, ERR_PROTO, "unexpected message", false);
+		return;
+	}
+	rc = coord_propose(cw->coord, &cmd, &eb);
+	free(packed);
+	switch (rc) {
+	case 0:
+		if (req->type == WMSG_START || req->type == WMSG_COMPLETE)
+			cw_forget_sent(cw, req->worker_id, req->workload_id);
+		/* A cancel may have been requested meanwhile. */
+		cw_reply_ack(call, req->type != WMSG_COMPLETE &&
+		    cw_attempt_stale(cw, req->worker_id, req->workload_id, req->attempt));
+		break;
+	case ERR_STALE:
+	case ERR_NOTFOUND:
+	case ERR_CONFLICT:
+		/* Fenced: this attempt is not the worker's any more. */
+		if (req->type == WMSG_START || req->type == WMSG_COMPLETE)
+			cw_forget_sent(cw, req->worker_id, req->workload_id);
+		cw_reply_ack(call, true);
+		break;
+	default:
+		cw_reply_propose_error(call, rc, &eb);
+		break;
+	}
+}
+
+void
+coord_workers_request(void *arg, struct bus_call *call, const struct wmsg *req)
+{
+	struct coord_workers	*cw = arg;
+
+	if (req->type != WMSG_REGISTER && !cw_require_leader(cw, call))
+		return;
+	switch (req->type) {
+	case WMSG_REGISTER:
+		if (!cw_require_leader(cw, call))
+			return;
+		cw_handle_register(cw, call, req);
+		break;
+	case WMSG_HEARTBEAT:
+		cw_handle_heartbeat(cw, call, req);
+		break;
+	case WMSG_POLL:
+		cw_handle_poll(cw, call, req);
+		break;
+	case WMSG_START:
+	case WMSG_PROGRESS:
+	case WMSG_CHECKPOINT:
+	case WMSG_COMPLETE:
+		cw_handle_report(cw, call, req);
+		break;
+	default:
+		cw_reply_error(call, ERR_PROTO, "not a request", false);
+		break;
+	}
+}
+
+void
+coord_workers_event(struct coord_workers *cw, const struct fsm_event *ev)
+{
+	struct cw_worker	*w;
+
+	if (ev->worker_id == NULL)
+		return;
+	if (ev->type != FSM_EV_ASSIGNED && ev->type != FSM_EV_STOP)
+		return;
+	pthread_mutex_lock(&cw->mu);
+	w = cw_get(cw, ev->worker_id, true);
+	if (ev->type == FSM_EV_STOP) {
+		w->stops = xrealloc(w->stops, (w->n_stops + 1) * sizeof *w->stops);
+		memcpy(w->stops[w->n_stops].workload_id, ev->workload_id,
+		    sizeof w->stops[w->n_stops].workload_id);
+		w->stops[w->n_stops].attempt = ev->attempt;
+		w->n_stops++;
+	}
+	w->wake = true;
+	pthread_cond_signal(&cw->cv);
+	pthread_mutex_unlock(&cw->mu);
+}
+
+/* Answers held polls that have work or whose time is up. */
+static void *
+cw_delivery_main(void *arg)
+{
+	struct coord_workers	*cw = arg;
+	struct cw_worker	*w;
+	struct bus_call		*call;
+	struct timespec		 ts;
+	struct wmsg		 r;
+	uint64_t		 now, next, ns;
+	unsigned		 b;
+	bool			 again;
+
+	pthread_mutex_lock(&cw->mu);
+	while (!cw->stopping) {
+		now = clock_mono_ms();
+		next = now + 1000;
+		again = false;
+		for (b = 0; b < COORD_HASH_BUCKETS && !again; b++) {
+			for (w = cw->buckets[b]; w != NULL; w = w->next) {
+				if (w->parked == NULL)
+					continue;
+				if (!w->wake && w->parked_until > now) {
+					if (w->parked_until < next)
+						next = w->parked_until;
+					continue;
+				}
+				call = w->parked;
+				w->parked = NULL;
+				cw_build_work(cw, w, &r);
+				/* Reply outside the lock: sending may block. */
+				pthread_mutex_unlock(&cw->mu);
+				bus_call_reply(call, &r);
+				cw_work_fini(&r);
+				pthread_mutex_lock(&cw->mu);
+				again = true;	/* the table may have changed */
+				break;
+			}
+		}
+		if (again)
+			continue;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ns = (uint64_t)ts.tv_nsec + (next - now) * 1000000;
+		ts.tv_sec += (time_t)(ns / 1000000000);
+		ts.tv_nsec = (long)(ns % 1000000000);
+		pthread_cond_timedwait(&cw->cv, &cw->mu, &ts);
+	}
+	pthread_mutex_unlock(&cw->mu);
+	return NULL;
+}
+
+int
+coord_workers_open(struct coord_workers **out, struct coord *c, struct errbuf *eb)
+{
+	struct coord_workers	*cw;
+
+	if ((cw = calloc(1, sizeof *cw)) == NULL)
+		return err_setf(eb, ERR_NOMEM, "out of memory");
+	cw->coord = c;
+	pthread_mutex_init(&cw->mu, NULL);
+	pthread_cond_init(&cw->cv, NULL);
+	if (pthread_create(&cw->thread, NULL, cw_delivery_main, cw) != 0) {
+		coord_workers_close(cw);
+		return err_setf(eb, ERR_INTERNAL, "cannot start the delivery thread");
+	}
+	cw->thread_started = true;
+	*out = cw;
+	return 0;
+}
+
+void
+coord_workers_stop(struct coord_workers *cw)
+{
+	struct cw_worker	*w;
+	struct bus_call		*call;
+	struct wmsg		 r;
+	unsigned		 b;
+
+	if (cw == NULL)
+		return;
+	pthread_mutex_lock(&cw->mu);
+	cw->stopping = true;
+	pthread_cond_broadcast(&cw->cv);
+	pthread_mutex_unlock(&cw->mu);
+	if (cw->thread_started) {
+		pthread_join(cw->thread, NULL);
+		cw->thread_started = false;
+	}
+	memset(&r, 0, sizeof r);
+	r.type = WMSG_WORK;
+	pthread_mutex_lock(&cw->mu);
+	for (b = 0; b < COORD_HASH_BUCKETS; b++)
+		for (w = cw->buckets[b]; w != NULL; w = w->next)
+			if ((call = w->parked) != NULL) {
+				w->parked = NULL;
+				bus_call_reply(call, &r);
+			}
+	pthread_mutex_unlock(&cw->mu);
+}
+
+void
+coord_workers_close(struct coord_workers *cw)
+{
+	struct cw_worker	*w, *next;
+	unsigned		 b;
+
+	if (cw == NULL)
+		return;
+	coord_workers_stop(cw);
+	for (b = 0; b < COORD_HASH_BUCKETS; b++)
+		for (w = cw->buckets[b]; w != NULL; w = next) {
+			next = w->next;
+			if (w->parked != NULL)
+				bus_call_drop(w->parked);
+			free(w->id);
+			free(w->stops);
+			free(w->sent);
+			free(w);
+		}
+	pthread_cond_destroy(&cw->cv);
+	pthread_mutex_destroy(&cw->mu);
+	free(cw);
+}
+
+void
+coord_workers_leader_start(struct coord_workers *cw)
+{
+	struct worker_rec	*recs = NULL;
+	struct cw_worker	*w;
+	size_t			 i, n = 0;
+	uint64_t		 now = clock_mono_ms();
+
+	if (fsm_worker_list(coord_fsm(cw->coord), &recs, &n) != 0)
+		return;
+	pthread_mutex_lock(&cw->mu);
+	for (i = 0; i < n; i++) {
+		if (recs[i].status == WORKER_DEAD)
+			continue;
+		w = cw_get(cw, recs[i].id, true);
+		w->generation = recs[i].generation;
+		w->last_seen_mono = now;
+	}
+	pthread_mutex_unlock(&cw->mu);
+	for (i = 0; i < n; i++)
+		worker_rec_fini(&recs[i]);
+	free(recs);
+}
+
+size_t
+coord_workers_heard(struct coord_workers *cw, struct cmd_heartbeat **out)
+{
+	struct cw_worker	*w;
+	size_t			 n = 0, cap = 0;
+	unsigned		 b;
+
+	*out = NULL;
+	pthread_mutex_lock(&cw->mu);
+	for (b = 0; b < COORD_HASH_BUCKETS; b++)
+		for (w = cw->buckets[b]; w != NULL; w = w->next) {
+			if (!w->heard)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				*out = xrealloc(*out, cap * sizeof **out);
+			}
+			(*out)[n].worker_id = xstrdup(w->id);
+			(*out)[n].at_ms = w->last_seen_wall;
+			n++;
+			w->heard = false;
+		}
+	pthread_mutex_unlock(&cw->mu);
+	return n;
+}
+
+size_t
+coord_workers_expired(struct coord_workers *cw, uint64_t now_mono_ms, uint64_t dead_ms,
+    char ***ids, uint64_t **generations)
+{
+	struct worker_rec	*recs = NULL;
+	struct cw_worker	*w;
+	size_t			 i, n = 0, count = 0;
+	uint64_t		 seen;
+
+	*ids = NULL;
+	*generations = NULL;
+	if (fsm_worker_list(coord_fsm(cw->coord), &recs, &n) != 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (recs[i].status == WORKER_DEAD)
+			continue;
+		pthread_mutex_lock(&cw->mu);
+		w = cw_get(cw, recs[i].id, true);
+		if (w->last_seen_mono == 0)
+			w->last_seen_mono = now_mono_ms;	/* first sight: start its window */
+		seen = w->last_seen_mono;
+		pthread_mutex_unlock(&cw->mu);
+		if (now_mono_ms - seen <= dead_ms)
+			continue;
+		*ids = xrealloc(*ids, (count + 1) * sizeof **ids);
+		*generations = xrealloc(*generations, (count + 1) * sizeof **generations);
+		(*ids)[count] = xstrdup(recs[i].id);
+		(*generations)[count] = recs[i].generation;
+		count++;
+	}
+	for (i = 0; i < n; i++)
+		worker_rec_fini(&recs[i]);
+	free(recs);
+	return count;
+}

@@ -1,0 +1,182 @@
+/*
+ * niyantad: a coordinator node.  main() parses the configuration, opens the
+ * coordinator core and the HTTP API, and waits for SIGTERM/SIGINT; then the
+ * API finishes its in-flight requests before the core shuts down.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/cfg.h"
+#include "src/coord.h"
+#include "src/err.h"
+#include "src/log.h"
+#include "src/secret.h"
+#include "web/api.h"
+
+#define NIYANTAD_SYNOPSIS \
+	"[--config FILE] [--data-dir DIR] [--http-listen HOST:PORT]\n" \
+	"                [--worker-listen tcp://HOST:PORT] [--raft-listen HOST:PORT] [options]\n\n" \
+	"Runs a Niyanta coordinator: the REST API and web console, the Raft node,\n" \
+	"the scheduler and the endpoint workers connect to.  On first start it\n" \
+	"writes DIR/admin.key (the admin API key) and DIR/join.token (the token\n" \
+	"workers must present), both mode 0600."
+
+#ifndef NIYANTA_WEBDIR
+#define NIYANTA_WEBDIR "/usr/share/niyanta/web"
+#endif
+
+static const struct cfg_option niyantad_options[] = {
+	{ "config", CFG_STR, NULL, 0, 0, "FILE", "read options from this INI file" },
+	{ "data-dir", CFG_STR, "/var/lib/niyanta", 0, 0, "DIR",
+	    "Raft log, snapshots, state.mdb, admin.key, join.token" },
+	{ "http-listen", CFG_STR, "127.0.0.1:8080", 0, 0, "HOST:PORT",
+	    "REST API, web console and /health" },
+	{ "worker-listen", CFG_STR, "tcp://127.0.0.1:7070", 0, 0, "URL",
+	    "endpoint workers connect to (nng URL)" },
+	{ "raft-listen", CFG_STR, "127.0.0.1:7071", 0, 0, "HOST:PORT",
+	    "Raft address of this node" },
+	{ "node-id", CFG_UINT, "1", 1, UINT32_MAX, "N", "Raft server id of this node" },
+	{ "election-timeout-ms", CFG_UINT, "1000", 100, 60000, "MS",
+	    "Raft election timeout" },
+	{ "raft-heartbeat-ms", CFG_UINT, "100", 10, 10000, "MS",
+	    "Raft heartbeat interval (below the election timeout)" },
+	{ "pre-vote", CFG_BOOL, "true", 0, 0, NULL,
+	    "use Raft pre-vote (faster, steadier failover)" },
+	{ "snapshot-threshold", CFG_UINT, "8192", 16, 100000000, "N",
+	    "log entries between snapshots" },
+	{ "snapshot-trailing", CFG_UINT, "2048", 0, 100000000, "N",
+	    "log entries kept after a snapshot" },
+	{ "lmdb-map-size-mb", CFG_UINT, "4096", 16, 1048576, "MB",
+	    "largest size the state store may grow to" },
+	{ "worker-heartbeat-ms", CFG_UINT, "2000", 100, 600000, "MS",
+	    "heartbeat interval workers are told to use" },
+	{ "worker-dead-ms", CFG_UINT, "10000", 500, 3600000, "MS",
+	    "silence after which a worker is declared dead" },
+	{ "sched-interval-ms", CFG_UINT, "500", 10, 60000, "MS",
+	    "scheduling pass interval when nothing wakes the scheduler" },
+	{ "sched-batch", CFG_UINT, "1024", 1, 100000, "N",
+	    "most placements in one log entry" },
+	{ "poll-wait-ms", CFG_UINT, "5000", 0, 60000, "MS",
+	    "longest a worker's poll for work is held" },
+	{ "worker-threads", CFG_UINT, "8", 1, 256, "N",
+	    "threads serving worker requests" },
+	{ "http-threads", CFG_UINT, "32", 2, 1024, "N",
+	    "threads serving HTTP connections (one per connection)" },
+	{ "max-body-bytes", CFG_UINT, "1048576", 1024, 1073741824, "BYTES",
+	    "largest accepted request body" },
+	{ "propose-timeout-ms", CFG_UINT, "10000", 100, 600000, "MS",
+	    "a write not applied within this answers 503" },
+	{ "web-dir", CFG_STR, NIYANTA_WEBDIR, 0, 0, "DIR",
+	    "the console's files and openapi.json" },
+	{ "log-level", CFG_STR, "info", 0, 0, "LEVEL", "debug, info, warn or error" },
+};
+
+#define NIYANTAD_NOPTIONS (sizeof niyantad_options / sizeof niyantad_options[0])
+
+int
+main(int argc, char **argv)
+{
+	struct coord_config	 ccfg;
+	struct api_config	 acfg;
+	struct errbuf		 eb = { 0 };
+	struct coord		*coord = NULL;
+	struct api		*api = NULL;
+	struct cfg		*cfg = NULL;
+	sigset_t		 sigs;
+	int			 rc, sig, level;
+
+	rc = cfg_parse(&cfg, "niyantad", NIYANTAD_SYNOPSIS, niyantad_options,
+	    NIYANTAD_NOPTIONS, argc, argv, NULL, NULL, &eb);
+	if (rc == CFG_HELP || rc == CFG_VERSION)
+		return 0;
+	if (rc != CFG_PARSED) {
+		fprintf(stderr, "niyantad: %s\n", eb.msg);
+		return 2;
+	}
+	if ((level = log_level_parse(cfg_str(cfg, "log-level"))) < 0) {
+		fprintf(stderr, "niyantad: --log-level must be debug, info, warn or error\n");
+		cfg_free(cfg);
+		return 2;
+	}
+	log_init("niyantad", (enum log_level)level);
+
+	/* libraft's transport writes to sockets of peers that may be gone:
+	 * without this the survivors die silently (DEPENDENCIES.md). */
+	signal(SIGPIPE, SIG_IGN);
+	/* Every thread inherits this mask; only main() takes the signals. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	if (secret_init() != 0)
+		log_fatal("SODIUM", "libsodium failed to initialise");
+
+	coord_config_defaults(&ccfg);
+	ccfg.data_dir = cfg_str(cfg, "data-dir");
+	ccfg.worker_listen = cfg_str(cfg, "worker-listen");
+	ccfg.raft_listen = cfg_str(cfg, "raft-listen");
+	ccfg.node_id = cfg_uint(cfg, "node-id");
+	ccfg.election_timeout_ms = (unsigned)cfg_uint(cfg, "election-timeout-ms");
+	ccfg.raft_heartbeat_ms = (unsigned)cfg_uint(cfg, "raft-heartbeat-ms");
+	ccfg.pre_vote = cfg_bool(cfg, "pre-vote");
+	ccfg.snapshot_threshold = (unsigned)cfg_uint(cfg, "snapshot-threshold");
+	ccfg.snapshot_trailing = (unsigned)cfg_uint(cfg, "snapshot-trailing");
+	ccfg.lmdb_map_size = cfg_uint(cfg, "lmdb-map-size-mb") << 20;
+	ccfg.worker_heartbeat_ms = (unsigned)cfg_uint(cfg, "worker-heartbeat-ms");
+	ccfg.worker_dead_ms = (unsigned)cfg_uint(cfg, "worker-dead-ms");
+	ccfg.sched_interval_ms = (unsigned)cfg_uint(cfg, "sched-interval-ms");
+	ccfg.sched_batch = (unsigned)cfg_uint(cfg, "sched-batch");
+	ccfg.poll_wait_ms = (unsigned)cfg_uint(cfg, "poll-wait-ms");
+	ccfg.worker_threads = (unsigned)cfg_uint(cfg, "worker-threads");
+	ccfg.propose_timeout_ms = (unsigned)cfg_uint(cfg, "propose-timeout-ms");
+	if (ccfg.raft_heartbeat_ms >= ccfg.election_timeout_ms) {
+		fprintf(stderr, "niyantad: --raft-heartbeat-ms must be below "
+		    "--election-timeout-ms\n");
+		cfg_free(cfg);
+		return 2;
+	}
+	if (ccfg.worker_heartbeat_ms >= ccfg.worker_dead_ms) {
+		fprintf(stderr, "niyantad: --worker-heartbeat-ms must be below "
+		    "--worker-dead-ms\n");
+		cfg_free(cfg);
+		return 2;
+	}
+
+	if ((rc = coord_open(&coord, &ccfg, &eb)) != 0) {
+		log_error("STARTFAIL", "%s", eb.msg);
+		cfg_free(cfg);
+		return 1;
+	}
+	api_config_defaults(&acfg);
+	acfg.listen = cfg_str(cfg, "http-listen");
+	acfg.threads = (unsigned)cfg_uint(cfg, "http-threads");
+	acfg.max_body_bytes = (size_t)cfg_uint(cfg, "max-body-bytes");
+	acfg.web_dir = cfg_str(cfg, "web-dir");
+	if ((rc = api_open(&api, coord, &acfg, &eb)) != 0) {
+		log_error("STARTFAIL", "%s", eb.msg);
+		coord_close(coord);
+		cfg_free(cfg);
+		return 1;
+	}
+	log_info("STARTED", "niyantad %s: http %s, workers %s, raft %s, data %s",
+	    NIYANTA_VERSION, acfg.listen, ccfg.worker_listen, ccfg.raft_listen,
+	    ccfg.data_dir);
+
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+	}
+	log_info("STOPPING", "signal %d: finishing in-flight requests", sig);
+	api_close(api);
+	coord_close(coord);
+	log_info("STOPPED", "shut down cleanly");
+	cfg_free(cfg);
+	return 0;
+}
