@@ -1,0 +1,117 @@
+/*
+ * The worker protocol: messages between niyanta-worker and a coordinator's
+ * worker endpoint, msgpack-encoded, carried over nng request/reply.
+ *
+ * Every exchange is a request from the worker and one reply:
+ *
+ *   REGISTER   -> REGISTERED | ERROR     join with id, tags, capabilities
+ *   HEARTBEAT  -> HEARTBEAT_ACK | ERROR  liveness + what runs; reply lists
+ *                                        attempts to stop
+ *   POLL       -> WORK | ERROR           long poll: held until there are
+ *                                        assignments/stops or wait_ms passes
+ *   START      -> ACK | ERROR            acknowledges an assignment: RUNNING
+ *   PROGRESS   -> ACK | ERROR
+ *   CHECKPOINT -> ACK | ERROR
+ *   COMPLETE   -> ACK | ERROR            outcome of an attempt
+ *
+ * ACK.stop tells the worker to stop that attempt (cancelled, or fenced by
+ * a newer attempt).  ERROR.reregister tells it the coordinator does not know
+ * it (or declared it dead): register again.  Assignments are at-least-once:
+ * the same (workload_id, attempt) may arrive twice and the worker must
+ * ignore the copy.
+ *
+ * struct wmsg is a "fat" record: each type uses the fields its comment names.
+ */
+#ifndef NET_WIRE_WORKER_H
+#define NET_WIRE_WORKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "src/strs.h"
+
+#define WMSG_ID_LEN	36
+
+enum wmsg_type {
+	WMSG_REGISTER = 1,	/* worker_id, token, tags, capabilities, capacity, version, running[] */
+	WMSG_REGISTERED,	/* heartbeat_ms, poll_wait_ms, generation */
+	WMSG_HEARTBEAT,		/* worker_id, generation, running[], free_slots */
+	WMSG_HEARTBEAT_ACK,	/* stop[] */
+	WMSG_POLL,		/* worker_id, generation, wait_ms */
+	WMSG_WORK,		/* assignments[], stop[] */
+	WMSG_START,		/* worker_id, workload_id, attempt */
+	WMSG_PROGRESS,		/* worker_id, workload_id, attempt, progress, message */
+	WMSG_CHECKPOINT,	/* worker_id, workload_id, attempt, checkpoint_seq, blob (raw bytes) */
+	WMSG_COMPLETE,		/* worker_id, workload_id, attempt, outcome, result_json, error */
+	WMSG_ACK,		/* stop */
+	WMSG_ERROR,		/* err (ERR_*), message, reregister */
+	WMSG__END
+};
+
+/* A reference to one attempt of one workload. */
+struct wmsg_attempt {
+	char		 workload_id[WMSG_ID_LEN + 1];
+	uint32_t	 attempt;
+};
+
+struct wmsg_assignment {
+	char		 workload_id[WMSG_ID_LEN + 1];
+	uint32_t	 attempt;
+	char		*type;			/* workload type */
+	char		*params_json;		/* input_params, JSON text */
+	uint32_t	 timeout_seconds;	/* 0: none */
+	uint64_t	 checkpoint_seq;	/* 0: start fresh */
+	void		*checkpoint;		/* raw (uncompressed) bytes, or NULL */
+	size_t		 checkpoint_len;
+};
+
+struct wmsg {
+	enum wmsg_type		 type;
+	char			*worker_id;
+	uint64_t		 generation;	/* registration the worker holds */
+
+	char			*token;		/* REGISTER: join token text */
+	struct tagset		 tags;
+	struct strlist		 capabilities;
+	uint32_t		 capacity;
+	char			*version;
+
+	struct wmsg_attempt	*running;	/* REGISTER, HEARTBEAT */
+	size_t			 n_running;
+	uint32_t		 free_slots;
+
+	uint32_t		 heartbeat_ms;	/* REGISTERED */
+	uint32_t		 wait_ms;	/* POLL; REGISTERED: poll_wait_ms */
+
+	struct wmsg_assignment	*assignments;	/* WORK */
+	size_t			 n_assignments;
+	struct wmsg_attempt	*stop;		/* WORK, HEARTBEAT_ACK */
+	size_t			 n_stop;
+
+	char			 workload_id[WMSG_ID_LEN + 1];
+	uint32_t		 attempt;
+	double			 progress;
+	char			*message;	/* PROGRESS, ERROR */
+	uint64_t		 checkpoint_seq;
+	void			*blob;		/* CHECKPOINT */
+	size_t			 blob_len;
+	int			 outcome;	/* COMPLETE: enum outcome of src/cmd.h */
+	char			*result_json;
+	char			*error;
+
+	bool			 stop_attempt;	/* ACK */
+	int			 err;		/* ERROR: ERR_* */
+	bool			 reregister;	/* ERROR */
+};
+
+const char	*wmsg_type_name(enum wmsg_type t);
+/* Encodes m into a new malloc'd buffer. 0 or ERR_NOMEM. */
+int		 wmsg_encode(const struct wmsg *m, void **buf, size_t *len);
+/* Decodes into a zeroed *out: 0, ERR_PROTO, ERR_NOMEM (*out finalised on
+ * error).  Rejects unknown types and fields of the wrong type. */
+int		 wmsg_decode(const void *buf, size_t len, struct wmsg *out);
+void		 wmsg_fini(struct wmsg *m);
+void		 wmsg_assignment_fini(struct wmsg_assignment *a);
+
+#endif /* NET_WIRE_WORKER_H */
