@@ -1,0 +1,817 @@
+/*
+ * The HTTP front of niyantad: starts civetweb, and for every request picks
+ * the route, refuses what the route does not allow (405 with Allow, 404),
+ * makes sure this node can answer (/v1 routes need a ready leader, else 503
+ * with Retry-After), authenticates the bearer API key, and hands the request
+ * to one handler in api_workloads.c, api_workers.c or api_static.c.
+ *
+ * Every reply goes out through api_send: one buffer with the status line,
+ * the headers every answer carries (Cache-Control: no-store, X-Request-Id,
+ * Content-Length) and the body, written with a single mg_write so that a
+ * small answer leaves in one TCP segment (tcp_nodelay is on).  The
+ * Connection header follows the rules civetweb itself applies after the
+ * handler returns, so both sides agree on whether the connection stays
+ * open.
+ *
+ * civetweb serves no files of its own (no document_root): the console and
+ * the OpenAPI document are answered by api_static.c from a fixed list.
+ */
+#include "web/api.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <civetweb.h>
+
+#include "src/clock.h"
+#include "src/coord.h"
+#include "src/err.h"
+#include "src/fsm.h"
+#include "src/log.h"
+#include "src/model.h"
+#include "src/secret.h"
+#include "src/strs.h"
+#include "web/api_internal.h"
+#include "web/json.h"
+
+#ifndef NIYANTA_WEBDIR
+#define NIYANTA_WEBDIR	"/usr/share/niyanta/web"
+#endif
+
+#define API_DEFAULT_LISTEN	"127.0.0.1:8080"
+#define API_DEFAULT_THREADS	32
+#define API_DEFAULT_MAX_BODY	(1024 * 1024)
+#define API_DEFAULT_TIMEOUT_MS	30000
+#define API_MAX_THREADS		1024
+#define API_LOG_PATH_MAX	200	/* bytes of the path shown in a log line */
+
+#define API_R_PUBLIC	0x1	/* no readiness check, no key */
+#define API_R_ADMIN	0x2	/* admin keys only */
+
+static void	api_health(struct api_req *);
+static void	api_ready(struct api_req *);
+
+struct api_route {
+	const char	*pattern;	/* '*' matches one non-empty path segment */
+	unsigned	 flags;		/* API_R_* */
+	api_handler_cb	 get;
+	api_handler_cb	 post;
+};
+
+static const struct api_route api_routes[] = {
+	{ "/health",			API_R_PUBLIC,	api_health,		NULL },
+	{ "/ready",			API_R_PUBLIC,	api_ready,		NULL },
+	{ "/",				API_R_PUBLIC,	api_static_console,	NULL },
+	{ "/console",			API_R_PUBLIC,	api_static_console,	NULL },
+	{ "/console/",			API_R_PUBLIC,	api_static_console,	NULL },
+	{ "/console/*",			API_R_PUBLIC,	api_static_console,	NULL },
+	{ "/v1/openapi.json",		API_R_PUBLIC,	api_static_openapi,	NULL },
+	{ "/v1/workloads",		0,		api_workloads_list,	api_workloads_submit },
+	{ "/v1/workloads/*",		0,		api_workload_get,	NULL },
+	{ "/v1/workloads/*/cancel",	0,		NULL,			api_workload_cancel },
+	{ "/v1/workers",		API_R_ADMIN,	api_workers_list,	NULL },
+	{ "/v1/cluster",		API_R_ADMIN,	api_cluster_get,	NULL },
+};
+
+/* ---- replies ---- */
+
+void
+api_header_add(struct api_req *r, const char *name, const char *fmt, ...)
+{
+	struct api_header	*h;
+	va_list			 ap;
+
+	if (r->n_headers >= API_HEADERS_MAX) {
+		log_warn("HTTPHDRS", "too many response headers, %s dropped", name);
+		return;
+	}
+	h = &r->headers[r->n_headers++];
+	h->name = name;
+	va_start(ap, fmt);
+	vsnprintf(h->value, sizeof h->value, fmt, ap);
+	va_end(ap);
+}
+
+/* Reason phrase of a status we send (civetweb's table has typos). */
+static const char *
+api_status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 507: return "Insufficient Storage";
+	default: return "Unknown";
+	}
+}
+
+/* Whether civetweb will keep the connection open after this request: the
+ * same test it makes (keep-alive is enabled in api_open). */
+static bool
+api_keep_alive(const struct api_req *r)
+{
+	const char	*h;
+
+	if (r->must_close || r->ri->http_version == NULL)
+		return false;
+	if ((h = mg_get_header(r->conn, "Connection")) != NULL)
+		return strcasestr(h, "keep-alive") != NULL;
+	return strcmp(r->ri->http_version, "1.1") == 0;
+}
+
+/* Writes the whole reply: status line, headers, body. */
+static void
+api_send(struct api_req *r, int status, const char *content_type, const void *body,
+    size_t len)
+{
+	char		 head[2048], date[64], *buf;
+	struct tm	 tm;
+	time_t		 now = time(NULL);
+	size_t		 i, n;
+	int		 m;
+
+	if (r->status != 0) {
+		log_error("HTTPTWICE", "%s %s: second reply %d after %d", r->method,
+		    r->path, status, r->status);
+		return;
+	}
+	r->status = status;
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	m = snprintf(head, sizeof head,
+	    "HTTP/1.1 %d %s\r\n"
+	    "Date: %s\r\n"
+	    "Content-Type: %s\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "X-Request-Id: %s\r\n"
+	    "Connection: %s\r\n",
+	    status, api_status_text(status), date, content_type,
+	    len, r->request_id, api_keep_alive(r) ? "keep-alive" : "close");
+	n = m > 0 && (size_t)m < sizeof head ? (size_t)m : 0;
+	for (i = 0; i < r->n_headers; i++) {
+		m = snprintf(head + n, sizeof head - n, "%s: %s\r\n",
+		    r->headers[i].name, r->headers[i].value);
+		if (m > 0 && (size_t)m < sizeof head - n)
+			n += (size_t)m;
+	}
+	m = snprintf(head + n, sizeof head - n, "\r\n");
+	if (m > 0 && (size_t)m < sizeof head - n)
+		n += (size_t)m;
+	if (strcmp(r->method, "HEAD") == 0)
+		len = 0;		/* the headers describe the body not sent */
+
+	/* One write for small replies (one segment with TCP_NODELAY). */
+	if (len <= 65536 && (buf = malloc(n + len)) != NULL) {
+		memcpy(buf, head, n);
+		if (len > 0)
+			memcpy(buf + n, body, len);
+		mg_write(r->conn, buf, n + len);
+		free(buf);
+		return;
+	}
+	mg_write(r->conn, head, n);
+	if (len > 0)
+		mg_write(r->conn, body, len);
+}
+
+void
+api_reply_raw(struct api_req *r, int status, const char *content_type,
+    const void *body, size_t len)
+{
+	api_send(r, status, content_type, body, len);
+}
+
+/* The error body written by hand, for when building it with jansson ran
+ * out of memory. */
+static void
+api_reply_nomem(struct api_req *r)
+{
+	char	 buf[512], rid[2 * API_REQUEST_ID_MAX + 1];
+	size_t	 i, o = 0;
+	int	 n;
+
+	/* A request id is printable ASCII: only " and \ need escaping. */
+	for (i = 0; r->request_id[i] != '\0' && o + 2 < sizeof rid; i++) {
+		if (r->request_id[i] == '"' || r->request_id[i] == '\\')
+			rid[o++] = '\\';
+		rid[o++] = r->request_id[i];
+	}
+	rid[o] = '\0';
+	n = snprintf(buf, sizeof buf, "{\"error\":{\"code\":\"%s\",\"message\":"
+	    "\"out of memory\",\"details\":[]},\"request_id\":\"%s\"}",
+	    err_code_name(ERR_NOMEM), rid);
+	api_send(r, err_http_status(ERR_NOMEM), "application/json", buf,
+	    n > 0 && (size_t)n < sizeof buf ? (size_t)n : 0);
+}
+
+void
+api_reply_json(struct api_req *r, int status, json_t *body)
+{
+	char	*s;
+
+	if (body == NULL) {
+		api_reply_nomem(r);
+		return;
+	}
+	s = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if (s == NULL) {
+		api_reply_nomem(r);
+		return;
+	}
+	api_send(r, status, "application/json", s, strlen(s));
+	free(s);
+}
+
+void
+api_reply_error(struct api_req *r, int err, json_t *details, const char *fmt, ...)
+{
+	char	 msg[ERRBUF_LEN * 2];
+	va_list	 ap;
+	int	 status = err_http_status(err);
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	switch (err) {
+	case ERR_NOTLEADER:
+	case ERR_UNAVAIL:
+	case ERR_TIMEOUT:
+	case ERR_SHUTDOWN:
+		/* Nothing is known to have happened: the client may retry. */
+		status = 503;
+		break;
+	default:
+		break;
+	}
+	if (status == 503)
+		api_header_add(r, "Retry-After", "1");
+	if (status == 401)
+		api_header_add(r, "WWW-Authenticate", "Bearer");
+	api_reply_json(r, status, json_error_body(err, msg, details, r->request_id));
+}
+
+/* ---- request bodies ---- */
+
+/* The connection closes after this reply (its body was not fully read). */
+static void
+api_close_after(struct api_req *r)
+{
+	r->must_close = true;
+	mg_disable_keep_alive(r->conn);
+}
+
+/* True for "application/json", with any parameters ("; charset=utf-8"). */
+static bool
+api_is_json_type(const char *ct)
+{
+	static const char	 want[] = "application/json";
+	size_t			 n = sizeof want - 1;
+
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (strncasecmp(ct, want, n) != 0)
+		return false;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+int
+api_body_read(struct api_req *r, char **body, size_t *len)
+{
+	const char	*ct = mg_get_header(r->conn, "Content-Type");
+	size_t		 max = r->api->max_body, cap, got = 0;
+	long long	 cl = r->ri->content_length;
+	char		*buf, *nb;
+	int		 n;
+
+	*body = NULL;
+	*len = 0;
+	if (ct != NULL && !api_is_json_type(ct)) {
+		api_reply_error(r, ERR_MEDIATYPE, NULL,
+		    "Content-Type must be application/json, not \"%.64s\"", ct);
+		return ERR_MEDIATYPE;
+	}
+	if (cl > (long long)max) {
+		/* Unread, the body would be drained by civetweb: close instead. */
+		api_close_after(r);
+		api_reply_error(r, ERR_TOOBIG, NULL,
+		    "request body of %lld bytes is over the limit of %zu", cl, max);
+		return ERR_TOOBIG;
+	}
+	/* A known length is allocated at once; a chunked body grows, and is
+	 * read up to one byte past the limit to detect an excess. */
+	cap = cl >= 0 ? (size_t)cl + 1 : 4096;
+	if ((buf = malloc(cap)) == NULL) {
+		api_reply_nomem(r);
+		return ERR_NOMEM;
+	}
+	for (;;) {
+		if (got + 1 >= cap) {
+			if (cl >= 0 || cap > max + 1)
+				break;
+			cap = cap * 2 > max + 2 ? max + 2 : cap * 2;
+			if ((nb = realloc(buf, cap)) == NULL) {
+				free(buf);
+				api_reply_nomem(r);
+				return ERR_NOMEM;
+			}
+			buf = nb;
+		}
+		n = mg_read(r->conn, buf + got, cap - 1 - got);
+		if (n < 0) {
+			free(buf);
+			api_close_after(r);
+			api_reply_error(r, ERR_INVAL, NULL,
+			    "could not read the request body");
+			return ERR_INVAL;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		if (got > max) {
+			free(buf);
+			api_close_after(r);
+			api_reply_error(r, ERR_TOOBIG, NULL,
+			    "request body is over the limit of %zu bytes", max);
+			return ERR_TOOBIG;
+		}
+	}
+	if (cl >= 0 && got < (size_t)cl) {
+		free(buf);
+		api_close_after(r);
+		api_reply_error(r, ERR_INVAL, NULL,
+		    "request body ended after %zu of %lld bytes", got, cl);
+		return ERR_INVAL;
+	}
+	buf[got] = '\0';
+	*body = buf;
+	*len = got;
+	return 0;
+}
+
+bool
+api_can_see(const struct api_req *r, const char *customer_id)
+{
+	if (r->who.role == KEY_ROLE_ADMIN)
+		return true;
+	return customer_id != NULL && r->who.customer_id != NULL &&
+	    strcmp(customer_id, r->who.customer_id) == 0;
+}
+
+/* 405 with Allow.  err.h has no code for it, so the body says
+ * "method_not_allowed" in place of the nearest ERR_* name. */
+static void
+api_reply_method(struct api_req *r, const struct api_route *rt)
+{
+	json_t	*body, *e;
+	char	 msg[64];
+
+	api_header_add(r, "Allow", "%s%s%s", rt->get ? "GET" : "",
+	    rt->get && rt->post ? ", " : "", rt->post ? "POST" : "");
+	snprintf(msg, sizeof msg, "method %.16s is not allowed here", r->method);
+	body = json_error_body(ERR_INVAL, msg, NULL, r->request_id);
+	if (body != NULL && (e = json_object_get(body, "error")) != NULL &&
+	    json_object_set_new(e, "code", json_string("method_not_allowed")) != 0) {
+		json_decref(body);
+		body = NULL;
+	}
+	api_reply_json(r, 405, body);
+}
+
+/* ---- built-in routes ---- */
+
+static void
+api_health(struct api_req *r)
+{
+	api_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+/* A 503 that tells the client where the leader is, when known. */
+static void
+api_reply_not_ready(struct api_req *r)
+{
+	struct coord_status	 st;
+	json_t			*details;
+
+	coord_status_get(r->api->coord, &st);
+	details = json_array();
+	if (details != NULL && st.leader_id != 0 && !st.leader)
+		json_array_append_new(details, json_pack("{s:I,s:o}", "leader_id",
+		    (json_int_t)st.leader_id, "leader_address",
+		    st.leader_address[0] != '\0' ? json_text(st.leader_address) :
+		    json_null()));
+	if (st.leader)
+		api_reply_error(r, ERR_UNAVAIL, details,
+		    "this node leads but has not caught up yet; retry shortly");
+	else if (st.leader_id != 0)
+		api_reply_error(r, ERR_UNAVAIL, details,
+		    "this node is not the leader; node %" PRIu64 " (%s) is",
+		    st.leader_id, st.leader_address[0] != '\0' ?
+		    st.leader_address : "address unknown");
+	else
+		api_reply_error(r, ERR_UNAVAIL, details,
+		    "no leader is known yet; retry shortly");
+}
+
+static void
+api_ready(struct api_req *r)
+{
+	if (coord_ready(r->api->coord))
+		api_reply_json(r, 200, json_pack("{s:s}", "status", "ready"));
+	else
+		api_reply_not_ready(r);
+}
+
+/* ---- authentication ---- */
+
+/* Authenticates the bearer key of r into r->who.  0, or nonzero after
+ * sending the error (401, or the store's error). */
+static int
+api_auth(struct api_req *r)
+{
+	const char	*h = mg_get_header(r->conn, "Authorization");
+	struct api_key	 k;
+	uint8_t		 hash[32];
+	char		 key[SECRET_TEXT_MAX];
+	size_t		 len;
+	int		 rc;
+
+	if (h == NULL) {
+		api_reply_error(r, ERR_AUTH, NULL,
+		    "missing \"Authorization: Bearer <API key>\" header");
+		return ERR_AUTH;
+	}
+	if (strncasecmp(h, "Bearer ", 7) != 0) {
+		api_reply_error(r, ERR_AUTH, NULL,
+		    "the Authorization header must use the Bearer scheme");
+		return ERR_AUTH;
+	}
+	h += 7;
+	while (*h == ' ')
+		h++;
+	len = strlen(h);
+	while (len > 0 && (h[len - 1] == ' ' || h[len - 1] == '\t'))
+		len--;
+	if (len == 0 || len >= sizeof key) {
+		api_reply_error(r, ERR_AUTH, NULL, "malformed API key");
+		return ERR_AUTH;
+	}
+	memcpy(key, h, len);
+	key[len] = '\0';
+	secret_hash(key, hash);
+	explicit_bzero(key, sizeof key);
+
+	memset(&k, 0, sizeof k);
+	rc = fsm_key_lookup(coord_fsm(r->api->coord), hash, &k);
+	if (rc == ERR_NOTFOUND || (rc == 0 && k.revoked)) {
+		api_key_fini(&k);
+		api_reply_error(r, ERR_AUTH, NULL, "unknown or revoked API key");
+		return ERR_AUTH;
+	}
+	if (rc != 0) {
+		api_key_fini(&k);
+		api_reply_error(r, rc, NULL, "cannot check the API key");
+		return rc;
+	}
+	memcpy(r->who.key_id, k.id, sizeof r->who.key_id);
+	r->who.role = k.role;
+	r->who.customer_id = k.customer_id;
+	k.customer_id = NULL;
+	api_key_fini(&k);
+	if (r->who.role != KEY_ROLE_ADMIN && r->who.customer_id == NULL) {
+		api_reply_error(r, ERR_INTERNAL, NULL, "API key has no customer");
+		return ERR_INTERNAL;
+	}
+	return 0;
+}
+
+/* ---- routing ---- */
+
+/* Matches path against pattern; a '*' segment is copied into r->param. */
+static bool
+api_route_match(const char *pattern, const char *path, struct api_req *r)
+{
+	const char	*p = pattern, *s = path, *seg;
+	size_t		 n;
+
+	while (*p != '\0') {
+		if (*p == '*') {
+			seg = s;
+			while (*s != '\0' && *s != '/')
+				s++;
+			if (s == seg)
+				return false;
+			n = (size_t)(s - seg);
+			if (n < sizeof r->param) {
+				memcpy(r->param, seg, n);
+				r->param[n] = '\0';
+			} else
+				r->param[0] = '\0';	/* too long to be an id */
+			p++;
+			continue;
+		}
+		if (*p != *s)
+			return false;
+		p++;
+		s++;
+	}
+	return *s == '\0';
+}
+
+/* X-Request-Id: the client's if it is 1..128 printable ASCII characters
+ * without spaces, else a new UUID. */
+static void
+api_request_id_init(struct api_req *r)
+{
+	const char	*h = mg_get_header(r->conn, "X-Request-Id");
+	size_t		 i;
+
+	if (h != NULL) {
+		for (i = 0; h[i] != '\0' && i <= API_REQUEST_ID_MAX; i++)
+			if (h[i] < 0x21 || h[i] > 0x7e)
+				break;
+		if (i >= 1 && i <= API_REQUEST_ID_MAX && h[i] == '\0') {
+			memcpy(r->request_id, h, i + 1);
+			return;
+		}
+	}
+	model_id_generate(r->request_id);
+}
+
+/* A copy of s safe for one log line. */
+static void
+api_log_text(char *dst, size_t size, const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < size; i++)
+		dst[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	dst[i] = '\0';
+}
+
+/* civetweb's begin_request callback: every request, from the moment the
+ * server listens (a request handler registered after mg_start2 would leave
+ * a window where civetweb answers by itself). */
+static int
+api_handle(struct mg_connection *conn)
+{
+	const struct api_route	*rt = NULL;
+	struct api_req		 r;
+	api_handler_cb		 h;
+	char			 lp[API_LOG_PATH_MAX + 1];
+	size_t			 i;
+
+	memset(&r, 0, sizeof r);
+	r.conn = conn;
+	r.ri = mg_get_request_info(conn);
+	r.api = r.ri->user_data;
+	r.started_ms = clock_mono_ms();
+	r.method = r.ri->request_method != NULL ? r.ri->request_method : "";
+	r.path = r.ri->local_uri != NULL ? r.ri->local_uri : "";
+	api_request_id_init(&r);
+
+	for (i = 0; i < sizeof api_routes / sizeof api_routes[0]; i++) {
+		r.param[0] = '\0';
+		if (api_route_match(api_routes[i].pattern, r.path, &r)) {
+			rt = &api_routes[i];
+			break;
+		}
+	}
+	if (rt == NULL) {
+		api_reply_error(&r, ERR_NOTFOUND, NULL, "no such path: %.200s", r.path);
+		goto done;
+	}
+	h = strcmp(r.method, "GET") == 0 ? rt->get :
+	    strcmp(r.method, "POST") == 0 ? rt->post : NULL;
+	if (h == NULL) {
+		api_reply_method(&r, rt);
+		goto done;
+	}
+	if (!(rt->flags & API_R_PUBLIC)) {
+		if (!coord_ready(r.api->coord)) {
+			api_reply_not_ready(&r);
+			goto done;
+		}
+		if (api_auth(&r) != 0)
+			goto done;
+		if ((rt->flags & API_R_ADMIN) && r.who.role != KEY_ROLE_ADMIN) {
+			api_reply_error(&r, ERR_FORBIDDEN, NULL,
+			    "this route needs an admin API key");
+			goto done;
+		}
+	}
+	h(&r);
+	if (r.status == 0)
+		api_reply_error(&r, ERR_INTERNAL, NULL, "the handler sent no reply");
+done:
+	api_log_text(lp, sizeof lp, r.path);
+	log_debug("HTTPREQ", "%s %s %d %" PRIu64 "ms rid=%s", r.method, lp, r.status,
+	    clock_mono_ms() - r.started_ms, r.request_id);
+	free(r.who.customer_id);
+	return r.status > 0 ? r.status : 500;
+}
+
+/* While api_open runs mg_start2 on this thread, the first message civetweb
+ * logs (it says why a bind failed) is kept here for the error returned. */
+static _Thread_local bool	 api_start_capture;
+static _Thread_local char	 api_start_msg[256];
+
+/* civetweb's own messages (bind failures, bad requests) go to our log. */
+static int
+api_log_message(const struct mg_connection *conn, const char *message)
+{
+	char	 buf[512];
+	size_t	 n;
+
+	(void)conn;
+	api_log_text(buf, sizeof buf, message);
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '?' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	if (api_start_capture && api_start_msg[0] == '\0')
+		snprintf(api_start_msg, sizeof api_start_msg, "%.200s", buf);
+	log_warn("HTTPLIB", "civetweb: %s", buf);
+	return 1;
+}
+
+/* ---- start and stop ---- */
+
+/* "[host:]port" entries, comma-separated; host may be "[v6]".  civetweb's
+ * suffixes ("s" for HTTPS, "r" for redirect) are refused: its TLS does
+ * not work as packaged (DEPENDENCIES.md), HTTPS goes through a proxy. */
+static int
+api_listen_check(const char *listen, struct errbuf *eb)
+{
+	const char	*p = listen, *port;
+	size_t		 digits;
+	unsigned long	 num;
+
+	if (listen == NULL || listen[0] == '\0')
+		return err_setf(eb, ERR_INVAL, "http listen address is empty");
+	for (;;) {
+		const char *end = strchr(p, ',');
+		const char *colon;
+
+		if (end == NULL)
+			end = p + strlen(p);
+		/* The port is after the last ':' (after "]" for IPv6). */
+		colon = NULL;
+		for (const char *q = p; q < end; q++)
+			if (*q == ':' && (q == p || p[0] != '[' || q[-1] == ']'))
+				colon = q;
+		port = colon != NULL ? colon + 1 : p;
+		for (digits = 0, num = 0; port + digits < end &&
+		    port[digits] >= '0' && port[digits] <= '9'; digits++)
+			num = num * 10 + (unsigned long)(port[digits] - '0');
+		if (digits == 0 || port + digits != end || num == 0 || num > 65535)
+			return err_setf(eb, ERR_INVAL, "http listen \"%s\": expected "
+			    "[host:]port (1..65535) without suffix; HTTPS is served "
+			    "by a fronting proxy", listen);
+		if (*end == '\0')
+			break;
+		p = end + 1;
+	}
+	return 0;
+}
+
+void
+api_config_defaults(struct api_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->listen = API_DEFAULT_LISTEN;
+	cfg->threads = API_DEFAULT_THREADS;
+	cfg->max_body_bytes = API_DEFAULT_MAX_BODY;
+	cfg->web_dir = NIYANTA_WEBDIR;
+	cfg->request_timeout_ms = API_DEFAULT_TIMEOUT_MS;
+}
+
+int
+api_open(struct api **out, struct coord *c, const struct api_config *cfg,
+    struct errbuf *eb)
+{
+	struct mg_callbacks	 cb;
+	struct mg_init_data	 init;
+	struct mg_error_data	 err;
+	struct api		*a;
+	const char		*opts[16];
+	char			 threads[16], timeout[16], errtext[256];
+	unsigned		 errcode = 0;
+	size_t			 o = 0;
+	int			 rc;
+
+	*out = NULL;
+	if ((rc = api_listen_check(cfg->listen, eb)) != 0)
+		return rc;
+	if (cfg->threads < 1 || cfg->threads > API_MAX_THREADS)
+		return err_setf(eb, ERR_INVAL, "http threads %u: must be 1..%d",
+		    cfg->threads, API_MAX_THREADS);
+	if (cfg->max_body_bytes < 1024 || cfg->max_body_bytes > 1024u * 1024 * 1024)
+		return err_setf(eb, ERR_INVAL,
+		    "http max body %zu bytes: must be 1 KiB..1 GiB", cfg->max_body_bytes);
+	if (cfg->web_dir == NULL || cfg->web_dir[0] == '\0')
+		return err_setf(eb, ERR_INVAL, "web directory is not set");
+	if ((a = calloc(1, sizeof *a)) == NULL)
+		return err_setf(eb, ERR_NOMEM, "out of memory");
+	a->coord = c;
+	a->threads = cfg->threads;
+	a->max_body = cfg->max_body_bytes;
+	a->request_timeout_ms = cfg->request_timeout_ms > 0 ?
+	    cfg->request_timeout_ms : API_DEFAULT_TIMEOUT_MS;
+	if (pthread_mutex_init(&a->types_mu, NULL) != 0) {
+		rc = err_setf(eb, ERR_INTERNAL, "cannot create a mutex");
+		goto fail;
+	}
+	a->types_mu_inited = true;
+	if ((a->listen = strdup(cfg->listen)) == NULL ||
+	    (a->web_dir = strdup(cfg->web_dir)) == NULL) {
+		rc = err_setf(eb, ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+
+	mg_init_library(0);
+	a->lib_inited = true;
+	snprintf(threads, sizeof threads, "%u", a->threads);
+	snprintf(timeout, sizeof timeout, "%u", a->request_timeout_ms);
+	opts[o++] = "listening_ports";
+	opts[o++] = a->listen;
+	opts[o++] = "num_threads";
+	opts[o++] = threads;
+	opts[o++] = "tcp_nodelay";
+	opts[o++] = "1";
+	opts[o++] = "enable_keep_alive";
+	opts[o++] = "yes";
+	opts[o++] = "request_timeout_ms";
+	opts[o++] = timeout;
+	opts[o++] = "decode_url";
+	opts[o++] = "yes";
+	opts[o] = NULL;
+
+	memset(&cb, 0, sizeof cb);
+	cb.begin_request = api_handle;
+	cb.log_message = api_log_message;
+	memset(&init, 0, sizeof init);
+	init.callbacks = &cb;
+	init.user_data = a;
+	init.configuration_options = opts;
+	errtext[0] = '\0';
+	err.code = &errcode;
+	err.text = errtext;
+	err.text_buffer_size = sizeof errtext;
+	api_start_msg[0] = '\0';
+	api_start_capture = true;
+	a->ctx = mg_start2(&init, &err);
+	api_start_capture = false;
+	if (a->ctx == NULL) {
+		rc = err_setf(eb, ERR_IO, "cannot start the HTTP server on %s: %s",
+		    a->listen, api_start_msg[0] != '\0' ? api_start_msg :
+		    errtext[0] != '\0' ? errtext : "unknown error");
+		goto fail;
+	}
+	log_info("HTTPUP", "HTTP API listening on %s (%u threads)", a->listen,
+	    a->threads);
+	*out = a;
+	return 0;
+fail:
+	api_close(a);
+	return rc;
+}
+
+void
+api_close(struct api *a)
+{
+	if (a == NULL)
+		return;
+	if (a->ctx != NULL)
+		mg_stop(a->ctx);
+	if (a->lib_inited)
+		mg_exit_library();
+	if (a->types_mu_inited)
+		pthread_mutex_destroy(&a->types_mu);
+	strlist_fini(&a->types);
+	free(a->listen);
+	free(a->web_dir);
+	free(a);
+}

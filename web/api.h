@@ -1,0 +1,38 @@
+/*
+ * The REST API and web console of niyantad, served by civetweb.  Handlers
+ * reach the rest of the system only through src/coord.h (proposals and
+ * readiness) and src/fsm.h (reads); see web/openapi.json for the routes.
+ */
+#ifndef WEB_API_H
+#define WEB_API_H
+
+#include <stddef.h>
+
+struct api;
+struct coord;
+struct errbuf;
+
+struct api_config {
+	const char	*listen;		/* "127.0.0.1:8080"; [host:]port[,...], no TLS */
+	unsigned	 threads;		/* civetweb threads = concurrent connections */
+	size_t		 max_body_bytes;	/* largest accepted request body; default 1 MiB */
+	const char	*web_dir;		/* console files + openapi.json */
+	unsigned	 request_timeout_ms;	/* civetweb's per-request I/O timeout */
+};
+
+/* Fills cfg with the defaults: 127.0.0.1:8080, 32 threads, 1 MiB bodies,
+ * the installed web directory, 30 s request timeout. */
+void	api_config_defaults(struct api_config *cfg);
+
+/* Starts the HTTP server on cfg->listen, serving the API over c (borrowed;
+ * it must outlive the api).  cfg's strings are copied.  0, or ERR_INVAL (a
+ * bad setting, e.g. an HTTPS port), ERR_IO (cannot bind or start) or
+ * ERR_NOMEM, with the reason in eb. */
+int	api_open(struct api **out, struct coord *c, const struct api_config *cfg,
+	    struct errbuf *eb);
+
+/* Stops the server (waiting for requests in progress) and frees it.
+ * Accepts NULL. */
+void	api_close(struct api *a);
+
+#endif /* WEB_API_H */
