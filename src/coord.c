@@ -878,6 +878,12 @@ coord_open(struct coord **out, const struct coord_config *cfg, struct errbuf *eb
 	 * thread touching libraft at this point. */
 	if ((rc = cluster_open(&c->cluster, &c->loop, &ccfg, &cfsm, eb)) != 0)
 		goto fail;
+	/* The replay inside raft_start opened the batch's LMDB write
+	 * transaction on this thread.  LMDB's writer lock belongs to the
+	 * thread that took it: committed from the loop thread, the lock would
+	 * never be released and the next write would deadlock. */
+	if ((rc = fsm_flush(c->fsm, eb)) != 0)
+		goto fail;
 
 	if ((rc = coord_workers_open(&c->workers, c, eb)) != 0)
 		goto fail;
