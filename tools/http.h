@@ -1,0 +1,73 @@
+/*
+ * A small HTTP client for the command-line tools, on libcurl.  One client
+ * holds a base URL, an optional bearer key and one easy handle, so calls made
+ * one after another reuse the same keep-alive connection.  A client is not
+ * thread-safe: give each thread its own (niyanta-bench does).
+ */
+#ifndef TOOLS_HTTP_H
+#define TOOLS_HTTP_H
+
+#include <stddef.h>
+
+struct errbuf;
+struct http_client;
+
+struct http_header {
+	char	*name;			/* owned, as the server spelled it */
+	char	*value;			/* owned, surrounding blanks removed */
+};
+
+/* One response.  A zeroed struct is empty; http_response_fini frees it and
+ * leaves it zeroed, so a response can be reused for the next request. */
+struct http_response {
+	long			 status;	/* HTTP status code */
+	char			*body;		/* owned, NUL-terminated (may hold NULs) */
+	size_t			 len;		/* body length in bytes */
+	struct http_header	*headers;	/* owned; the final response's only */
+	size_t			 nheaders;
+	double			 seconds;	/* total time of the transfer */
+};
+
+/* Once per process, before any thread starts.  0 or ERR_INTERNAL. */
+int		 http_global_init(struct errbuf *eb);
+void		 http_global_fini(void);
+
+/* Creates a client for base_url ("http://127.0.0.1:8080", a trailing '/'
+ * is dropped).  key may be NULL (no Authorization header); it is copied.
+ * Returns 0, ERR_INVAL for a URL that is not http:// or https://, or
+ * ERR_NOMEM/ERR_INTERNAL. */
+int		 http_client_new(struct http_client **out, const char *base_url,
+		     const char *key, struct errbuf *eb);
+/* Closes the connection and frees the client.  Accepts NULL. */
+void		 http_client_free(struct http_client *c);
+
+/* Whole-request deadline (default 30,000 ms; 0 means none). */
+void		 http_client_set_timeout_ms(struct http_client *c, long ms);
+
+/* Borrowed; valid until the client is freed. */
+const char	*http_client_base_url(const struct http_client *c);
+
+/* Sends method ("GET", "POST", ...) to base URL + path (which starts with
+ * '/' and is already URL-encoded).  A non-NULL body is sent as
+ * application/json.  On return 0 *resp holds the response, whatever its
+ * status; the caller finalises it.  Transport failures return ERR_UNAVAIL
+ * (cannot connect), ERR_TIMEOUT, ERR_NOMEM or ERR_IO, with eb saying why. */
+int		 http_client_request(struct http_client *c, const char *method,
+		     const char *path, const char *body, struct http_response *resp,
+		     struct errbuf *eb);
+
+/* Value of the first header called name (any case).  Borrowed, valid until
+ * the response is finalised; NULL if absent. */
+const char	*http_response_header(const struct http_response *r, const char *name);
+void		 http_response_fini(struct http_response *r);
+
+/* Percent-encodes s for use in a path segment or query value.  Caller owns
+ * the result (free()); NULL on OOM. */
+char		*http_url_escape(const char *s);
+
+/* Reads an API key from path: the first line, surrounding blanks removed.
+ * Refuses an empty key, control characters and files over 4 KiB, so the
+ * key cannot smuggle extra header lines.  *out is owned by the caller. */
+int		 http_key_file_read(const char *path, char **out, struct errbuf *eb);
+
+#endif /* TOOLS_HTTP_H */

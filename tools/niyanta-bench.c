@@ -1,0 +1,879 @@
+/*
+ * niyanta-bench: load generator for the REST API.
+ *
+ *   submit  N threads, each with its own keep-alive connection, POST M
+ *           workloads as fast as the server acknowledges them.  A 201 means
+ *           the submission is committed (durable), so the rate printed is
+ *           durable submissions per second; the latency is the client-side
+ *           round trip of each POST.
+ *   e2e     submits M sleep workloads of duration 0, then polls each one
+ *           until it is terminal, and reports submit-to-RUNNING and
+ *           submit-to-COMPLETED latency from the records' own timestamps
+ *           (created_at, started_at, finished_at: the coordinator's clock,
+ *           so client-side polling delay does not inflate them).
+ *
+ * Exit status: 0 if every request succeeded (and, for e2e, every workload
+ * COMPLETED), 1 otherwise, 2 for usage errors.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "src/err.h"
+#include "tools/http.h"
+
+#ifndef NIYANTA_VERSION
+#define NIYANTA_VERSION		"dev"
+#endif
+
+#define BENCH_PROG		"niyanta-bench"
+#define BENCH_DEFAULT_SERVER	"http://127.0.0.1:8080"
+#define BENCH_COUNT_MAX		10000000
+#define BENCH_CONN_MAX		1024
+
+enum { BENCH_EXIT_OK = 0, BENCH_EXIT_FAIL = 1, BENCH_EXIT_USAGE = 2 };
+
+struct bench_opts {
+	const char	*server;
+	const char	*key_file;
+	const char	*type;		/* workload_type to submit */
+	const char	*params;	/* input_params JSON text, or NULL */
+	long long	 duration_ms;	/* sleep's duration_ms when params is NULL */
+	long long	 priority;	/* -1: not sent */
+	long long	 count;
+	long long	 conns;
+	long long	 timeout_s;	/* e2e: give up polling after this */
+	bool		 json;
+};
+
+/* One submitted (or attempted) workload. */
+struct bench_item {
+	double		 lat_ms;	/* POST round trip */
+	bool		 submitted;	/* got 201 */
+	bool		 terminal;	/* e2e: seen in a terminal status */
+	char		 status[16];	/* e2e: terminal status */
+	char		 id[64];	/* e2e: the workload id */
+	int64_t		 created_ms, started_ms, finished_ms;	/* -1 if absent */
+};
+
+/* Shared by the threads of one phase. */
+struct bench_run {
+	const struct bench_opts	*o;
+	struct http_client	**clients;	/* one per thread */
+	struct bench_item	*items;		/* o->count */
+	const char		*body;		/* the POST body */
+	bool			 keep_ids;	/* e2e: parse the reply's id */
+	size_t			*todo;		/* poll phase: indexes to fetch */
+	size_t			 ntodo;
+	atomic_size_t		 next;		/* next index to take */
+	atomic_long		 errors;
+	pthread_mutex_t		 lock;		/* guards first_error */
+	char			 first_error[ERRBUF_LEN + 64];
+};
+
+struct bench_thread {
+	struct bench_run	*run;
+	size_t			 n;		/* thread number */
+	pthread_t		 tid;
+};
+
+#define BENCH_SYNOPSIS							\
+"SYNOPSIS\n"								\
+"    niyanta-bench submit [--server URL] [--key-file FILE] [--connections N]\n" \
+"                         [--count M] [--type T] [--duration-ms D]\n"	\
+"                         [--params JSON] [--priority P] [--json]\n"	\
+"    niyanta-bench e2e    [--server URL] [--key-file FILE] [--connections N]\n" \
+"                         [--count M] [--timeout S] [--json]\n"
+
+static const char bench_usage_text[] =
+"NAME\n"
+"    niyanta-bench - load generator for the Niyanta REST API\n"
+"\n"
+BENCH_SYNOPSIS
+"\n"
+"MODES\n"
+"    submit   POST M workloads over N keep-alive connections (one thread\n"
+"             each); report durable submissions per second and the latency\n"
+"             of each POST (p50, p90, p99, max).\n"
+"    e2e      submit M sleep workloads with duration_ms 0, poll until all are\n"
+"             terminal, and report submit-to-RUNNING and submit-to-COMPLETED\n"
+"             latency (p50, p99) from each record's created_at, started_at\n"
+"             and finished_at, plus the total wall time.  Needs workers.\n"
+"\n"
+"OPTIONS\n"
+"    --server URL        API base URL (default $NIYANTA_SERVER, else\n"
+"                        " BENCH_DEFAULT_SERVER ")\n"
+"    --key-file FILE     API key file (default $NIYANTA_KEY_FILE)\n"
+"    --connections N     concurrent connections, 1..1024 (default 4)\n"
+"    --count M           workloads to submit, 1..10000000 (default 1000)\n"
+"    --type T            submit: workload type (default sleep)\n"
+"    --duration-ms D     submit: sleep's duration_ms (default 0)\n"
+"    --params JSON       submit: input_params object (replaces --duration-ms)\n"
+"    --priority P        submit: priority 0..1000 (default: server's)\n"
+"    --timeout S         e2e: stop polling after S seconds (default 600)\n"
+"    --json              print the summary as one JSON object\n"
+"    -h, --help          print this help and exit\n"
+"\n"
+"EXIT STATUS\n"
+"    0 every request succeeded (e2e: and every workload COMPLETED);\n"
+"    1 otherwise; 2 usage error.\n";
+
+static int
+bench_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+bench_usage_error(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	fprintf(stderr, "%s: ", BENCH_PROG);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n%sTry '%s --help' for more information.\n",
+	    BENCH_SYNOPSIS, BENCH_PROG);
+	return BENCH_EXIT_USAGE;
+}
+
+static bool
+bench_parse_int(const char *s, long long min, long long max, long long *out)
+{
+	char		*end;
+	long long	 v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (s[0] == '\0' || *end != '\0' || errno != 0 || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static double
+bench_now_s(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+bench_sleep_ms(unsigned ms)
+{
+	struct timespec	 ts = { .tv_sec = ms / 1000,
+	    .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
+static int64_t
+bench_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t		 era;
+	unsigned	 yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* Reads exactly n digits at *p into *out. */
+static bool
+bench_digits(const char **p, int n, unsigned *out)
+{
+	unsigned	 v = 0;
+	int		 i;
+
+	for (i = 0; i < n; i++) {
+		if ((*p)[i] < '0' || (*p)[i] > '9')
+			return false;
+		v = v * 10 + (unsigned)((*p)[i] - '0');
+	}
+	*p += n;
+	*out = v;
+	return true;
+}
+
+/*
+ * Parses RFC 3339 ("2026-11-23T03:23:41.123Z", any number of fraction
+ * digits, 'Z' or a "+hh:mm" offset) into milliseconds since the epoch.
+ */
+static bool
+bench_rfc3339_parse(const char *s, int64_t *out)
+{
+	unsigned	 y, mo, d, h, mi, sec, oh, om, frac_ms = 0, scale = 100;
+	int64_t		 ms;
+	int		 sign;
+
+	if (s == NULL)
+		return false;
+	if (!bench_digits(&s, 4, &y) || *s++ != '-' ||
+	    !bench_digits(&s, 2, &mo) || *s++ != '-' ||
+	    !bench_digits(&s, 2, &d) || (*s != 'T' && *s != 't' && *s != ' '))
+		return false;
+	s++;
+	if (!bench_digits(&s, 2, &h) || *s++ != ':' ||
+	    !bench_digits(&s, 2, &mi) || *s++ != ':' ||
+	    !bench_digits(&s, 2, &sec))
+		return false;
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return false;
+	if (*s == '.') {
+		s++;
+		if (*s < '0' || *s > '9')
+			return false;
+		for (; *s >= '0' && *s <= '9'; s++) {
+			frac_ms += (unsigned)(*s - '0') * scale;
+			scale /= 10;
+		}
+	}
+	ms = (bench_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) *
+	    1000 + frac_ms;
+	if (*s == 'Z' || *s == 'z') {
+		s++;
+	} else if (*s == '+' || *s == '-') {
+		sign = *s++ == '+' ? 1 : -1;
+		if (!bench_digits(&s, 2, &oh) || *s++ != ':' ||
+		    !bench_digits(&s, 2, &om) || oh > 23 || om > 59)
+			return false;
+		ms -= sign * (int64_t)(oh * 3600 + om * 60) * 1000;
+	} else {
+		return false;
+	}
+	if (*s != '\0')
+		return false;
+	*out = ms;
+	return true;
+}
+
+static void
+bench_run_error(struct bench_run *run, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Counts an error and keeps the text of the first one for the summary. */
+static void
+bench_run_error(struct bench_run *run, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	atomic_fetch_add(&run->errors, 1);
+	pthread_mutex_lock(&run->lock);
+	if (run->first_error[0] == '\0') {
+		va_start(ap, fmt);
+		vsnprintf(run->first_error, sizeof run->first_error, fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&run->lock);
+}
+
+/* Short description of an API error reply: its code and message. */
+static void
+bench_reply_error(struct bench_run *run, const char *what,
+    const struct http_response *resp)
+{
+	json_t		*root, *err;
+	const char	*code = NULL, *msg = NULL;
+
+	root = json_loadb(resp->body, resp->len, 0, NULL);
+	err = json_object_get(root, "error");
+	code = json_string_value(json_object_get(err, "code"));
+	msg = json_string_value(json_object_get(err, "message"));
+	bench_run_error(run, "%s: HTTP %ld %s: %s", what, resp->status,
+	    code != NULL ? code : "", msg != NULL ? msg : "");
+	json_decref(root);
+}
+
+static void *
+bench_submit_thread(void *arg)
+{
+	struct bench_thread	*t = arg;
+	struct bench_run	*run = t->run;
+	struct http_client	*http = run->clients[t->n];
+	struct http_response	 resp = { 0 };
+	struct bench_item	*it;
+	struct errbuf		 eb;
+	json_t			*reply;
+	const char		*id;
+	double			 t0;
+	size_t			 i;
+	int			 rc;
+
+	for (;;) {
+		i = atomic_fetch_add(&run->next, 1);
+		if (i >= (size_t)run->o->count)
+			break;
+		it = &run->items[i];
+		errbuf_clear(&eb);
+		t0 = bench_now_s();
+		rc = http_client_request(http, "POST", "/v1/workloads", run->body,
+		    &resp, &eb);
+		it->lat_ms = (bench_now_s() - t0) * 1000.0;
+		if (rc != 0) {
+			bench_run_error(run, "POST /v1/workloads: %s: %s",
+			    err_code_name(rc), eb.msg);
+			continue;
+		}
+		if (resp.status != 201) {
+			bench_reply_error(run, "POST /v1/workloads", &resp);
+			continue;
+		}
+		it->submitted = true;
+		if (!run->keep_ids)
+			continue;
+		reply = json_loadb(resp.body, resp.len, 0, NULL);
+		id = json_string_value(json_object_get(reply, "id"));
+		if (id == NULL || strlen(id) >= sizeof it->id) {
+			it->submitted = false;
+			bench_run_error(run, "POST /v1/workloads: reply has no id");
+		} else {
+			memcpy(it->id, id, strlen(id) + 1);
+		}
+		json_decref(reply);
+	}
+	http_response_fini(&resp);
+	return NULL;
+}
+
+/* Records the timestamps of a terminal workload; false if it is not. */
+static bool
+bench_item_take(struct bench_run *run, struct bench_item *it, const json_t *wl)
+{
+	const char	*st = json_string_value(json_object_get(wl, "status"));
+
+	if (st == NULL) {
+		bench_run_error(run, "GET /v1/workloads/%s: reply has no status",
+		    it->id);
+		return false;
+	}
+	if (strcmp(st, "COMPLETED") != 0 && strcmp(st, "FAILED") != 0 &&
+	    strcmp(st, "CANCELLED") != 0)
+		return false;
+	snprintf(it->status, sizeof it->status, "%s", st);
+	if (!bench_rfc3339_parse(json_string_value(json_object_get(wl,
+	    "created_at")), &it->created_ms))
+		it->created_ms = -1;
+	if (!bench_rfc3339_parse(json_string_value(json_object_get(wl,
+	    "started_at")), &it->started_ms))
+		it->started_ms = -1;
+	if (!bench_rfc3339_parse(json_string_value(json_object_get(wl,
+	    "finished_at")), &it->finished_ms))
+		it->finished_ms = -1;
+	it->terminal = true;
+	return true;
+}
+
+static void *
+bench_poll_thread(void *arg)
+{
+	struct bench_thread	*t = arg;
+	struct bench_run	*run = t->run;
+	struct http_client	*http = run->clients[t->n];
+	struct http_response	 resp = { 0 };
+	struct bench_item	*it;
+	struct errbuf		 eb;
+	json_t			*reply;
+	char			*path;
+	size_t			 k;
+	int			 rc;
+
+	for (;;) {
+		k = atomic_fetch_add(&run->next, 1);
+		if (k >= run->ntodo)
+			break;
+		it = &run->items[run->todo[k]];
+		if (asprintf(&path, "/v1/workloads/%s", it->id) < 0) {
+			bench_run_error(run, "out of memory");
+			continue;
+		}
+		errbuf_clear(&eb);
+		rc = http_client_request(http, "GET", path, NULL, &resp, &eb);
+		if (rc != 0) {
+			bench_run_error(run, "GET %s: %s: %s", path,
+			    err_code_name(rc), eb.msg);
+		} else if (resp.status != 200) {
+			bench_reply_error(run, path, &resp);
+		} else if ((reply = json_loadb(resp.body, resp.len, 0, NULL)) == NULL) {
+			bench_run_error(run, "GET %s: reply is not JSON", path);
+		} else {
+			bench_item_take(run, it, reply);
+			json_decref(reply);
+		}
+		free(path);
+	}
+	http_response_fini(&resp);
+	return NULL;
+}
+
+/* Runs fn on every connection's thread and waits for all of them. */
+static int
+bench_run_threads(struct bench_run *run, void *(*fn)(void *))
+{
+	struct bench_thread	*th;
+	size_t			 i, started;
+	int			 rc = 0;
+
+	if ((th = calloc((size_t)run->o->conns, sizeof *th)) == NULL) {
+		fprintf(stderr, "%s: out of memory\n", BENCH_PROG);
+		return BENCH_EXIT_FAIL;
+	}
+	atomic_store(&run->next, 0);
+	for (started = 0; started < (size_t)run->o->conns; started++) {
+		th[started].run = run;
+		th[started].n = started;
+		if ((errno = pthread_create(&th[started].tid, NULL, fn,
+		    &th[started])) != 0) {
+			fprintf(stderr, "%s: cannot start a thread: %s\n",
+			    BENCH_PROG, strerror(errno));
+			rc = BENCH_EXIT_FAIL;
+			break;
+		}
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(th[i].tid, NULL);
+	free(th);
+	return rc;
+}
+
+static int
+bench_cmp_double(const void *a, const void *b)
+{
+	double	 x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of sorted v[0..n); 0 when n is 0. */
+static double
+bench_pct(const double *v, size_t n, double p)
+{
+	size_t	 r;
+
+	if (n == 0)
+		return 0;
+	r = (size_t)((p / 100.0) * (double)n + 0.999999);
+	if (r < 1)
+		r = 1;
+	if (r > n)
+		r = n;
+	return v[r - 1];
+}
+
+/* The POST body for every submission. */
+static char *
+bench_body_build(const struct bench_opts *o)
+{
+	json_error_t	 jerr;
+	json_t		*body, *params;
+	char		*text;
+
+	if (o->params != NULL) {
+		params = json_loads(o->params, 0, &jerr);
+		if (!json_is_object(params)) {
+			json_decref(params);
+			bench_usage_error("--params must be a JSON object");
+			return NULL;
+		}
+	} else {
+		params = json_pack("{s:I}", "duration_ms", (json_int_t)o->duration_ms);
+	}
+	body = json_pack("{s:s,s:o,s:i}", "workload_type", o->type,
+	    "input_params", params, "max_retries", 0);
+	if (body != NULL && o->priority >= 0)
+		json_object_set_new(body, "priority", json_integer(o->priority));
+	text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (text == NULL)
+		fprintf(stderr, "%s: cannot build the request body\n", BENCH_PROG);
+	return text;
+}
+
+/* Creates run->clients, one per connection. */
+static int
+bench_clients_open(struct bench_run *run)
+{
+	struct errbuf	 eb;
+	char		*key = NULL;
+	long long	 i;
+	int		 rc;
+
+	errbuf_clear(&eb);
+	if ((rc = http_key_file_read(run->o->key_file, &key, &eb)) != 0) {
+		fprintf(stderr, "%s: %s: %s\n", BENCH_PROG, err_code_name(rc), eb.msg);
+		return BENCH_EXIT_FAIL;
+	}
+	run->clients = calloc((size_t)run->o->conns, sizeof *run->clients);
+	rc = run->clients == NULL ? ERR_NOMEM : 0;
+	for (i = 0; rc == 0 && i < run->o->conns; i++)
+		rc = http_client_new(&run->clients[i], run->o->server, key, &eb);
+	explicit_bzero(key, strlen(key));
+	free(key);
+	if (rc == ERR_INVAL)
+		return bench_usage_error("%s", eb.msg);
+	if (rc != 0) {
+		fprintf(stderr, "%s: %s: %s\n", BENCH_PROG, err_code_name(rc),
+		    rc == ERR_NOMEM ? "out of memory" : eb.msg);
+		return BENCH_EXIT_FAIL;
+	}
+	return 0;
+}
+
+static void
+bench_clients_close(struct bench_run *run)
+{
+	long long	 i;
+
+	if (run->clients == NULL)
+		return;
+	for (i = 0; i < run->o->conns; i++)
+		http_client_free(run->clients[i]);
+	free(run->clients);
+	run->clients = NULL;
+}
+
+/* Submits o->count workloads; fills items and *secs. */
+static int
+bench_submit_phase(struct bench_run *run, double *secs)
+{
+	double	 t0;
+	int	 rc;
+
+	t0 = bench_now_s();
+	rc = bench_run_threads(run, bench_submit_thread);
+	*secs = bench_now_s() - t0;
+	return rc;
+}
+
+static int
+bench_cmd_submit(const struct bench_opts *o)
+{
+	struct bench_run	 run;
+	double			*lat = NULL, secs = 0, rate;
+	size_t			 n = 0, i;
+	long			 errors;
+	int			 rc;
+
+	memset(&run, 0, sizeof run);
+	run.o = o;
+	pthread_mutex_init(&run.lock, NULL);
+	if ((run.body = bench_body_build(o)) == NULL) {
+		rc = BENCH_EXIT_USAGE;
+		goto out;
+	}
+	if ((rc = bench_clients_open(&run)) != 0)
+		goto out;
+	run.items = calloc((size_t)o->count, sizeof *run.items);
+	lat = calloc((size_t)o->count, sizeof *lat);
+	if (run.items == NULL || lat == NULL) {
+		fprintf(stderr, "%s: out of memory\n", BENCH_PROG);
+		rc = BENCH_EXIT_FAIL;
+		goto out;
+	}
+	if ((rc = bench_submit_phase(&run, &secs)) != 0)
+		goto out;
+	for (i = 0; i < (size_t)o->count; i++)
+		if (run.items[i].submitted)
+			lat[n++] = run.items[i].lat_ms;
+	qsort(lat, n, sizeof *lat, bench_cmp_double);
+	errors = atomic_load(&run.errors);
+	rate = secs > 0 ? (double)n / secs : 0;
+	if (o->json) {
+		printf("{\"mode\":\"submit\",\"count\":%lld,\"connections\":%lld,"
+		    "\"seconds\":%.3f,\"durable\":%zu,\"rate_per_s\":%.1f,"
+		    "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,"
+		    "\"max\":%.3f},\"errors\":%ld}\n", o->count, o->conns, secs, n,
+		    rate, bench_pct(lat, n, 50), bench_pct(lat, n, 90),
+		    bench_pct(lat, n, 99), n ? lat[n - 1] : 0, errors);
+	} else {
+		printf("submit: %lld workloads, %lld connections, %.2f s, %.0f/s "
+		    "durable, latency p50 %.2f ms p90 %.2f ms p99 %.2f ms max "
+		    "%.2f ms, errors %ld\n", o->count, o->conns, secs, rate,
+		    bench_pct(lat, n, 50), bench_pct(lat, n, 90),
+		    bench_pct(lat, n, 99), n ? lat[n - 1] : 0, errors);
+	}
+	if (errors > 0)
+		fprintf(stderr, "%s: first error: %s\n", BENCH_PROG, run.first_error);
+	rc = errors > 0 ? BENCH_EXIT_FAIL : BENCH_EXIT_OK;
+out:
+	bench_clients_close(&run);
+	free((char *)run.body);
+	free(run.items);
+	free(lat);
+	pthread_mutex_destroy(&run.lock);
+	return rc;
+}
+
+static int
+bench_cmd_e2e(const struct bench_opts *o)
+{
+	struct bench_run	 run;
+	struct bench_item	*it;
+	double			 t0, sub_secs = 0, wall, deadline, *to_run = NULL,
+				*to_done = NULL;
+	size_t			 i, nrun = 0, ndone = 0, ncompleted = 0,
+				 nfailed = 0, ncancelled = 0, nsubmitted = 0;
+	long			 submit_errors, errors;
+	bool			 timed_out = false;
+	int			 rc;
+
+	memset(&run, 0, sizeof run);
+	run.o = o;
+	run.keep_ids = true;
+	pthread_mutex_init(&run.lock, NULL);
+	if ((run.body = bench_body_build(o)) == NULL) {
+		rc = BENCH_EXIT_USAGE;
+		goto out;
+	}
+	if ((rc = bench_clients_open(&run)) != 0)
+		goto out;
+	run.items = calloc((size_t)o->count, sizeof *run.items);
+	run.todo = calloc((size_t)o->count, sizeof *run.todo);
+	to_run = calloc((size_t)o->count, sizeof *to_run);
+	to_done = calloc((size_t)o->count, sizeof *to_done);
+	if (run.items == NULL || run.todo == NULL || to_run == NULL ||
+	    to_done == NULL) {
+		fprintf(stderr, "%s: out of memory\n", BENCH_PROG);
+		rc = BENCH_EXIT_FAIL;
+		goto out;
+	}
+
+	t0 = bench_now_s();
+	if ((rc = bench_submit_phase(&run, &sub_secs)) != 0)
+		goto out;
+	submit_errors = atomic_load(&run.errors);
+	deadline = t0 + (double)o->timeout_s;
+
+	/* Poll in rounds; each round fetches only what is not terminal yet. */
+	for (;;) {
+		run.ntodo = 0;
+		for (i = 0; i < (size_t)o->count; i++)
+			if (run.items[i].submitted && !run.items[i].terminal)
+				run.todo[run.ntodo++] = i;
+		if (run.ntodo == 0)
+			break;
+		if (bench_now_s() >= deadline) {
+			timed_out = true;
+			break;
+		}
+		if ((rc = bench_run_threads(&run, bench_poll_thread)) != 0)
+			goto out;
+		bench_sleep_ms(run.ntodo > 1000 ? 20 : 50);
+	}
+	wall = bench_now_s() - t0;
+
+	for (i = 0; i < (size_t)o->count; i++) {
+		it = &run.items[i];
+		if (it->submitted)
+			nsubmitted++;
+		if (!it->terminal)
+			continue;
+		if (strcmp(it->status, "COMPLETED") == 0)
+			ncompleted++;
+		else if (strcmp(it->status, "FAILED") == 0)
+			nfailed++;
+		else
+			ncancelled++;
+		if (it->created_ms >= 0 && it->started_ms >= 0)
+			to_run[nrun++] = (double)(it->started_ms - it->created_ms);
+		if (strcmp(it->status, "COMPLETED") == 0 && it->created_ms >= 0 &&
+		    it->finished_ms >= 0)
+			to_done[ndone++] = (double)(it->finished_ms - it->created_ms);
+	}
+	qsort(to_run, nrun, sizeof *to_run, bench_cmp_double);
+	qsort(to_done, ndone, sizeof *to_done, bench_cmp_double);
+	errors = atomic_load(&run.errors);
+	if (o->json) {
+		printf("{\"mode\":\"e2e\",\"count\":%lld,\"connections\":%lld,"
+		    "\"submit_seconds\":%.3f,\"wall_seconds\":%.3f,"
+		    "\"submitted\":%zu,\"completed\":%zu,\"failed\":%zu,"
+		    "\"cancelled\":%zu,\"unfinished\":%zu,"
+		    "\"submit_to_running_ms\":{\"p50\":%.0f,\"p99\":%.0f},"
+		    "\"submit_to_completed_ms\":{\"p50\":%.0f,\"p99\":%.0f},"
+		    "\"submit_errors\":%ld,\"errors\":%ld}\n", o->count, o->conns,
+		    sub_secs, wall, nsubmitted, ncompleted, nfailed, ncancelled,
+		    nsubmitted - ncompleted - nfailed - ncancelled,
+		    bench_pct(to_run, nrun, 50), bench_pct(to_run, nrun, 99),
+		    bench_pct(to_done, ndone, 50), bench_pct(to_done, ndone, 99),
+		    submit_errors, errors);
+	} else {
+		printf("e2e: %lld workloads, %lld connections, submitted in %.2f s, "
+		    "%s in %.2f s wall time\n", o->count, o->conns, sub_secs,
+		    timed_out ? "gave up waiting" : "all terminal", wall);
+		printf("e2e: submit-to-RUNNING p50 %.0f ms p99 %.0f ms, "
+		    "submit-to-COMPLETED p50 %.0f ms p99 %.0f ms\n",
+		    bench_pct(to_run, nrun, 50), bench_pct(to_run, nrun, 99),
+		    bench_pct(to_done, ndone, 50), bench_pct(to_done, ndone, 99));
+		printf("e2e: completed %zu, failed %zu, cancelled %zu, unfinished "
+		    "%zu, submit errors %ld, errors %ld\n", ncompleted, nfailed,
+		    ncancelled, nsubmitted - ncompleted - nfailed - ncancelled,
+		    submit_errors, errors);
+	}
+	if (errors > 0)
+		fprintf(stderr, "%s: first error: %s\n", BENCH_PROG, run.first_error);
+	if (timed_out)
+		fprintf(stderr, "%s: timeout: %zu workloads not terminal after %lld s\n",
+		    BENCH_PROG, run.ntodo, o->timeout_s);
+	rc = errors == 0 && !timed_out && ncompleted == (size_t)o->count ?
+	    BENCH_EXIT_OK : BENCH_EXIT_FAIL;
+out:
+	bench_clients_close(&run);
+	free((char *)run.body);
+	free(run.items);
+	free(run.todo);
+	free(to_run);
+	free(to_done);
+	pthread_mutex_destroy(&run.lock);
+	return rc;
+}
+
+enum {
+	OPT_SERVER = 256, OPT_KEY_FILE, OPT_CONNECTIONS, OPT_COUNT, OPT_TYPE,
+	OPT_DURATION, OPT_PARAMS, OPT_PRIORITY, OPT_TIMEOUT, OPT_JSON,
+};
+
+int
+main(int argc, char **argv)
+{
+	/* In enum order: an option's name is longopts[code - OPT_SERVER]. */
+	static const struct option longopts[] = {
+		{ "server", required_argument, NULL, OPT_SERVER },
+		{ "key-file", required_argument, NULL, OPT_KEY_FILE },
+		{ "connections", required_argument, NULL, OPT_CONNECTIONS },
+		{ "count", required_argument, NULL, OPT_COUNT },
+		{ "type", required_argument, NULL, OPT_TYPE },
+		{ "duration-ms", required_argument, NULL, OPT_DURATION },
+		{ "params", required_argument, NULL, OPT_PARAMS },
+		{ "priority", required_argument, NULL, OPT_PRIORITY },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct bench_opts	 o = {
+		.type = "sleep", .priority = -1, .count = 1000, .conns = 4,
+		.timeout_s = 600,
+	};
+	struct errbuf		 eb;
+	const char		*mode, *env;
+	bool			 e2e;
+	int			 c, rc;
+
+	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)) {
+		fputs(bench_usage_text, stdout);
+		return BENCH_EXIT_OK;
+	}
+	if (argc >= 2 && (strcmp(argv[1], "-V") == 0 ||
+	    strcmp(argv[1], "--version") == 0)) {
+		printf("%s %s\n", BENCH_PROG, NIYANTA_VERSION);
+		return BENCH_EXIT_OK;
+	}
+	if (argc < 2)
+		return bench_usage_error("no mode given (submit or e2e)");
+	mode = argv[1];
+	if (strcmp(mode, "submit") == 0)
+		e2e = false;
+	else if (strcmp(mode, "e2e") == 0)
+		e2e = true;
+	else
+		return bench_usage_error("unknown mode '%s'", mode);
+
+	o.server = (env = getenv("NIYANTA_SERVER")) != NULL && env[0] != '\0' ?
+	    env : BENCH_DEFAULT_SERVER;
+	o.key_file = getenv("NIYANTA_KEY_FILE");
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_SERVER:
+			o.server = optarg;
+			break;
+		case OPT_KEY_FILE:
+			o.key_file = optarg;
+			break;
+		case OPT_CONNECTIONS:
+			if (!bench_parse_int(optarg, 1, BENCH_CONN_MAX, &o.conns))
+				return bench_usage_error("--connections wants 1..%d, "
+				    "not '%s'", BENCH_CONN_MAX, optarg);
+			break;
+		case OPT_COUNT:
+			if (!bench_parse_int(optarg, 1, BENCH_COUNT_MAX, &o.count))
+				return bench_usage_error("--count wants 1..%d, not "
+				    "'%s'", BENCH_COUNT_MAX, optarg);
+			break;
+		case OPT_TYPE:
+		case OPT_DURATION:
+		case OPT_PARAMS:
+		case OPT_PRIORITY:
+			if (e2e)
+				return bench_usage_error("e2e always submits sleep "
+				    "workloads of duration 0; --%s is for submit",
+				    longopts[c - OPT_SERVER].name);
+			if (c == OPT_TYPE && optarg[0] == '\0')
+				return bench_usage_error("--type wants a name");
+			if (c == OPT_TYPE)
+				o.type = optarg;
+			else if (c == OPT_PARAMS)
+				o.params = optarg;
+			else if (c == OPT_DURATION && !bench_parse_int(optarg, 0,
+			    86400000, &o.duration_ms))
+				return bench_usage_error("--duration-ms wants "
+				    "0..86400000, not '%s'", optarg);
+			else if (c == OPT_PRIORITY && !bench_parse_int(optarg, 0,
+			    1000, &o.priority))
+				return bench_usage_error("--priority wants 0..1000, "
+				    "not '%s'", optarg);
+			break;
+		case OPT_TIMEOUT:
+			if (!e2e)
+				return bench_usage_error("--timeout is for e2e");
+			if (!bench_parse_int(optarg, 1, 86400, &o.timeout_s))
+				return bench_usage_error("--timeout wants 1..86400 "
+				    "seconds, not '%s'", optarg);
+			break;
+		case OPT_JSON:
+			o.json = true;
+			break;
+		case 'h':
+			fputs(bench_usage_text, stdout);
+			return BENCH_EXIT_OK;
+		case 'V':
+			printf("%s %s\n", BENCH_PROG, NIYANTA_VERSION);
+			return BENCH_EXIT_OK;
+		default:
+			return bench_usage_error("bad option");
+		}
+	}
+	if (optind < argc)
+		return bench_usage_error("unexpected argument '%s'", argv[optind]);
+	if (o.key_file == NULL || o.key_file[0] == '\0')
+		return bench_usage_error("no API key: give --key-file FILE or set "
+		    "NIYANTA_KEY_FILE");
+	if (o.params != NULL && strcmp(o.type, "sleep") == 0 && o.duration_ms != 0)
+		return bench_usage_error("give --params or --duration-ms, not both");
+	if (o.params == NULL && strcmp(o.type, "sleep") != 0)
+		o.params = "{}";
+
+	errbuf_clear(&eb);
+	if ((rc = http_global_init(&eb)) != 0) {
+		fprintf(stderr, "%s: %s\n", BENCH_PROG, eb.msg);
+		return BENCH_EXIT_FAIL;
+	}
+	rc = e2e ? bench_cmd_e2e(&o) : bench_cmd_submit(&o);
+	http_global_fini();
+	return rc;
+}
