@@ -645,12 +645,23 @@ coord_duty_schedule(struct coord *c)
 	struct sched_result	*res = NULL;
 	struct cmd		 cmd;
 	size_t			 n_pending = 0, n_recs = 0, n_sw = 0, n_on, i, j, placed = 0, k;
+	size_t			 free_slots = 0, window;
 	int			 rc;
 
-	if (fsm_pending_scan(c->fsm, c->cfg.sched_batch * 4, &pending, &n_pending) != 0 ||
-	    n_pending == 0)
-		goto out;
 	if (fsm_worker_list(c->fsm, &recs, &n_recs) != 0 || n_recs == 0)
+		goto out;
+	for (i = 0; i < n_recs; i++)
+		if (recs[i].status == WORKER_ALIVE && recs[i].used < recs[i].capacity)
+			free_slots += recs[i].capacity - recs[i].used;
+	if (free_slots == 0)
+		goto out;
+	/* Read only as much of the queue as the free slots can take, plus a
+	 * margin so that workloads no worker can take right now (affinity,
+	 * backoff) do not hide the placeable ones behind them. */
+	window = free_slots * 4 + 256;
+	if (window > (size_t)c->cfg.sched_batch * 4)
+		window = (size_t)c->cfg.sched_batch * 4;
+	if (fsm_pending_scan(c->fsm, window, &pending, &n_pending) != 0 || n_pending == 0)
 		goto out;
 	sw = calloc(n_recs, sizeof *sw);
 	res = calloc(n_pending, sizeof *res);

@@ -611,7 +611,7 @@ ctl_cmd_submit(struct ctl *ctl, int argc, char **argv)
 	json_t			*body = NULL, *reply = NULL, *o, *arr, *v;
 	const char		*file = NULL, *id;
 	char			*text = NULL, *buf = NULL;
-	size_t			 len;
+	size_t			 len = 0;
 	long long		 n;
 	int			 c, rc = CTL_EXIT_USAGE;
 
