@@ -546,6 +546,19 @@ wire_get_strdup(const struct wire_val *v, char **out)
 }
 
 int
+wire_get_fixed_str(const struct wire_val *v, char *out, size_t len)
+{
+	const char	*p;
+	size_t		 n;
+
+	if (wire_get_str(v, &p, &n) != 0 || n != len || memchr(p, '\0', n) != NULL)
+		return ERR_PROTO;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return 0;
+}
+
+int
 wire_get_strlist(const struct wire_val *v, struct strlist *out)
 {
 	const char	*p;
@@ -655,4 +668,16 @@ wire_field_tagset(const struct wire_val *map, const char *key, struct tagset *ou
 		return 0;
 	tagset_fini(out);
 	return wire_get_tagset(v, out);
+}
+
+int
+wire_field_str_req(const struct wire_val *map, const char *key, char **out)
+{
+	int	 rc;
+
+	if (wire_map_get(map, key) == NULL)
+		return ERR_PROTO;
+	if ((rc = wire_field_strdup(map, key, out)) != 0)
+		return rc;
+	return (*out)[0] == '\0' ? ERR_PROTO : 0;
 }

@@ -85,6 +85,10 @@ int	wire_get_strdup(const struct wire_val *v, char **out);
 int	wire_get_strlist(const struct wire_val *v, struct strlist *out);
 int	wire_get_tagset(const struct wire_val *v, struct tagset *out);
 
+/* Copies a string of exactly len bytes without NUL into out (len + 1
+ * bytes, NUL-terminated): fixed-size ids. ERR_PROTO otherwise. */
+int	wire_get_fixed_str(const struct wire_val *v, char *out, size_t len);
+
 /* Map-field conveniences: an absent (or nil) key leaves *out untouched and
  * returns 0, a present key of the wrong type returns ERR_PROTO. */
 int	wire_field_uint(const struct wire_val *map, const char *key, uint64_t *out);
@@ -95,5 +99,8 @@ int	wire_field_bool(const struct wire_val *map, const char *key, bool *out);
 int	wire_field_strdup(const struct wire_val *map, const char *key, char **out);
 int	wire_field_strlist(const struct wire_val *map, const char *key, struct strlist *out);
 int	wire_field_tagset(const struct wire_val *map, const char *key, struct tagset *out);
+/* A required, non-empty string: absent, nil or "" is ERR_PROTO. Frees *out
+ * first if the key is present. */
+int	wire_field_str_req(const struct wire_val *map, const char *key, char **out);
 
 #endif /* NET_WIRE_H */

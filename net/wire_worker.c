@@ -297,15 +297,7 @@ wmsg_encode(const struct wmsg *m, void **buf, size_t *len)
 static int
 wmsg_get_id(const struct wire_val *v, char out[WMSG_ID_LEN + 1])
 {
-	const char	*p;
-	size_t		 len;
-
-	if (wire_get_str(v, &p, &len) != 0 || len != WMSG_ID_LEN ||
-	    memchr(p, '\0', len) != NULL)
-		return ERR_PROTO;
-	memcpy(out, p, len);
-	out[len] = '\0';
-	return 0;
+	return wire_get_fixed_str(v, out, WMSG_ID_LEN);
 }
 
 /* A copy of a bin value (NULL for length 0 is never returned: an empty

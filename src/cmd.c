@@ -257,15 +257,7 @@ cmd_encode(const struct cmd *c, void **buf, size_t *len)
 static int
 cmd_get_id(const struct wire_val *v, char out[MODEL_ID_LEN + 1])
 {
-	const char	*p;
-	size_t		 len;
-
-	if (wire_get_str(v, &p, &len) != 0 || len != MODEL_ID_LEN ||
-	    memchr(p, '\0', len) != NULL)
-		return ERR_PROTO;
-	memcpy(out, p, len);
-	out[len] = '\0';
-	return 0;
+	return wire_get_fixed_str(v, out, MODEL_ID_LEN);
 }
 
 static int
@@ -275,19 +267,6 @@ cmd_field_id(const struct wire_val *map, const char *key,
 	const struct wire_val	*v = wire_map_get(map, key);
 
 	return v == NULL ? ERR_PROTO : cmd_get_id(v, out);
-}
-
-/* A required non-empty string. */
-static int
-cmd_field_str_req(const struct wire_val *map, const char *key, char **out)
-{
-	int	 rc;
-
-	if (wire_map_get(map, key) == NULL)
-		return ERR_PROTO;
-	if ((rc = wire_field_strdup(map, key, out)) != 0)
-		return rc;
-	return (*out)[0] == '\0' ? ERR_PROTO : 0;
 }
 
 /* The array under key: absent means empty; more than CMD_MAX_ITEMS entries
@@ -349,7 +328,7 @@ cmd_decode_placements(const struct wire_val *root, struct cmd *c)
 		if (wire_val_type(e) != WIRE_MAP)
 			return ERR_PROTO;
 		if ((rc = cmd_field_id(e, "wl", p->workload_id)) != 0 ||
-		    (rc = cmd_field_str_req(e, "wk", &p->worker_id)) != 0 ||
+		    (rc = wire_field_str_req(e, "wk", &p->worker_id)) != 0 ||
 		    (rc = wire_field_u32(e, "att", &p->attempt)) != 0)
 			return rc;
 	}
@@ -397,7 +376,7 @@ cmd_decode_heartbeats(const struct wire_val *root, struct cmd *c)
 		h = &c->heartbeats[c->n_heartbeats++];
 		if (wire_val_type(e) != WIRE_MAP)
 			return ERR_PROTO;
-		if ((rc = cmd_field_str_req(e, "wk", &h->worker_id)) != 0 ||
+		if ((rc = wire_field_str_req(e, "wk", &h->worker_id)) != 0 ||
 		    (rc = wire_field_uint(e, "at", &h->at_ms)) != 0)
 			return rc;
 	}
@@ -468,7 +447,7 @@ cmd_decode_secret(const struct wire_val *root, struct cmd *c)
 	size_t		 len;
 	int		 rc;
 
-	if ((rc = cmd_field_str_req(root, "name", &c->secret_name)) != 0)
+	if ((rc = wire_field_str_req(root, "name", &c->secret_name)) != 0)
 		return rc;
 	if (wire_get_bin(wire_map_get(root, "hash"), &p, &len) != 0 ||
 	    len != sizeof c->secret_hash)
@@ -513,7 +492,7 @@ cmd_decode_body(const struct wire_val *root, struct cmd *c)
 	case CMD_WORKER_HEARTBEAT_BATCH:
 		return cmd_decode_heartbeats(root, c);
 	case CMD_WORKER_DEAD:
-		if ((rc = cmd_field_str_req(root, "wk", &c->worker_id)) != 0)
+		if ((rc = wire_field_str_req(root, "wk", &c->worker_id)) != 0)
 			return rc;
 		return wire_field_uint(root, "gen", &c->generation);
 	case CMD_KEY_CREATE:

@@ -247,17 +247,10 @@ model_field_id(const struct wire_val *map, const char *key, bool required,
     char out[MODEL_ID_LEN + 1])
 {
 	const struct wire_val	*v = wire_map_get(map, key);
-	const char		*p;
-	size_t			 len;
 
 	if (v == NULL)
 		return required ? ERR_PROTO : 0;
-	if (wire_get_str(v, &p, &len) != 0 || len != MODEL_ID_LEN ||
-	    memchr(p, '\0', len) != NULL)
-		return ERR_PROTO;
-	memcpy(out, p, len);
-	out[len] = '\0';
-	return 0;
+	return wire_get_fixed_str(v, out, MODEL_ID_LEN);
 }
 
 /* Reads an enum stored as an unsigned integer below count. */
@@ -274,19 +267,6 @@ model_field_enum(const struct wire_val *map, const char *key, bool required,
 		return ERR_PROTO;
 	*out = (unsigned)u;
 	return 0;
-}
-
-/* A required string: present, a string, no NUL, not empty. */
-static int
-model_field_str_req(const struct wire_val *map, const char *key, char **out)
-{
-	int	 rc;
-
-	if (wire_map_get(map, key) == NULL)
-		return ERR_PROTO;
-	if ((rc = wire_field_strdup(map, key, out)) != 0)
-		return rc;
-	return (*out)[0] == '\0' ? ERR_PROTO : 0;
 }
 
 /* A double that must be finite (NaN would break comparisons and ordering). */
@@ -418,7 +398,7 @@ model_workload_decode(const struct wire_val *v, struct workload *out)
 		return ERR_PROTO;
 	if ((rc = model_field_id(v, "id", true, out->id)) != 0 ||
 	    (rc = wire_field_strdup(v, "cust", &out->customer_id)) != 0 ||
-	    (rc = model_field_str_req(v, "type", &out->type)) != 0 ||
+	    (rc = wire_field_str_req(v, "type", &out->type)) != 0 ||
 	    (rc = wire_field_strdup(v, "params", &out->params_json)) != 0 ||
 	    (rc = wire_field_u32(v, "prio", &out->priority)) != 0 ||
 	    (rc = model_field_enum(v, "tier", false, TIER__COUNT, &tier)) != 0 ||
@@ -498,7 +478,7 @@ model_worker_decode(const struct wire_val *v, struct worker_rec *out)
 	memset(out, 0, sizeof *out);
 	if (wire_val_type(v) != WIRE_MAP)
 		return ERR_PROTO;
-	if ((rc = model_field_str_req(v, "id", &out->id)) != 0 ||
+	if ((rc = wire_field_str_req(v, "id", &out->id)) != 0 ||
 	    (rc = wire_field_tagset(v, "tags", &out->tags)) != 0 ||
 	    (rc = wire_field_strlist(v, "caps", &out->capabilities)) != 0 ||
 	    (rc = wire_field_u32(v, "cap", &out->capacity)) != 0 ||

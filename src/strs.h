@@ -51,6 +51,9 @@ int		 str_set(char **p, const char *s);
 /* Equal strings, NULL equal only to NULL. */
 bool		 str_eq(const char *a, const char *b);
 
+/* Strict decimal integer: the whole of s, within [min, max]. */
+bool		 str_parse_ll(const char *s, long long min, long long max, long long *out);
+
 /* Daemon-only allocators: die on OOM (tmux's xmalloc). */
 void		*xmalloc(size_t n);
 void		*xcalloc(size_t n, size_t size);

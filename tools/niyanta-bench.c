@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "src/err.h"
+#include "src/strs.h"
 #include "tools/http.h"
 
 #ifndef NIYANTA_VERSION
@@ -142,20 +143,6 @@ bench_usage_error(const char *fmt, ...)
 	fprintf(stderr, "\n%sTry '%s --help' for more information.\n",
 	    BENCH_SYNOPSIS, BENCH_PROG);
 	return BENCH_EXIT_USAGE;
-}
-
-static bool
-bench_parse_int(const char *s, long long min, long long max, long long *out)
-{
-	char		*end;
-	long long	 v;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (s[0] == '\0' || *end != '\0' || errno != 0 || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
 }
 
 static double
@@ -806,12 +793,12 @@ main(int argc, char **argv)
 			o.key_file = optarg;
 			break;
 		case OPT_CONNECTIONS:
-			if (!bench_parse_int(optarg, 1, BENCH_CONN_MAX, &o.conns))
+			if (!str_parse_ll(optarg, 1, BENCH_CONN_MAX, &o.conns))
 				return bench_usage_error("--connections wants 1..%d, "
 				    "not '%s'", BENCH_CONN_MAX, optarg);
 			break;
 		case OPT_COUNT:
-			if (!bench_parse_int(optarg, 1, BENCH_COUNT_MAX, &o.count))
+			if (!str_parse_ll(optarg, 1, BENCH_COUNT_MAX, &o.count))
 				return bench_usage_error("--count wants 1..%d, not "
 				    "'%s'", BENCH_COUNT_MAX, optarg);
 			break;
@@ -829,11 +816,11 @@ main(int argc, char **argv)
 				o.type = optarg;
 			else if (c == OPT_PARAMS)
 				o.params = optarg;
-			else if (c == OPT_DURATION && !bench_parse_int(optarg, 0,
+			else if (c == OPT_DURATION && !str_parse_ll(optarg, 0,
 			    86400000, &o.duration_ms))
 				return bench_usage_error("--duration-ms wants "
 				    "0..86400000, not '%s'", optarg);
-			else if (c == OPT_PRIORITY && !bench_parse_int(optarg, 0,
+			else if (c == OPT_PRIORITY && !str_parse_ll(optarg, 0,
 			    1000, &o.priority))
 				return bench_usage_error("--priority wants 0..1000, "
 				    "not '%s'", optarg);
@@ -841,7 +828,7 @@ main(int argc, char **argv)
 		case OPT_TIMEOUT:
 			if (!e2e)
 				return bench_usage_error("--timeout is for e2e");
-			if (!bench_parse_int(optarg, 1, 86400, &o.timeout_s))
+			if (!str_parse_ll(optarg, 1, 86400, &o.timeout_s))
 				return bench_usage_error("--timeout wants 1..86400 "
 				    "seconds, not '%s'", optarg);
 			break;

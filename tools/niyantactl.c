@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "src/err.h"
+#include "src/strs.h"
 #include "tools/http.h"
 
 #ifndef NIYANTA_VERSION
@@ -149,21 +150,6 @@ ctl_fail(int code, const char *msg)
 {
 	fprintf(stderr, "%s: %s: %s\n", CTL_PROG, err_code_name(code), msg);
 	return CTL_EXIT_FAIL;
-}
-
-/* Strict integer parsing; false if s is not an integer within [min, max]. */
-static bool
-ctl_parse_int(const char *s, long long min, long long max, long long *out)
-{
-	char		*end;
-	long long	 v;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (s[0] == '\0' || *end != '\0' || errno != 0 || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
 }
 
 /* Handles the options every verb accepts.  Returns -1 if c is not one,
@@ -675,7 +661,7 @@ ctl_cmd_submit(struct ctl *ctl, int argc, char **argv)
 		case OPT_PRIORITY:
 		case OPT_MAX_RETRIES:
 		case OPT_TIMEOUT:
-			if (!ctl_parse_int(optarg, 0, c == OPT_PRIORITY ? 1000 :
+			if (!str_parse_ll(optarg, 0, c == OPT_PRIORITY ? 1000 :
 			    UINT32_MAX, &n)) {
 				ctl_usage_error("--%s wants an integer %s, not '%s'",
 				    c == OPT_PRIORITY ? "priority" : c ==
@@ -876,7 +862,7 @@ ctl_cmd_list(struct ctl *ctl, int argc, char **argv)
 				goto oom;
 			break;
 		case OPT_LIMIT:
-			if (!ctl_parse_int(optarg, 1, INT_MAX, &n)) {
+			if (!str_parse_ll(optarg, 1, INT_MAX, &n)) {
 				ctl_usage_error("--limit wants a positive integer, "
 				    "not '%s'", optarg);
 				goto out;
@@ -1060,7 +1046,7 @@ ctl_cmd_wait(struct ctl *ctl, int argc, char **argv)
 			return CTL_EXIT_OK;
 		}
 		if (c == OPT_TIMEOUT) {
-			if (!ctl_parse_int(optarg, 0, 100000000, &secs))
+			if (!str_parse_ll(optarg, 0, 100000000, &secs))
 				return ctl_usage_error("--timeout wants seconds "
 				    "(0 or more), not '%s'", optarg);
 			continue;
