@@ -29,7 +29,17 @@ static const char *const cmd_type_names[CMD__END] = {
 	[CMD_WORKER_DEAD] = "worker_dead",
 	[CMD_KEY_CREATE] = "key_create",
 	[CMD_SECRET_SET] = "secret_set",
+	[CMD_CUSTOMER_CREATE] = "customer_create",
+	[CMD_CUSTOMER_UPDATE] = "customer_update",
+	[CMD_KEY_REVOKE] = "key_revoke",
+	[CMD_PAUSE] = "pause",
+	[CMD_RESUME] = "resume",
+	[CMD_CANCEL_BATCH] = "cancel_batch",
 };
+
+/* Every bit CMD_CUSTOMER_UPDATE knows. */
+#define CMD_UPDATE_KNOWN	(CMD_UPDATE_TIER | CMD_UPDATE_MAX_QUEUE_DEPTH | \
+	CMD_UPDATE_MAX_CONCURRENT | CMD_UPDATE_RATE_LIMIT | CMD_UPDATE_NAME)
 
 const char *
 cmd_type_name(enum cmd_type t)
@@ -64,25 +74,69 @@ cmd_fini(struct cmd *c)
 	free(c->heartbeats);
 	api_key_fini(&c->key);
 	free(c->secret_name);
+	free(c->idempotency_key);
+	customer_fini(&c->customer);
+	free(c->ids);
 	memset(c, 0, sizeof *c);
 }
 
 /* ---- encoding ---- */
 
+static bool
+cmd_hash_is_zero(const uint8_t h[32])
+{
+	size_t	 i;
+
+	for (i = 0; i < 32; i++)
+		if (h[i] != 0)
+			return false;
+	return true;
+}
+
+/* SUBMIT's optional fields are written only when set, so a submission
+ * without them costs nothing in the log. */
+static uint32_t
+cmd_submit_nfields(const struct cmd *c)
+{
+	return 1 + (c->idempotency_key != NULL) +
+	    !cmd_hash_is_zero(c->body_hash) + (c->queue_limit != 0) +
+	    (c->global_limit != 0);
+}
+
+/* CUSTOMER_UPDATE writes the id, the mask and only the masked fields. */
+static uint32_t
+cmd_update_nfields(const struct cmd *c)
+{
+	uint32_t	 m = c->update_mask;
+
+	return 2 + !!(m & CMD_UPDATE_TIER) + !!(m & CMD_UPDATE_MAX_QUEUE_DEPTH) +
+	    !!(m & CMD_UPDATE_MAX_CONCURRENT) + !!(m & CMD_UPDATE_RATE_LIMIT) +
+	    !!(m & CMD_UPDATE_NAME);
+}
+
 /* Number of type-specific fields written after t/now/actor/rid. */
 static uint32_t
-cmd_encode_nfields(enum cmd_type t)
+cmd_encode_nfields(const struct cmd *c)
 {
-	switch (t) {
+	switch (c->type) {
 	case CMD_SUBMIT:
+		return cmd_submit_nfields(c);
+	case CMD_CUSTOMER_UPDATE:
+		return cmd_update_nfields(c);
+	case CMD_KEY_REVOKE:
+		return 1 + (c->key.customer_id != NULL);
 	case CMD_ASSIGN:
 	case CMD_WORKER_HEARTBEAT_BATCH:
 	case CMD_KEY_CREATE:
+	case CMD_PAUSE:
+	case CMD_RESUME:
 		return 1;
 	case CMD_CANCEL:
 	case CMD_WORKER_REGISTER:
 	case CMD_WORKER_DEAD:
 	case CMD_SECRET_SET:
+	case CMD_CUSTOMER_CREATE:
+	case CMD_CANCEL_BATCH:
 		return 2;
 	case CMD_START:
 		return 3;
@@ -108,16 +162,71 @@ cmd_put_attempt_ref(struct wire_writer *w, const struct cmd *c)
 }
 
 static void
+cmd_encode_submit(struct wire_writer *w, const struct cmd *c)
+{
+	size_t	 i;
+
+	wire_put_str(w, "wls");
+	wire_put_array(w, (uint32_t)c->n_workloads);
+	for (i = 0; i < c->n_workloads; i++)
+		model_workload_encode(w, &c->workloads[i]);
+	if (c->idempotency_key != NULL) {
+		wire_put_str(w, "idk");
+		wire_put_str(w, c->idempotency_key);
+	}
+	if (!cmd_hash_is_zero(c->body_hash)) {
+		wire_put_str(w, "bh");
+		wire_put_bin(w, c->body_hash, sizeof c->body_hash);
+	}
+	if (c->queue_limit != 0) {
+		wire_put_str(w, "ql");
+		wire_put_uint(w, c->queue_limit);
+	}
+	if (c->global_limit != 0) {
+		wire_put_str(w, "gl");
+		wire_put_uint(w, c->global_limit);
+	}
+}
+
+static void
+cmd_encode_update(struct wire_writer *w, const struct cmd *c)
+{
+	uint32_t	 m = c->update_mask;
+
+	wire_put_str(w, "cid");
+	wire_put_str(w, c->customer.id);
+	wire_put_str(w, "mask");
+	wire_put_uint(w, m);
+	if (m & CMD_UPDATE_TIER) {
+		wire_put_str(w, "tier");
+		wire_put_uint(w, (uint64_t)c->customer.tier);
+	}
+	if (m & CMD_UPDATE_MAX_QUEUE_DEPTH) {
+		wire_put_str(w, "mqd");
+		wire_put_uint(w, c->customer.max_queue_depth);
+	}
+	if (m & CMD_UPDATE_MAX_CONCURRENT) {
+		wire_put_str(w, "mc");
+		wire_put_uint(w, c->customer.max_concurrent);
+	}
+	if (m & CMD_UPDATE_RATE_LIMIT) {
+		wire_put_str(w, "rps");
+		wire_put_uint(w, c->customer.rate_limit_rps);
+	}
+	if (m & CMD_UPDATE_NAME) {
+		wire_put_str(w, "name");
+		wire_put_str(w, c->customer.name);
+	}
+}
+
+static void
 cmd_encode_body(struct wire_writer *w, const struct cmd *c)
 {
 	size_t	 i;
 
 	switch (c->type) {
 	case CMD_SUBMIT:
-		wire_put_str(w, "wls");
-		wire_put_array(w, (uint32_t)c->n_workloads);
-		for (i = 0; i < c->n_workloads; i++)
-			model_workload_encode(w, &c->workloads[i]);
+		cmd_encode_submit(w, c);
 		break;
 	case CMD_ASSIGN:
 		wire_put_str(w, "pl");
@@ -207,6 +316,37 @@ cmd_encode_body(struct wire_writer *w, const struct cmd *c)
 		wire_put_str(w, "hash");
 		wire_put_bin(w, c->secret_hash, sizeof c->secret_hash);
 		break;
+	case CMD_CUSTOMER_CREATE:
+		wire_put_str(w, "cus");
+		model_customer_encode(w, &c->customer);
+		wire_put_str(w, "key");
+		model_api_key_encode(w, &c->key);
+		break;
+	case CMD_CUSTOMER_UPDATE:
+		cmd_encode_update(w, c);
+		break;
+	case CMD_KEY_REVOKE:
+		wire_put_str(w, "kid");
+		wire_put_str(w, c->key.id);
+		if (c->key.customer_id != NULL) {
+			wire_put_str(w, "cust");
+			wire_put_str(w, c->key.customer_id);
+		}
+		break;
+	case CMD_PAUSE:
+	case CMD_RESUME:
+		wire_put_str(w, "wl");
+		wire_put_str(w, c->workload_id);
+		break;
+	case CMD_CANCEL_BATCH:
+		wire_put_str(w, "ids");
+		wire_put_array(w, (uint32_t)c->n_ids);
+		for (i = 0; i < c->n_ids; i++)
+			wire_put_strn(w, c->ids[i], strnlen(c->ids[i],
+			    MODEL_ID_LEN));
+		wire_put_str(w, "msg");
+		wire_put_str(w, c->message);
+		break;
 	default:
 		break;
 	}
@@ -225,13 +365,18 @@ cmd_encode(const struct cmd *c, void **buf, size_t *len)
 		return ERR_INVAL;
 	if (c->n_workloads > CMD_MAX_ITEMS || c->n_placements > CMD_MAX_ITEMS ||
 	    c->n_running > CMD_MAX_ITEMS || c->n_heartbeats > CMD_MAX_ITEMS ||
-	    c->data_len > UINT32_MAX)
+	    c->n_ids > CMD_MAX_ITEMS || c->data_len > UINT32_MAX)
 		return ERR_TOOBIG;
+	if (c->type == CMD_CANCEL_BATCH && (c->n_ids == 0 || c->ids == NULL))
+		return ERR_INVAL;
+	if (c->type == CMD_CUSTOMER_UPDATE && (c->update_mask == 0 ||
+	    (c->update_mask & ~(uint32_t)CMD_UPDATE_KNOWN) != 0))
+		return ERR_INVAL;
 
 	if ((w = wire_writer_new()) == NULL)
 		return ERR_NOMEM;
 	n = 2 + (c->actor != NULL) + (c->request_id != NULL) +
-	    cmd_encode_nfields(c->type);
+	    cmd_encode_nfields(c);
 	wire_put_map(w, n);
 	wire_put_str(w, "t");
 	wire_put_uint(w, (uint64_t)c->type);
@@ -456,6 +601,133 @@ cmd_decode_secret(const struct wire_val *root, struct cmd *c)
 	return 0;
 }
 
+/* SUBMIT: the workloads, then the optional idempotency and limit fields. */
+static int
+cmd_decode_submit(const struct wire_val *root, struct cmd *c)
+{
+	const struct wire_val	*v;
+	const void		*p;
+	size_t			 len;
+	int			 rc;
+
+	if ((rc = cmd_decode_workloads(root, c)) != 0 ||
+	    (rc = wire_field_strdup(root, "idk", &c->idempotency_key)) != 0 ||
+	    (rc = wire_field_u32(root, "ql", &c->queue_limit)) != 0 ||
+	    (rc = wire_field_u32(root, "gl", &c->global_limit)) != 0)
+		return rc;
+	if ((v = wire_map_get(root, "bh")) == NULL)
+		return 0;
+	if (wire_get_bin(v, &p, &len) != 0 || len != sizeof c->body_hash)
+		return ERR_PROTO;
+	memcpy(c->body_hash, p, len);
+	return 0;
+}
+
+static int
+cmd_decode_customer_create(const struct wire_val *root, struct cmd *c)
+{
+	const struct wire_val	*v;
+	int			 rc;
+
+	if ((v = wire_map_get(root, "cus")) == NULL)
+		return ERR_PROTO;
+	if ((rc = model_customer_decode(v, &c->customer)) != 0)
+		return rc;
+	if ((v = wire_map_get(root, "key")) == NULL)
+		return ERR_PROTO;
+	return model_api_key_decode(v, &c->key);
+}
+
+/* Reads an enum stored as an unsigned integer below count; required. */
+static int
+cmd_field_enum(const struct wire_val *map, const char *key, unsigned count,
+    unsigned *out)
+{
+	const struct wire_val	*v = wire_map_get(map, key);
+	uint64_t		 u;
+
+	if (v == NULL || wire_get_uint(v, &u) != 0 || u >= count)
+		return ERR_PROTO;
+	*out = (unsigned)u;
+	return 0;
+}
+
+/* A required unsigned 32-bit field. */
+static int
+cmd_field_u32_req(const struct wire_val *map, const char *key, uint32_t *out)
+{
+	const struct wire_val	*v = wire_map_get(map, key);
+
+	return v == NULL ? ERR_PROTO : wire_get_u32(v, out);
+}
+
+/* CUSTOMER_UPDATE: every field the mask names must be present. */
+static int
+cmd_decode_customer_update(const struct wire_val *root, struct cmd *c)
+{
+	struct customer	*cu = &c->customer;
+	unsigned	 tier;
+	uint32_t	 m;
+	int		 rc;
+
+	if ((rc = cmd_field_id(root, "cid", cu->id)) != 0 ||
+	    (rc = cmd_field_u32_req(root, "mask", &c->update_mask)) != 0)
+		return rc;
+	m = c->update_mask;
+	if (m == 0 || (m & ~(uint32_t)CMD_UPDATE_KNOWN) != 0)
+		return ERR_PROTO;
+	if (m & CMD_UPDATE_TIER) {
+		if ((rc = cmd_field_enum(root, "tier", TIER__COUNT, &tier)) != 0)
+			return rc;
+		cu->tier = (enum tier)tier;
+	}
+	if (((m & CMD_UPDATE_MAX_QUEUE_DEPTH) &&
+	    (rc = cmd_field_u32_req(root, "mqd", &cu->max_queue_depth)) != 0) ||
+	    ((m & CMD_UPDATE_MAX_CONCURRENT) &&
+	    (rc = cmd_field_u32_req(root, "mc", &cu->max_concurrent)) != 0) ||
+	    ((m & CMD_UPDATE_RATE_LIMIT) &&
+	    (rc = cmd_field_u32_req(root, "rps", &cu->rate_limit_rps)) != 0) ||
+	    ((m & CMD_UPDATE_NAME) &&
+	    (rc = wire_field_str_req(root, "name", &cu->name)) != 0))
+		return rc;
+	return 0;
+}
+
+static int
+cmd_decode_key_revoke(const struct wire_val *root, struct cmd *c)
+{
+	int	 rc;
+
+	if ((rc = cmd_field_id(root, "kid", c->key.id)) != 0)
+		return rc;
+	/* The revoking customer, if the request came from one: optional, but
+	 * never empty (that would read as "any customer"). */
+	if (wire_map_get(root, "cust") == NULL)
+		return 0;
+	return wire_field_str_req(root, "cust", &c->key.customer_id);
+}
+
+/* CANCEL_BATCH: 1..CMD_MAX_ITEMS ids, each exactly MODEL_ID_LEN bytes. */
+static int
+cmd_decode_ids(const struct wire_val *root, struct cmd *c)
+{
+	const struct wire_val	*arr;
+	uint32_t		 n, i;
+	int			 rc;
+
+	if ((rc = cmd_field_array(root, "ids", &arr, &n)) != 0)
+		return rc;
+	if (n == 0)
+		return ERR_PROTO;
+	if ((c->ids = calloc(n, sizeof *c->ids)) == NULL)
+		return ERR_NOMEM;
+	for (i = 0; i < n; i++)
+		if ((rc = cmd_get_id(wire_array_at(arr, i), c->ids[i])) != 0)
+			return rc;
+	c->n_ids = n;
+	return wire_field_strdup(root, "msg", &c->message);
+}
+
 static int
 cmd_decode_body(const struct wire_val *root, struct cmd *c)
 {
@@ -464,7 +736,7 @@ cmd_decode_body(const struct wire_val *root, struct cmd *c)
 
 	switch (c->type) {
 	case CMD_SUBMIT:
-		return cmd_decode_workloads(root, c);
+		return cmd_decode_submit(root, c);
 	case CMD_ASSIGN:
 		return cmd_decode_placements(root, c);
 	case CMD_START:
@@ -501,6 +773,17 @@ cmd_decode_body(const struct wire_val *root, struct cmd *c)
 		return model_api_key_decode(v, &c->key);
 	case CMD_SECRET_SET:
 		return cmd_decode_secret(root, c);
+	case CMD_CUSTOMER_CREATE:
+		return cmd_decode_customer_create(root, c);
+	case CMD_CUSTOMER_UPDATE:
+		return cmd_decode_customer_update(root, c);
+	case CMD_KEY_REVOKE:
+		return cmd_decode_key_revoke(root, c);
+	case CMD_PAUSE:
+	case CMD_RESUME:
+		return cmd_field_id(root, "wl", c->workload_id);
+	case CMD_CANCEL_BATCH:
+		return cmd_decode_ids(root, c);
 	default:
 		return ERR_PROTO;
 	}

@@ -16,7 +16,7 @@
 #include "src/model.h"
 
 enum cmd_type {
-	CMD_SUBMIT = 1,			/* workloads[] */
+	CMD_SUBMIT = 1,			/* workloads[], idempotency_key, body_hash, queue_limit, global_limit */
 	CMD_ASSIGN,			/* placements[] */
 	CMD_START,			/* workload_id, attempt, worker_id */
 	CMD_PROGRESS,			/* workload_id, attempt, worker_id, progress, message */
@@ -28,6 +28,12 @@ enum cmd_type {
 	CMD_WORKER_DEAD,		/* worker_id, generation */
 	CMD_KEY_CREATE,			/* key */
 	CMD_SECRET_SET,			/* secret_name, secret_hash */
+	CMD_CUSTOMER_CREATE,		/* customer, key (its first API key) */
+	CMD_CUSTOMER_UPDATE,		/* customer.id + the fields named in update_mask */
+	CMD_KEY_REVOKE,			/* key.id, key.customer_id */
+	CMD_PAUSE,			/* workload_id */
+	CMD_RESUME,			/* workload_id */
+	CMD_CANCEL_BATCH,		/* ids[] (each applied on its own), message */
 	CMD__END
 };
 
@@ -60,6 +66,16 @@ struct cmd_attempt {
 	uint32_t	 attempt;
 };
 
+/* CMD_CUSTOMER_UPDATE: which fields of cmd.customer to apply. */
+#define CMD_UPDATE_TIER			0x01
+#define CMD_UPDATE_MAX_QUEUE_DEPTH	0x02
+#define CMD_UPDATE_MAX_CONCURRENT	0x04
+#define CMD_UPDATE_RATE_LIMIT		0x08
+#define CMD_UPDATE_NAME			0x10
+
+/* How long an Idempotency-Key is remembered. */
+#define CMD_IDEMPOTENCY_TTL_MS		(24ULL * 3600 * 1000)
+
 struct cmd {
 	enum cmd_type		 type;
 	uint64_t		 now_ms;	/* proposer's wall clock */
@@ -68,6 +84,10 @@ struct cmd {
 
 	struct workload		*workloads;	/* SUBMIT: complete records, status PENDING */
 	size_t			 n_workloads;
+	char			*idempotency_key; /* SUBMIT: client's key, or NULL */
+	uint8_t			 body_hash[32];	/* SUBMIT: SHA-256 of the request body */
+	uint32_t		 queue_limit;	/* SUBMIT: the customer's max PENDING, 0: none */
+	uint32_t		 global_limit;	/* SUBMIT: max PENDING overall, 0: none */
 
 	struct cmd_placement	*placements;	/* ASSIGN */
 	size_t			 n_placements;
@@ -98,6 +118,12 @@ struct cmd {
 
 	char			*secret_name;	/* SECRET_SET: e.g. "join_token" */
 	uint8_t			 secret_hash[32];
+
+	struct customer		 customer;	/* CUSTOMER_CREATE, CUSTOMER_UPDATE */
+	uint32_t		 update_mask;	/* CUSTOMER_UPDATE: CMD_UPDATE_* */
+
+	char			(*ids)[MODEL_ID_LEN + 1]; /* CANCEL_BATCH */
+	size_t			 n_ids;
 };
 
 /* At most this many workloads, placements, heartbeats or running attempts

@@ -26,6 +26,9 @@
 	X(MEDIATYPE, 415, "unsupported_media_type")           \
 	X(UNPROCESSABLE, 422, "unprocessable")                \
 	X(NOTLEADER, 503, "not_leader")                       \
+	X(QUEUEFULL, 503, "customer_queue_full")              \
+	X(OVERLOADED, 503, "global_queue_full")               \
+	X(RATELIMIT, 429, "rate_limited")                     \
 	X(UNAVAIL, 503, "unavailable")                        \
 	X(TIMEOUT, 503, "timeout")                            \
 	X(METHOD, 405, "method_not_allowed")                  \

@@ -10,8 +10,10 @@
  * Layout (integers are big-endian so LMDB's byte order is numeric order;
  * "‖" is concatenation):
  *
- *	meta		"applied", "next_seq", "next_audit" -> be64;
- *			"counts" -> be64 × WL__COUNT (workloads per status)
+ *	meta		"applied", "next_seq", "next_audit", "next_customer",
+ *			"layout" -> be64;
+ *			"counts" -> be64 × WL__COUNT (workloads per status);
+ *			"tier_pending" -> be64 × TIER__COUNT (PENDING per tier)
  *	workloads	id -> workload (msgpack, model_workload_encode)
  *	pending		be64(UINT64_MAX - effective priority) ‖ be64(seq) -> id
  *	by_status	status byte ‖ be64(seq) -> id
@@ -24,7 +26,21 @@
  *	keys		sha-256 hash -> api key; key_ids: key id -> hash
  *	secrets		name -> 32-byte hash
  *	audit		be64(audit seq) -> event; audit_by_workload:
- *			workload id ‖ be64(audit seq) -> empty
+ *			workload id ‖ be64(audit seq) -> empty; audit_by_customer:
+ *			customer ‖ 0 ‖ be64(audit seq) -> empty
+ *	usage		customer -> be64(PENDING) ‖ be64(SCHEDULED+RUNNING+PAUSING),
+ *			absent when both are 0
+ *	customers	customer id -> customer (msgpack, model_customer_encode);
+ *			customer_names: name -> id; customers_by_created:
+ *			be64(creation seq) -> id
+ *	idempotency	customer ‖ 0 ‖ key -> first workload id ‖ body hash ‖
+ *			be64(at); idempotency_by_time: be64(at) ‖ customer ‖ 0 ‖
+ *			key -> empty (finds the expired ones, oldest first)
+ *
+ * The per-status, per-tier and per-customer counters change in
+ * fsm_wl_index, the one place a workload's index entries move, so they are
+ * exact whatever command moved it, and they travel in snapshots with the
+ * rest of the file.
  *
  * The meta counters are kept in memory for the open batch (struct
  * fsm_meta) and written into the batch transaction by fsm_flush, together
@@ -64,11 +80,19 @@
 #define FSM_KEY_MAX		480
 #define FSM_LIST_MAX		1000
 #define FSM_IO_CHUNK		((size_t)1 << 20)
+#define FSM_LAYOUT		2	/* 2: usage counters, customers, idempotency */
+#define FSM_USAGE_LEN		16	/* be64 pending ‖ be64 slot holders */
+#define FSM_IDEM_VAL_LEN	(MODEL_ID_LEN + 32 + 8)
+#define FSM_IDEM_KEY_MAX	255	/* longest Idempotency-Key accepted */
+#define FSM_IDEM_PURGE		16	/* expired records dropped per SUBMIT */
+#define FSM_DETAIL_MAX		512
 
 struct fsm_meta {
 	uint64_t	 next_seq;		/* seq of the next submitted workload */
 	uint64_t	 next_audit;		/* seq of the next audit event */
+	uint64_t	 next_customer;		/* creation seq of the next customer */
 	uint64_t	 counts[WL__COUNT];	/* workloads per status */
+	uint64_t	 tier_pending[TIER__COUNT]; /* PENDING workloads per tier */
 };
 
 struct fsm {
@@ -175,7 +199,16 @@ static bool
 fsm_rejection(int rc)
 {
 	return rc == ERR_NOTFOUND || rc == ERR_CONFLICT || rc == ERR_STALE ||
-	    rc == ERR_INVAL || rc == ERR_EXISTS;
+	    rc == ERR_INVAL || rc == ERR_EXISTS || rc == ERR_QUEUEFULL ||
+	    rc == ERR_OVERLOADED;
+}
+
+/* A customer id as the indexes accept it: 1..MODEL_NAME_MAX bytes ("admin",
+ * a customer's UUID, or an older free-form name). */
+static bool
+fsm_cust_ok(const char *s)
+{
+	return s != NULL && s[0] != '\0' && strlen(s) <= MODEL_NAME_MAX;
 }
 
 static char *
@@ -334,24 +367,47 @@ fsm_meta_get_u64(struct kv_txn *t, const char *name, uint64_t def,
 	return 0;
 }
 
+/* An array of n be64 counters under name; absent means all zero. */
+static int
+fsm_meta_get_vec(struct kv_txn *t, const char *name, uint64_t *out, size_t n,
+    struct errbuf *eb)
+{
+	struct kv_val	 v;
+	size_t		 i;
+	int		 rc;
+
+	if ((rc = kv_get(t, KV_DB_META, name, strlen(name), &v, eb)) != 0) {
+		if (rc != ERR_NOTFOUND)
+			return rc;
+		memset(out, 0, n * sizeof out[0]);
+		return 0;
+	}
+	if (v.len != n * 8)
+		return err_setf(eb, ERR_CORRUPT, "meta %s: %zu bytes", name, v.len);
+	for (i = 0; i < n; i++)
+		out[i] = fsm_be64_get((const uint8_t *)v.data + 8 * i);
+	return 0;
+}
+
+static int
+fsm_meta_put_vec(struct kv_txn *t, const char *name, const uint64_t *v,
+    size_t n, struct errbuf *eb)
+{
+	uint8_t	 b[8 * WL__COUNT];	/* the longest vector */
+	size_t	 i;
+
+	_Static_assert((int)TIER__COUNT <= (int)WL__COUNT, "meta vector room");
+
+	for (i = 0; i < n; i++)
+		fsm_be64_put(b + 8 * i, v[i]);
+	return kv_put(t, KV_DB_META, name, strlen(name), b, 8 * n, eb);
+}
+
 static int
 fsm_meta_get_counts(struct kv_txn *t, uint64_t counts[WL__COUNT],
     struct errbuf *eb)
 {
-	struct kv_val	 v;
-	int		 rc, i;
-
-	if ((rc = kv_get(t, KV_DB_META, "counts", 6, &v, eb)) != 0) {
-		if (rc != ERR_NOTFOUND)
-			return rc;
-		memset(counts, 0, WL__COUNT * sizeof counts[0]);
-		return 0;
-	}
-	if (v.len != WL__COUNT * 8)
-		return err_setf(eb, ERR_CORRUPT, "meta counts: %zu bytes", v.len);
-	for (i = 0; i < WL__COUNT; i++)
-		counts[i] = fsm_be64_get((const uint8_t *)v.data + 8 * i);
-	return 0;
+	return fsm_meta_get_vec(t, "counts", counts, WL__COUNT, eb);
 }
 
 static int
@@ -362,7 +418,11 @@ fsm_meta_load(struct kv_txn *t, struct fsm_meta *m, uint64_t *applied,
 
 	if ((rc = fsm_meta_get_u64(t, "applied", 0, applied, eb)) != 0 ||
 	    (rc = fsm_meta_get_u64(t, "next_seq", 1, &m->next_seq, eb)) != 0 ||
-	    (rc = fsm_meta_get_u64(t, "next_audit", 1, &m->next_audit, eb)) != 0)
+	    (rc = fsm_meta_get_u64(t, "next_audit", 1, &m->next_audit, eb)) != 0 ||
+	    (rc = fsm_meta_get_u64(t, "next_customer", 1, &m->next_customer,
+	    eb)) != 0 ||
+	    (rc = fsm_meta_get_vec(t, "tier_pending", m->tier_pending,
+	    TIER__COUNT, eb)) != 0)
 		return rc;
 	return fsm_meta_get_counts(t, m->counts, eb);
 }
@@ -381,16 +441,73 @@ static int
 fsm_meta_save(struct kv_txn *t, const struct fsm_meta *m, uint64_t applied,
     struct errbuf *eb)
 {
-	uint8_t	 b[WL__COUNT * 8];
-	int	 rc, i;
+	int	 rc;
 
-	for (i = 0; i < WL__COUNT; i++)
-		fsm_be64_put(b + 8 * i, m->counts[i]);
 	if ((rc = fsm_meta_put_u64(t, "applied", applied, eb)) != 0 ||
 	    (rc = fsm_meta_put_u64(t, "next_seq", m->next_seq, eb)) != 0 ||
-	    (rc = fsm_meta_put_u64(t, "next_audit", m->next_audit, eb)) != 0)
+	    (rc = fsm_meta_put_u64(t, "next_audit", m->next_audit, eb)) != 0 ||
+	    (rc = fsm_meta_put_u64(t, "next_customer", m->next_customer,
+	    eb)) != 0 ||
+	    (rc = fsm_meta_put_u64(t, "layout", FSM_LAYOUT, eb)) != 0 ||
+	    (rc = fsm_meta_put_vec(t, "tier_pending", m->tier_pending,
+	    TIER__COUNT, eb)) != 0)
 		return rc;
-	return kv_put(t, KV_DB_META, "counts", 6, b, sizeof b, eb);
+	return fsm_meta_put_vec(t, "counts", m->counts, WL__COUNT, eb);
+}
+
+/* ---- per-customer usage ---- */
+
+/* PENDING and slot-holding workloads of cust; zero if it has none. */
+static int
+fsm_usage_get(struct kv_txn *t, const char *cust, uint64_t *pending,
+    uint64_t *active, struct errbuf *eb)
+{
+	struct kv_val	 v;
+	int		 rc;
+
+	*pending = *active = 0;
+	if (!fsm_cust_ok(cust))
+		return 0;
+	if ((rc = kv_get(t, KV_DB_USAGE, cust, strlen(cust), &v, eb)) != 0)
+		return rc == ERR_NOTFOUND ? 0 : rc;
+	if (v.len != FSM_USAGE_LEN)
+		return err_setf(eb, ERR_CORRUPT, "usage of %s: %zu bytes", cust,
+		    v.len);
+	*pending = fsm_be64_get(v.data);
+	*active = fsm_be64_get((const uint8_t *)v.data + 8);
+	return 0;
+}
+
+/* Adds dp to cust's PENDING count and da to its slot holders (each -1, 0
+ * or +1); a record that drops to zero is deleted, so the usage database
+ * lists exactly the customers with live work. */
+static int
+fsm_usage_add(struct kv_txn *t, const char *cust, int dp, int da,
+    struct errbuf *eb)
+{
+	uint64_t	 p, a;
+	uint8_t		 b[FSM_USAGE_LEN];
+	int		 rc;
+
+	if (!fsm_cust_ok(cust))
+		return err_setf(eb, ERR_CORRUPT, "workload without a customer");
+	if ((rc = fsm_usage_get(t, cust, &p, &a, eb)) != 0)
+		return rc;
+	if (dp > 0)
+		p++;
+	else if (dp < 0 && p > 0)
+		p--;
+	if (da > 0)
+		a++;
+	else if (da < 0 && a > 0)
+		a--;
+	if (p == 0 && a == 0) {
+		rc = kv_del(t, KV_DB_USAGE, cust, strlen(cust), eb);
+		return rc == ERR_NOTFOUND ? 0 : rc;
+	}
+	fsm_be64_put(b, p);
+	fsm_be64_put(b + 8, a);
+	return kv_put(t, KV_DB_USAGE, cust, strlen(cust), b, sizeof b, eb);
 }
 
 /* ---- events ---- */
@@ -432,9 +549,11 @@ fsm_event_truncate(struct fsm *f, size_t mark)
 
 /* ---- audit ---- */
 
+/* Records one audit event about workload wl_id (or none) and customer cust
+ * (or none), indexed under both. */
 static int
-fsm_audit(struct fsm_ctx *x, const char *wl_id, const char *kind,
-    const char *from, const char *to, const char *detail)
+fsm_audit(struct fsm_ctx *x, const char *wl_id, const char *cust,
+    const char *kind, const char *from, const char *to, const char *detail)
 {
 	struct wire_writer	*w;
 	struct fsm_key		 k = { .len = 0 };
@@ -442,15 +561,19 @@ fsm_audit(struct fsm_ctx *x, const char *wl_id, const char *kind,
 	uint64_t		 seq = x->meta.next_audit++;
 	int			 rc;
 
+	if (cust != NULL && !fsm_cust_ok(cust))
+		cust = NULL;
 	if ((w = wire_writer_new()) == NULL)
 		return err_setf(x->eb, ERR_NOMEM, "audit: out of memory");
-	wire_put_map(w, 9);
+	wire_put_map(w, 10);
 	wire_put_str(w, "seq");
 	wire_put_uint(w, seq);
 	wire_put_str(w, "at");
 	wire_put_uint(w, x->c->now_ms);
 	wire_put_str(w, "workload_id");
 	wire_put_str(w, wl_id != NULL ? wl_id : "");
+	wire_put_str(w, "customer_id");
+	wire_put_str(w, cust);
 	wire_put_str(w, "kind");
 	wire_put_str(w, kind);
 	wire_put_str(w, "from");
@@ -467,8 +590,17 @@ fsm_audit(struct fsm_ctx *x, const char *wl_id, const char *kind,
 	if ((rc = fsm_put_writer(x->txn, KV_DB_AUDIT, key, sizeof key, w,
 	    x->eb)) != 0)
 		return rc;
+	if (cust != NULL) {
+		fsm_key_str(&k, cust);
+		fsm_key_u8(&k, 0);
+		fsm_key_u64(&k, seq);
+		if ((rc = kv_put(x->txn, KV_DB_AUDIT_BY_CUSTOMER, k.b, k.len, "",
+		    0, x->eb)) != 0)
+			return rc;
+	}
 	if (wl_id == NULL || *wl_id == '\0')
 		return 0;
+	memset(&k, 0, sizeof k);
 	fsm_key_str(&k, wl_id);
 	fsm_key_u64(&k, seq);
 	return kv_put(x->txn, KV_DB_AUDIT_BY_WORKLOAD, k.b, k.len, "", 0, x->eb);
@@ -479,7 +611,7 @@ static int
 fsm_audit_status(struct fsm_ctx *x, const struct workload *w, int from,
     const char *detail)
 {
-	return fsm_audit(x, w->id, "status",
+	return fsm_audit(x, w->id, w->customer_id, "status",
 	    from < 0 ? NULL : wl_status_name((enum wl_status)from),
 	    wl_status_name(w->status), detail);
 }
@@ -544,6 +676,20 @@ fsm_wl_index(struct fsm_ctx *x, const struct workload *w, bool add)
 		fsm_key_bytes(&k, w->id, MODEL_ID_LEN);
 		if ((rc = fsm_idx(x, KV_DB_BY_WORKER, &k, add, "", 0)) != 0)
 			return rc;
+	}
+	if (w->status == WL_PENDING || wl_status_holds_slot(w->status)) {
+		int	 d = add ? 1 : -1;
+
+		if ((rc = fsm_usage_add(x->txn, w->customer_id,
+		    w->status == WL_PENDING ? d : 0,
+		    w->status == WL_PENDING ? 0 : d, x->eb)) != 0)
+			return rc;
+	}
+	if (w->status == WL_PENDING && (unsigned)w->tier < TIER__COUNT) {
+		if (add)
+			x->meta.tier_pending[w->tier]++;
+		else if (x->meta.tier_pending[w->tier] > 0)
+			x->meta.tier_pending[w->tier]--;
 	}
 	if (add)
 		x->meta.counts[w->status]++;
@@ -643,14 +789,19 @@ fsm_slot_release(struct fsm_ctx *x, const char *worker_id)
 	return fsm_event_add(x, FSM_EV_FREED, NULL, 0, worker_id);
 }
 
-/* The worker lost w's attempt without it failing: back to PENDING, or
- * CANCELLED if a cancel was asked for.  Returns whether it is PENDING. */
+/* The worker lost w's attempt without it failing: back to PENDING (PAUSED
+ * if it was being paused), or CANCELLED if a cancel was asked for.  Returns
+ * whether it is PENDING. */
 static bool
 fsm_wl_requeue(struct fsm_ctx *x, struct workload *w)
 {
 	if (w->cancel_requested) {
 		w->status = WL_CANCELLED;
 		w->finished_ms = x->c->now_ms;
+		return false;
+	}
+	if (w->status == WL_PAUSING) {
+		w->status = WL_PAUSED;
 		return false;
 	}
 	w->status = WL_PENDING;
@@ -681,76 +832,267 @@ fsm_backoff_ms(const struct workload *w)
 	return base + h % (base / 4 + 1);
 }
 
+/* ---- idempotency records ---- */
+
+/* The oldest at_ms still remembered at now. */
+static uint64_t
+fsm_idem_cutoff(uint64_t now)
+{
+	return now > CMD_IDEMPOTENCY_TTL_MS ? now - CMD_IDEMPOTENCY_TTL_MS : 0;
+}
+
+/* customer ‖ 0 ‖ key: the record's key, and the tail of its time entry. */
+static void
+fsm_idem_key(struct fsm_key *k, const char *cust, const char *key)
+{
+	memset(k, 0, sizeof *k);
+	fsm_key_str(k, cust);
+	fsm_key_u8(k, 0);
+	fsm_key_str(k, key);
+}
+
+/* The record stored under k, expired or not: 0, ERR_NOTFOUND, a store
+ * error. */
+static int
+fsm_idem_read(struct kv_txn *t, const struct fsm_key *k,
+    struct fsm_idempotency *out, struct errbuf *eb)
+{
+	struct kv_val	 v;
+	const uint8_t	*p;
+	int		 rc;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = kv_get(t, KV_DB_IDEMPOTENCY, k->b, k->len, &v, eb)) != 0)
+		return rc;
+	if (v.len != FSM_IDEM_VAL_LEN)
+		return err_setf(eb, ERR_CORRUPT, "idempotency record: %zu bytes",
+		    v.len);
+	p = v.data;
+	memcpy(out->workload_id, p, MODEL_ID_LEN);
+	out->workload_id[MODEL_ID_LEN] = '\0';
+	memcpy(out->body_hash, p + MODEL_ID_LEN, 32);
+	out->at_ms = fsm_be64_get(p + MODEL_ID_LEN + 32);
+	return 0;
+}
+
+/* Drops up to FSM_IDEM_PURGE records that expired before now, oldest
+ * first: a bounded amount of work per SUBMIT keeps the table from growing
+ * without a timer (the FSM has none; time only comes with commands). */
+static int
+fsm_idem_purge(struct fsm_ctx *x)
+{
+	struct fsm_key		 dead[FSM_IDEM_PURGE];
+	struct fsm_idempotency	 rec;
+	struct kv_cursor	*cur;
+	struct kv_val		 key;
+	struct fsm_key		 rk;
+	uint64_t		 cutoff = fsm_idem_cutoff(x->c->now_ms), at;
+	size_t			 n = 0, i;
+	int			 rc;
+
+	if ((rc = kv_cursor_open(x->txn, KV_DB_IDEMPOTENCY_BY_TIME, &cur,
+	    x->eb)) != 0)
+		return rc;
+	for (rc = kv_cursor_first(cur, &key, NULL); rc == 0 && n < FSM_IDEM_PURGE;
+	    rc = kv_cursor_next(cur, &key, NULL)) {
+		if (key.len <= 8 || key.len > FSM_KEY_MAX) {
+			kv_cursor_close(cur);
+			return err_setf(x->eb, ERR_CORRUPT, "idempotency time "
+			    "index: %zu-byte key", key.len);
+		}
+		if (fsm_be64_get(key.data) >= cutoff)
+			break;
+		memset(&dead[n], 0, sizeof dead[n]);
+		fsm_key_bytes(&dead[n], key.data, key.len);
+		n++;
+	}
+	kv_cursor_close(cur);
+	if (rc != 0 && rc != ERR_NOTFOUND)
+		return rc;
+	for (i = 0; i < n; i++) {
+		if ((rc = kv_del(x->txn, KV_DB_IDEMPOTENCY_BY_TIME, dead[i].b,
+		    dead[i].len, x->eb)) != 0)
+			return rc;
+		memset(&rk, 0, sizeof rk);
+		fsm_key_bytes(&rk, dead[i].b + 8, dead[i].len - 8);
+		at = fsm_be64_get(dead[i].b);
+		rc = fsm_idem_read(x->txn, &rk, &rec, x->eb);
+		if (rc == ERR_NOTFOUND)
+			continue;
+		if (rc != 0)
+			return rc;
+		/* A record rewritten since has a newer time entry of its own. */
+		if (rec.at_ms == at && (rc = kv_del(x->txn, KV_DB_IDEMPOTENCY,
+		    rk.b, rk.len, x->eb)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Remembers this submission under k, replacing an expired record. */
+static int
+fsm_idem_store(struct fsm_ctx *x, const struct fsm_key *k,
+    const struct fsm_idempotency *old, bool have_old)
+{
+	const struct cmd	*c = x->c;
+	struct fsm_key		 tk = { .len = 0 };
+	uint8_t			 v[FSM_IDEM_VAL_LEN];
+	int			 rc;
+
+	if (have_old) {
+		fsm_key_u64(&tk, old->at_ms);
+		fsm_key_bytes(&tk, k->b, k->len);
+		rc = kv_del(x->txn, KV_DB_IDEMPOTENCY_BY_TIME, tk.b, tk.len,
+		    x->eb);
+		if (rc != 0 && rc != ERR_NOTFOUND)
+			return rc;
+		memset(&tk, 0, sizeof tk);
+	}
+	memcpy(v, c->workloads[0].id, MODEL_ID_LEN);
+	memcpy(v + MODEL_ID_LEN, c->body_hash, 32);
+	fsm_be64_put(v + MODEL_ID_LEN + 32, c->now_ms);
+	fsm_key_u64(&tk, c->now_ms);
+	fsm_key_bytes(&tk, k->b, k->len);
+	if (tk.over)
+		return err_setf(x->eb, ERR_INVAL, "idempotency key too long");
+	if ((rc = kv_put(x->txn, KV_DB_IDEMPOTENCY, k->b, k->len, v, sizeof v,
+	    x->eb)) != 0)
+		return rc;
+	return kv_put(x->txn, KV_DB_IDEMPOTENCY_BY_TIME, tk.b, tk.len, "", 0,
+	    x->eb);
+}
+
 /* ---- commands ---- */
 
+/* The checks of one submitted workload that need no store access. */
+static int
+fsm_submit_check(struct fsm_ctx *x, const struct workload *in,
+    const char *cust)
+{
+	if (!model_id_valid(in->id))
+		return err_setf(x->eb, ERR_INVAL, "submit: bad id");
+	if (in->type == NULL || !model_name_valid(in->type))
+		return err_setf(x->eb, ERR_INVAL, "submit %s: bad type", in->id);
+	if (!fsm_cust_ok(in->customer_id))
+		return err_setf(x->eb, ERR_INVAL, "submit %s: bad customer",
+		    in->id);
+	if (strcmp(in->customer_id, cust) != 0)
+		return err_setf(x->eb, ERR_INVAL, "submit %s: customer %s in a "
+		    "submission for %s", in->id, in->customer_id, cust);
+	if (in->priority > MODEL_PRIORITY_MAX)
+		return err_setf(x->eb, ERR_INVAL, "submit %s: priority "
+		    "%" PRIu32 " over %d", in->id, in->priority,
+		    MODEL_PRIORITY_MAX);
+	if ((unsigned)in->tier >= TIER__COUNT)
+		return err_setf(x->eb, ERR_INVAL, "submit %s: bad tier", in->id);
+	return 0;
+}
+
+/* Stores one new workload, PENDING. */
+static int
+fsm_submit_one(struct fsm_ctx *x, const struct workload *in)
+{
+	const struct cmd	*c = x->c;
+	struct workload		 w;
+	struct kv_val		 v;
+	uint8_t			 key[8];
+	int			 rc;
+
+	rc = kv_get(x->txn, KV_DB_WORKLOADS, in->id, MODEL_ID_LEN, &v, x->eb);
+	if (rc == 0)
+		return err_setf(x->eb, ERR_EXISTS, "workload %s exists", in->id);
+	if (rc != ERR_NOTFOUND)
+		return rc;
+
+	if ((rc = workload_dup(&w, in)) != 0)
+		return err_setf(x->eb, ERR_NOMEM, "submit: out of memory");
+	/* The FSM owns these fields, whatever the proposer sent. */
+	w.status = WL_PENDING;
+	w.seq = x->meta.next_seq++;
+	w.created_ms = c->now_ms;
+	w.scheduled_ms = w.started_ms = w.finished_ms = 0;
+	free(w.worker_id);
+	w.worker_id = NULL;
+	w.attempt = 0;
+	w.progress = 0;
+	free(w.progress_message);
+	free(w.result_json);
+	free(w.error);
+	w.progress_message = w.result_json = w.error = NULL;
+	w.checkpoint_seq = 0;
+	w.failures = 0;
+	w.cancel_requested = false;
+
+	fsm_be64_put(key, w.seq);
+	if ((rc = kv_put(x->txn, KV_DB_BY_CREATED, key, sizeof key, w.id,
+	    MODEL_ID_LEN, x->eb)) == 0 &&
+	    (rc = fsm_wl_store(x, &w)) == 0)
+		rc = fsm_audit_status(x, &w, -1, NULL);
+	workload_fini(&w);
+	return rc;
+}
+
+/* SUBMIT: all or nothing.  The order matters: a repeated Idempotency-Key
+ * is refused first (whatever the limits say now), then the limits, and
+ * only then is the key remembered, so a submission refused for a full
+ * queue can be retried under the same key. */
 static int
 fsm_cmd_submit(struct fsm_ctx *x)
 {
 	const struct cmd	*c = x->c;
-	const struct workload	*in;
-	struct workload		 w;
-	struct kv_val		 v;
-	uint8_t			 key[8];
-	size_t			 i;
+	struct fsm_idempotency	 old;
+	struct fsm_key		 ik;
+	const char		*cust;
+	uint64_t		 pending, active;
+	size_t			 i, klen;
+	bool			 have_old = false;
 	int			 rc;
 
 	if (c->n_workloads == 0)
 		return err_setf(x->eb, ERR_INVAL, "submit: no workloads");
-	for (i = 0; i < c->n_workloads; i++) {
-		in = &c->workloads[i];
-		if (!model_id_valid(in->id))
-			return err_setf(x->eb, ERR_INVAL, "submit: bad id");
-		if (in->type == NULL || !model_name_valid(in->type))
-			return err_setf(x->eb, ERR_INVAL, "submit %s: bad type",
-			    in->id);
-		if (in->customer_id == NULL || in->customer_id[0] == '\0' ||
-		    strlen(in->customer_id) > MODEL_NAME_MAX)
-			return err_setf(x->eb, ERR_INVAL, "submit %s: bad customer",
-			    in->id);
-		if (in->priority > MODEL_PRIORITY_MAX)
-			return err_setf(x->eb, ERR_INVAL, "submit %s: priority "
-			    "%" PRIu32 " over %d", in->id, in->priority,
-			    MODEL_PRIORITY_MAX);
-		if ((unsigned)in->tier >= TIER__COUNT)
-			return err_setf(x->eb, ERR_INVAL, "submit %s: bad tier",
-			    in->id);
-		rc = kv_get(x->txn, KV_DB_WORKLOADS, in->id, MODEL_ID_LEN, &v,
-		    x->eb);
-		if (rc == 0)
-			return err_setf(x->eb, ERR_EXISTS, "workload %s exists",
-			    in->id);
-		if (rc != ERR_NOTFOUND)
+	cust = c->workloads[0].customer_id;
+	for (i = 0; i < c->n_workloads; i++)
+		if ((rc = fsm_submit_check(x, &c->workloads[i], cust)) != 0)
 			return rc;
-
-		if ((rc = workload_dup(&w, in)) != 0)
-			return err_setf(x->eb, ERR_NOMEM, "submit: out of memory");
-		/* The FSM owns these fields, whatever the proposer sent. */
-		w.status = WL_PENDING;
-		w.seq = x->meta.next_seq++;
-		w.created_ms = c->now_ms;
-		w.scheduled_ms = w.started_ms = w.finished_ms = 0;
-		free(w.worker_id);
-		w.worker_id = NULL;
-		w.attempt = 0;
-		w.progress = 0;
-		free(w.progress_message);
-		free(w.result_json);
-		free(w.error);
-		w.progress_message = w.result_json = w.error = NULL;
-		w.checkpoint_seq = 0;
-		w.failures = 0;
-		w.cancel_requested = false;
-
-		fsm_be64_put(key, w.seq);
-		if ((rc = kv_put(x->txn, KV_DB_BY_CREATED, key, sizeof key, w.id,
-		    MODEL_ID_LEN, x->eb)) != 0 ||
-		    (rc = fsm_wl_store(x, &w)) != 0 ||
-		    (rc = fsm_audit_status(x, &w, -1, NULL)) != 0) {
-			workload_fini(&w);
-			return rc;
-		}
-		workload_fini(&w);
+	if (c->idempotency_key != NULL) {
+		klen = strlen(c->idempotency_key);
+		if (klen == 0 || klen > FSM_IDEM_KEY_MAX)
+			return err_setf(x->eb, ERR_INVAL, "submit: idempotency "
+			    "key must be 1..%d bytes", FSM_IDEM_KEY_MAX);
+		fsm_idem_key(&ik, cust, c->idempotency_key);
 	}
+	if ((rc = fsm_idem_purge(x)) != 0)
+		return rc;
+	if (c->idempotency_key != NULL) {
+		rc = fsm_idem_read(x->txn, &ik, &old, x->eb);
+		if (rc == 0 && old.at_ms >= fsm_idem_cutoff(c->now_ms))
+			return err_setf(x->eb, ERR_EXISTS, "idempotency key "
+			    "already used for workload %s", old.workload_id);
+		if (rc != 0 && rc != ERR_NOTFOUND)
+			return rc;
+		have_old = rc == 0;
+	}
+	if (c->queue_limit > 0) {
+		if ((rc = fsm_usage_get(x->txn, cust, &pending, &active,
+		    x->eb)) != 0)
+			return rc;
+		if (pending + c->n_workloads > c->queue_limit)
+			return err_setf(x->eb, ERR_QUEUEFULL, "customer %s has "
+			    "%" PRIu64 " pending workloads; %zu more would pass "
+			    "its limit of %" PRIu32, cust, pending,
+			    c->n_workloads, c->queue_limit);
+	}
+	if (c->global_limit > 0 &&
+	    x->meta.counts[WL_PENDING] + c->n_workloads > c->global_limit)
+		return err_setf(x->eb, ERR_OVERLOADED, "%" PRIu64 " workloads "
+		    "pending; %zu more would pass the limit of %" PRIu32,
+		    x->meta.counts[WL_PENDING], c->n_workloads, c->global_limit);
+	if (c->idempotency_key != NULL &&
+	    (rc = fsm_idem_store(x, &ik, &old, have_old)) != 0)
+		return rc;
+	for (i = 0; i < c->n_workloads; i++)
+		if ((rc = fsm_submit_one(x, &c->workloads[i])) != 0)
+			return rc;
 	return fsm_event_add(x, FSM_EV_PENDING, NULL, 0, NULL);
 }
 
@@ -1075,15 +1417,26 @@ fsm_cmd_complete(struct fsm_ctx *x)
 		    str_set(&w.result_json, c->result_json) != 0)
 			goto nomem;
 		if (w.failures <= w.max_retries) {
-			w.status = WL_PENDING;
+			/* A pause asked for before the failure still holds: the
+			 * retry waits for RESUME. */
 			w.not_before_ms = c->now_ms + fsm_backoff_ms(&w);
-			pending = true;
+			if (from == WL_PAUSING)
+				w.status = WL_PAUSED;
+			else {
+				w.status = WL_PENDING;
+				pending = true;
+			}
 		} else {
 			w.status = WL_FAILED;
 			w.finished_ms = c->now_ms;
 		}
 		break;
 	case OUTCOME_CANCELLED:
+		/* Stopped for a pause (PAUSED), unless a cancel came too. */
+		if (from == WL_PAUSING) {
+			pending = fsm_wl_requeue(x, &w);
+			break;
+		}
 		w.status = WL_CANCELLED;
 		w.finished_ms = c->now_ms;
 		break;
@@ -1107,15 +1460,17 @@ out:
 	return rc;
 }
 
+/* Cancels workload id: CANCEL, and each id of CANCEL_BATCH.  Its only
+ * rejections (ERR_NOTFOUND, ERR_CONFLICT) come before any change. */
 static int
-fsm_cmd_cancel(struct fsm_ctx *x)
+fsm_cancel_one(struct fsm_ctx *x, const char *id, const char *message)
 {
 	const struct cmd	*c = x->c;
 	struct workload		 w;
 	enum wl_status		 from;
 	int			 rc;
 
-	if ((rc = fsm_wl_read(x->txn, c->workload_id, &w, x->eb)) != 0)
+	if ((rc = fsm_wl_read(x->txn, id, &w, x->eb)) != 0)
 		goto out;
 	if (wl_status_is_terminal(w.status)) {
 		rc = err_setf(x->eb, ERR_CONFLICT, "workload %s is already %s",
@@ -1125,8 +1480,8 @@ fsm_cmd_cancel(struct fsm_ctx *x)
 	if (w.cancel_requested)
 		goto out;		/* asked before: nothing new */
 	from = w.status;
-	if ((rc = fsm_audit(x, w.id, "cancel", wl_status_name(from), NULL,
-	    c->message)) != 0)
+	if ((rc = fsm_audit(x, w.id, w.customer_id, "cancel",
+	    wl_status_name(from), NULL, message)) != 0)
 		goto out;
 	switch (from) {
 	case WL_SCHEDULED:
@@ -1142,7 +1497,7 @@ fsm_cmd_cancel(struct fsm_ctx *x)
 		w.finished_ms = c->now_ms;
 		if ((rc = fsm_wl_store(x, &w)) != 0)
 			goto out;
-		rc = fsm_audit_status(x, &w, from, c->message);
+		rc = fsm_audit_status(x, &w, from, message);
 		break;
 	default:	/* RUNNING, PAUSING: the worker must stop it first */
 		w.cancel_requested = true;
@@ -1151,6 +1506,99 @@ fsm_cmd_cancel(struct fsm_ctx *x)
 		rc = fsm_event_add(x, FSM_EV_STOP, w.id, w.attempt, w.worker_id);
 		break;
 	}
+out:
+	workload_fini(&w);
+	return rc;
+}
+
+static int
+fsm_cmd_cancel(struct fsm_ctx *x)
+{
+	return fsm_cancel_one(x, x->c->workload_id, x->c->message);
+}
+
+static int
+fsm_cmd_cancel_batch(struct fsm_ctx *x)
+{
+	const struct cmd	*c = x->c;
+	size_t			 i;
+	int			 rc;
+
+	/* Each id stands alone: an unknown or finished one is skipped (it
+	 * changed nothing), and the batch as a whole never fails. */
+	for (i = 0; i < c->n_ids; i++) {
+		rc = fsm_cancel_one(x, c->ids[i], c->message);
+		if (rc != 0 && rc != ERR_NOTFOUND && rc != ERR_CONFLICT)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+fsm_cmd_pause(struct fsm_ctx *x)
+{
+	struct workload	 w;
+	enum wl_status	 from;
+	int		 rc;
+
+	if ((rc = fsm_wl_read(x->txn, x->c->workload_id, &w, x->eb)) != 0)
+		goto out;
+	from = w.status;
+	switch (from) {
+	case WL_PENDING:
+		w.status = WL_PAUSED;
+		break;
+	case WL_SCHEDULED:
+		/* Not started: paused at once, and the worker told not to. */
+		if ((rc = fsm_event_add(x, FSM_EV_STOP, w.id, w.attempt,
+		    w.worker_id)) != 0 ||
+		    (rc = fsm_slot_release(x, w.worker_id)) != 0)
+			goto out;
+		w.status = WL_PAUSED;
+		break;
+	case WL_RUNNING:
+		/* The worker stops it (its checkpoint kept); the outcome it
+		 * reports then moves PAUSING to PAUSED. */
+		if ((rc = fsm_event_add(x, FSM_EV_STOP, w.id, w.attempt,
+		    w.worker_id)) != 0)
+			goto out;
+		w.status = WL_PAUSING;
+		break;
+	case WL_PAUSING:
+	case WL_PAUSED:
+		goto out;		/* asked before: nothing new */
+	default:
+		rc = err_setf(x->eb, ERR_CONFLICT, "workload %s is already %s",
+		    w.id, wl_status_name(from));
+		goto out;
+	}
+	if ((rc = fsm_wl_store(x, &w)) == 0)
+		rc = fsm_audit_status(x, &w, from, NULL);
+out:
+	workload_fini(&w);
+	return rc;
+}
+
+static int
+fsm_cmd_resume(struct fsm_ctx *x)
+{
+	struct workload	 w;
+	int		 rc;
+
+	if ((rc = fsm_wl_read(x->txn, x->c->workload_id, &w, x->eb)) != 0)
+		goto out;
+	if (w.status != WL_PAUSED) {
+		rc = err_setf(x->eb, ERR_CONFLICT, "workload %s is %s, not PAUSED",
+		    w.id, wl_status_name(w.status));
+		goto out;
+	}
+	/* attempt and checkpoint_seq stay: the next assignment is attempt + 1
+	 * and starts from the latest checkpoint. */
+	w.status = WL_PENDING;
+	if ((rc = fsm_wl_store(x, &w)) != 0 ||
+	    (rc = fsm_audit_status(x, &w, WL_PAUSED, NULL)) != 0)
+		goto out;
+	rc = fsm_event_add(x, FSM_EV_PENDING, w.id, 0, NULL);
 out:
 	workload_fini(&w);
 	return rc;
@@ -1244,7 +1692,7 @@ fsm_cmd_worker_register(struct fsm_ctx *x)
 	snprintf(detail, sizeof detail, "registered, generation %" PRIu64,
 	    nw.generation);
 	if ((rc = fsm_worker_write(x->txn, &nw, x->eb)) != 0 ||
-	    (rc = fsm_audit(x, NULL, "worker", NULL, NULL, detail)) != 0 ||
+	    (rc = fsm_audit(x, NULL, NULL, "worker", NULL, NULL, detail)) != 0 ||
 	    (rc = fsm_event_add(x, FSM_EV_WORKER, NULL, 0, nw.id)) != 0)
 		goto out;
 	if (pending)
@@ -1308,7 +1756,7 @@ fsm_cmd_worker_dead(struct fsm_ctx *x)
 	snprintf(detail, sizeof detail, "dead, generation %" PRIu64,
 	    wr.generation);
 	if ((rc = fsm_worker_write(x->txn, &wr, x->eb)) != 0 ||
-	    (rc = fsm_audit(x, NULL, "worker", NULL, NULL, detail)) != 0 ||
+	    (rc = fsm_audit(x, NULL, NULL, "worker", NULL, NULL, detail)) != 0 ||
 	    (rc = fsm_event_add(x, FSM_EV_WORKER, NULL, 0, wr.id)) != 0)
 		goto out;
 	if (pending)
@@ -1318,23 +1766,104 @@ out:
 	return rc;
 }
 
+/* ---- customers and keys ---- */
+
 static int
-fsm_cmd_key_create(struct fsm_ctx *x)
+fsm_customer_read(struct kv_txn *t, const char *id, struct customer *out,
+    struct errbuf *eb)
 {
-	const struct api_key	*in = &x->c->key;
-	struct api_key		 k;
+	struct wire_doc	*d;
+	struct kv_val	 v;
+	int		 rc;
+
+	memset(out, 0, sizeof *out);
+	if (id == NULL || !model_id_valid(id))
+		return err_setf(eb, ERR_NOTFOUND, "no customer %s", id ? id : "");
+	if ((rc = kv_get(t, KV_DB_CUSTOMERS, id, MODEL_ID_LEN, &v, eb)) != 0) {
+		if (rc == ERR_NOTFOUND)
+			return err_setf(eb, ERR_NOTFOUND, "no customer %s", id);
+		return rc;
+	}
+	if ((rc = fsm_doc_open(&v, &d, "customer", eb)) != 0)
+		return rc;
+	rc = model_customer_decode(wire_doc_root(d), out);
+	wire_doc_free(d);
+	return fsm_decoded(rc, "customer", eb);
+}
+
+static int
+fsm_customer_write(struct kv_txn *t, const struct customer *cu,
+    struct errbuf *eb)
+{
 	struct wire_writer	*w;
-	struct kv_val		 v;
-	char			 detail[MODEL_NAME_MAX + 96];
-	int			 rc;
+
+	if ((w = wire_writer_new()) == NULL)
+		return err_setf(eb, ERR_NOMEM, "encode customer: out of memory");
+	model_customer_encode(w, cu);
+	return fsm_put_writer(t, KV_DB_CUSTOMERS, cu->id, MODEL_ID_LEN, w, eb);
+}
+
+/* A customer's display name: 1..MODEL_NAME_MAX printable ASCII characters
+ * (what every JSON encoder and terminal shows as it is). */
+static bool
+fsm_customer_name_ok(const char *s)
+{
+	size_t	 i;
+
+	if (s == NULL || s[0] == '\0')
+		return false;
+	for (i = 0; s[i] != '\0'; i++)
+		if (i >= MODEL_NAME_MAX || s[i] < 0x20 || s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+/* 0 if name is free, ERR_EXISTS if a customer holds it. */
+static int
+fsm_customer_name_free(struct fsm_ctx *x, const char *name)
+{
+	struct kv_val	 v;
+	int		 rc;
+
+	rc = kv_get(x->txn, KV_DB_CUSTOMER_NAMES, name, strlen(name), &v, x->eb);
+	if (rc == 0)
+		return err_setf(x->eb, ERR_EXISTS, "customer name \"%s\" is "
+		    "taken", name);
+	return rc == ERR_NOTFOUND ? 0 : rc;
+}
+
+/* The checks of a new key: well-formed, its role matching its owner ("admin"
+ * keys are admin keys, a customer's are customer keys), the owner existing,
+ * and neither its id nor its hash taken. */
+static int
+fsm_key_check(struct fsm_ctx *x, const struct api_key *in, bool owner_known)
+{
+	struct kv_val	 v;
+	bool		 admin;
+	int		 rc;
 
 	if (!model_id_valid(in->id))
 		return err_setf(x->eb, ERR_INVAL, "key: bad id");
-	if (in->customer_id == NULL || in->customer_id[0] == '\0' ||
-	    strlen(in->customer_id) > MODEL_NAME_MAX)
+	if (!fsm_cust_ok(in->customer_id))
 		return err_setf(x->eb, ERR_INVAL, "key %s: bad customer", in->id);
-	if (in->role != KEY_ROLE_ADMIN && in->role != KEY_ROLE_CUSTOMER)
-		return err_setf(x->eb, ERR_INVAL, "key %s: bad role", in->id);
+	admin = strcmp(in->customer_id, MODEL_CUSTOMER_ADMIN) == 0;
+	if (in->role != (admin ? KEY_ROLE_ADMIN : KEY_ROLE_CUSTOMER))
+		return err_setf(x->eb, ERR_INVAL, "key %s: role %s does not fit "
+		    "customer %s", in->id, in->role == KEY_ROLE_ADMIN ? "admin" :
+		    in->role == KEY_ROLE_CUSTOMER ? "customer" : "(bad)",
+		    in->customer_id);
+	if (!admin && !owner_known) {
+		if (!model_id_valid(in->customer_id))
+			return err_setf(x->eb, ERR_NOTFOUND, "no customer %s",
+			    in->customer_id);
+		rc = kv_get(x->txn, KV_DB_CUSTOMERS, in->customer_id,
+		    MODEL_ID_LEN, &v, x->eb);
+		if (rc == ERR_NOTFOUND)
+			return err_setf(x->eb, ERR_NOTFOUND, "no customer %s",
+			    in->customer_id);
+		if (rc != 0)
+			return rc;
+	}
 	rc = kv_get(x->txn, KV_DB_KEY_IDS, in->id, MODEL_ID_LEN, &v, x->eb);
 	if (rc == 0)
 		return err_setf(x->eb, ERR_EXISTS, "key %s exists", in->id);
@@ -1343,23 +1872,239 @@ fsm_cmd_key_create(struct fsm_ctx *x)
 	rc = kv_get(x->txn, KV_DB_KEYS, in->hash, sizeof in->hash, &v, x->eb);
 	if (rc == 0)
 		return err_setf(x->eb, ERR_EXISTS, "a key with this hash exists");
-	if (rc != ERR_NOTFOUND)
-		return rc;
+	return rc == ERR_NOTFOUND ? 0 : rc;
+}
+
+static int
+fsm_key_write(struct kv_txn *t, const struct api_key *k, struct errbuf *eb)
+{
+	struct wire_writer	*w;
+
+	if ((w = wire_writer_new()) == NULL)
+		return err_setf(eb, ERR_NOMEM, "key: out of memory");
+	model_api_key_encode(w, k);
+	return fsm_put_writer(t, KV_DB_KEYS, k->hash, sizeof k->hash, w, eb);
+}
+
+/* Stores a key that passed fsm_key_check, and audits it. */
+static int
+fsm_key_add(struct fsm_ctx *x, const struct api_key *in)
+{
+	struct api_key	 k;
+	char		 detail[MODEL_NAME_MAX + 96];
+	int		 rc;
 
 	k = *in;		/* shallow: only the scalars are changed */
 	k.created_ms = x->c->now_ms;
 	k.revoked = false;
-	if ((w = wire_writer_new()) == NULL)
-		return err_setf(x->eb, ERR_NOMEM, "key: out of memory");
-	model_api_key_encode(w, &k);
-	if ((rc = fsm_put_writer(x->txn, KV_DB_KEYS, k.hash, sizeof k.hash, w,
-	    x->eb)) != 0 ||
+	if ((rc = fsm_key_write(x->txn, &k, x->eb)) != 0 ||
 	    (rc = kv_put(x->txn, KV_DB_KEY_IDS, k.id, MODEL_ID_LEN, k.hash,
 	    sizeof k.hash, x->eb)) != 0)
 		return rc;
 	snprintf(detail, sizeof detail, "created key %s for %s (%s)", k.id,
 	    k.customer_id, k.role == KEY_ROLE_ADMIN ? "admin" : "customer");
-	return fsm_audit(x, NULL, "key", NULL, NULL, detail);
+	return fsm_audit(x, NULL, k.customer_id, "key", NULL, "created", detail);
+}
+
+static int
+fsm_cmd_key_create(struct fsm_ctx *x)
+{
+	int	 rc;
+
+	/* Also a customer's key rotation: a second key, then a revoke. */
+	if ((rc = fsm_key_check(x, &x->c->key, false)) != 0)
+		return rc;
+	return fsm_key_add(x, &x->c->key);
+}
+
+static int
+fsm_cmd_key_revoke(struct fsm_ctx *x)
+{
+	const struct cmd	*c = x->c;
+	struct api_key		 k;
+	struct kv_val		 v;
+	uint8_t			 hash[32];
+	char			 detail[MODEL_ID_LEN + 16];
+	int			 rc;
+
+	if (!model_id_valid(c->key.id))
+		return err_setf(x->eb, ERR_NOTFOUND, "no key %s", c->key.id);
+	rc = kv_get(x->txn, KV_DB_KEY_IDS, c->key.id, MODEL_ID_LEN, &v, x->eb);
+	if (rc == ERR_NOTFOUND)
+		return err_setf(x->eb, ERR_NOTFOUND, "no key %s", c->key.id);
+	if (rc != 0)
+		return rc;
+	if (v.len != sizeof hash)
+		return err_setf(x->eb, ERR_CORRUPT, "key id %s: bad hash",
+		    c->key.id);
+	memcpy(hash, v.data, sizeof hash);
+	if ((rc = kv_get(x->txn, KV_DB_KEYS, hash, sizeof hash, &v,
+	    x->eb)) != 0)
+		return rc == ERR_NOTFOUND ? err_setf(x->eb, ERR_CORRUPT,
+		    "key id %s names a missing key", c->key.id) : rc;
+	if ((rc = fsm_key_decode(&v, &k, x->eb)) != 0)
+		return rc;
+	/* A customer revoking another's key learns nothing: not found. */
+	if (c->key.customer_id != NULL && !str_eq(c->key.customer_id,
+	    k.customer_id)) {
+		rc = err_setf(x->eb, ERR_NOTFOUND, "no key %s", c->key.id);
+		goto out;
+	}
+	if (k.revoked)
+		goto out;
+	k.revoked = true;
+	snprintf(detail, sizeof detail, "revoked key %s", k.id);
+	if ((rc = fsm_key_write(x->txn, &k, x->eb)) == 0)
+		rc = fsm_audit(x, NULL, k.customer_id, "key", NULL, "revoked",
+		    detail);
+out:
+	api_key_fini(&k);
+	return rc;
+}
+
+static int
+fsm_cmd_customer_create(struct fsm_ctx *x)
+{
+	const struct cmd	*c = x->c;
+	struct customer		 cu;
+	struct kv_val		 v;
+	char			 detail[FSM_DETAIL_MAX];
+	uint8_t			 key[8];
+	int			 rc;
+
+	if (!model_id_valid(c->customer.id))
+		return err_setf(x->eb, ERR_INVAL, "customer: bad id");
+	if (!fsm_customer_name_ok(c->customer.name))
+		return err_setf(x->eb, ERR_INVAL, "customer %s: the name must be "
+		    "1..%d printable characters", c->customer.id, MODEL_NAME_MAX);
+	if ((unsigned)c->customer.tier >= TIER__COUNT)
+		return err_setf(x->eb, ERR_INVAL, "customer %s: bad tier",
+		    c->customer.id);
+	if (!str_eq(c->key.customer_id, c->customer.id) ||
+	    c->key.role != KEY_ROLE_CUSTOMER)
+		return err_setf(x->eb, ERR_INVAL, "customer %s: its first key "
+		    "must be a customer key of its own", c->customer.id);
+	rc = kv_get(x->txn, KV_DB_CUSTOMERS, c->customer.id, MODEL_ID_LEN, &v,
+	    x->eb);
+	if (rc == 0)
+		return err_setf(x->eb, ERR_EXISTS, "customer %s exists",
+		    c->customer.id);
+	if (rc != ERR_NOTFOUND)
+		return rc;
+	if ((rc = fsm_customer_name_free(x, c->customer.name)) != 0 ||
+	    (rc = fsm_key_check(x, &c->key, true)) != 0)
+		return rc;
+
+	cu = c->customer;	/* shallow: name stays the command's */
+	cu.created_ms = cu.updated_ms = c->now_ms;
+	fsm_be64_put(key, x->meta.next_customer++);
+	if ((rc = fsm_customer_write(x->txn, &cu, x->eb)) != 0 ||
+	    (rc = kv_put(x->txn, KV_DB_CUSTOMER_NAMES, cu.name, strlen(cu.name),
+	    cu.id, MODEL_ID_LEN, x->eb)) != 0 ||
+	    (rc = kv_put(x->txn, KV_DB_CUSTOMERS_BY_CREATED, key, sizeof key,
+	    cu.id, MODEL_ID_LEN, x->eb)) != 0)
+		return rc;
+	snprintf(detail, sizeof detail, "name \"%s\", tier %s, "
+	    "max_queue_depth %" PRIu32 ", max_concurrent %" PRIu32
+	    ", rate_limit_rps %" PRIu32, cu.name, tier_name(cu.tier),
+	    cu.max_queue_depth, cu.max_concurrent, cu.rate_limit_rps);
+	if ((rc = fsm_audit(x, NULL, cu.id, "customer", NULL, "created",
+	    detail)) != 0)
+		return rc;
+	return fsm_key_add(x, &c->key);
+}
+
+/* Appends ", <what> <old>-><new>" (or without the comma, first) to buf. */
+static void
+fsm_detail_add(char *buf, size_t size, const char *what, const char *from,
+    const char *to)
+{
+	size_t	 len = strlen(buf);
+
+	if (len < size)
+		snprintf(buf + len, size - len, "%s%s %s->%s", len ? ", " : "",
+		    what, from, to);
+}
+
+static void
+fsm_detail_u32(char *buf, size_t size, const char *what, uint32_t from,
+    uint32_t to)
+{
+	char	 a[16], b[16];
+
+	snprintf(a, sizeof a, "%" PRIu32, from);
+	snprintf(b, sizeof b, "%" PRIu32, to);
+	fsm_detail_add(buf, size, what, a, b);
+}
+
+static int
+fsm_cmd_customer_update(struct fsm_ctx *x)
+{
+	const struct cmd	*c = x->c;
+	const struct customer	*in = &c->customer;
+	struct customer		 cu;
+	char			 detail[FSM_DETAIL_MAX] = "";
+	char			 a[MODEL_NAME_MAX + 3], b[MODEL_NAME_MAX + 3];
+	uint32_t		 m = c->update_mask;
+	int			 rc;
+
+	if (m == 0 || (m & ~(uint32_t)(CMD_UPDATE_TIER |
+	    CMD_UPDATE_MAX_QUEUE_DEPTH | CMD_UPDATE_MAX_CONCURRENT |
+	    CMD_UPDATE_RATE_LIMIT | CMD_UPDATE_NAME)) != 0)
+		return err_setf(x->eb, ERR_INVAL, "customer update: bad mask "
+		    "0x%" PRIx32, m);
+	if ((m & CMD_UPDATE_TIER) && (unsigned)in->tier >= TIER__COUNT)
+		return err_setf(x->eb, ERR_INVAL, "customer update: bad tier");
+	if ((m & CMD_UPDATE_NAME) && !fsm_customer_name_ok(in->name))
+		return err_setf(x->eb, ERR_INVAL, "customer update: the name "
+		    "must be 1..%d printable characters", MODEL_NAME_MAX);
+	if ((rc = fsm_customer_read(x->txn, in->id, &cu, x->eb)) != 0)
+		return rc;
+
+	if ((m & CMD_UPDATE_NAME) && strcmp(cu.name, in->name) != 0) {
+		if ((rc = fsm_customer_name_free(x, in->name)) != 0 ||
+		    (rc = kv_del(x->txn, KV_DB_CUSTOMER_NAMES, cu.name,
+		    strlen(cu.name), x->eb)) != 0 ||
+		    (rc = kv_put(x->txn, KV_DB_CUSTOMER_NAMES, in->name,
+		    strlen(in->name), cu.id, MODEL_ID_LEN, x->eb)) != 0)
+			goto out;
+		snprintf(a, sizeof a, "\"%s\"", cu.name);
+		snprintf(b, sizeof b, "\"%s\"", in->name);
+		fsm_detail_add(detail, sizeof detail, "name", a, b);
+		if ((rc = str_set(&cu.name, in->name)) != 0) {
+			rc = err_setf(x->eb, ERR_NOMEM, "customer: out of memory");
+			goto out;
+		}
+	}
+	if (m & CMD_UPDATE_TIER) {
+		fsm_detail_add(detail, sizeof detail, "tier", tier_name(cu.tier),
+		    tier_name(in->tier));
+		cu.tier = in->tier;
+	}
+	if (m & CMD_UPDATE_MAX_QUEUE_DEPTH) {
+		fsm_detail_u32(detail, sizeof detail, "max_queue_depth",
+		    cu.max_queue_depth, in->max_queue_depth);
+		cu.max_queue_depth = in->max_queue_depth;
+	}
+	if (m & CMD_UPDATE_MAX_CONCURRENT) {
+		fsm_detail_u32(detail, sizeof detail, "max_concurrent",
+		    cu.max_concurrent, in->max_concurrent);
+		cu.max_concurrent = in->max_concurrent;
+	}
+	if (m & CMD_UPDATE_RATE_LIMIT) {
+		fsm_detail_u32(detail, sizeof detail, "rate_limit_rps",
+		    cu.rate_limit_rps, in->rate_limit_rps);
+		cu.rate_limit_rps = in->rate_limit_rps;
+	}
+	cu.updated_ms = c->now_ms;
+	if (detail[0] == '\0')
+		snprintf(detail, sizeof detail, "no change");
+	if ((rc = fsm_customer_write(x->txn, &cu, x->eb)) == 0)
+		rc = fsm_audit(x, NULL, cu.id, "customer", NULL, "updated",
+		    detail);
+out:
+	customer_fini(&cu);
+	return rc;
 }
 
 static int
@@ -1376,7 +2121,7 @@ fsm_cmd_secret_set(struct fsm_ctx *x)
 	    x->eb)) != 0)
 		return rc;
 	snprintf(detail, sizeof detail, "set %s", c->secret_name);
-	return fsm_audit(x, NULL, "secret", NULL, NULL, detail);
+	return fsm_audit(x, NULL, NULL, "secret", NULL, NULL, detail);
 }
 
 static int
@@ -1407,6 +2152,18 @@ fsm_cmd_run(struct fsm_ctx *x)
 		return fsm_cmd_key_create(x);
 	case CMD_SECRET_SET:
 		return fsm_cmd_secret_set(x);
+	case CMD_CUSTOMER_CREATE:
+		return fsm_cmd_customer_create(x);
+	case CMD_CUSTOMER_UPDATE:
+		return fsm_cmd_customer_update(x);
+	case CMD_KEY_REVOKE:
+		return fsm_cmd_key_revoke(x);
+	case CMD_PAUSE:
+		return fsm_cmd_pause(x);
+	case CMD_RESUME:
+		return fsm_cmd_resume(x);
+	case CMD_CANCEL_BATCH:
+		return fsm_cmd_cancel_batch(x);
 	default:
 		return err_setf(x->eb, ERR_INVAL, "unknown command %d",
 		    (int)x->c->type);
@@ -1807,8 +2564,65 @@ out:
 	return rc;
 }
 
+/* A snapshot of layout 1 (before per-customer usage and per-tier
+ * counters) gets them computed from its workloads, so that restoring an
+ * older node's snapshot still gives exact counters. */
+static int
+fsm_layout_upgrade(struct kv *kv, struct errbuf *eb)
+{
+	struct kv_cursor	*cur = NULL;
+	struct kv_txn		*t = NULL;
+	struct wire_doc		*d;
+	struct workload		 w;
+	struct kv_val		 val;
+	uint64_t		 layout = 0, tiers[TIER__COUNT];
+	int			 rc;
+
+	if ((rc = kv_txn_begin(kv, NULL, false, &t, eb)) != 0)
+		return rc;
+	if ((rc = fsm_meta_get_u64(t, "layout", 1, &layout, eb)) != 0 ||
+	    layout >= FSM_LAYOUT)
+		goto out;
+	memset(tiers, 0, sizeof tiers);
+	if ((rc = kv_cursor_open(t, KV_DB_WORKLOADS, &cur, eb)) != 0)
+		goto out;
+	for (rc = kv_cursor_first(cur, NULL, &val); rc == 0;
+	    rc = kv_cursor_next(cur, NULL, &val)) {
+		if ((rc = fsm_doc_open(&val, &d, "workload", eb)) != 0)
+			goto out;
+		rc = fsm_decoded(model_workload_decode(wire_doc_root(d), &w),
+		    "workload", eb);
+		wire_doc_free(d);
+		if (rc != 0)
+			goto out;
+		if (w.status == WL_PENDING && (unsigned)w.tier < TIER__COUNT)
+			tiers[w.tier]++;
+		if (w.status == WL_PENDING || wl_status_holds_slot(w.status))
+			rc = fsm_usage_add(t, w.customer_id,
+			    w.status == WL_PENDING, w.status != WL_PENDING, eb);
+		workload_fini(&w);
+		if (rc != 0)
+			goto out;
+	}
+	if (rc != ERR_NOTFOUND)
+		goto out;
+	kv_cursor_close(cur);
+	cur = NULL;
+	if ((rc = fsm_meta_put_vec(t, "tier_pending", tiers, TIER__COUNT,
+	    eb)) != 0 ||
+	    (rc = fsm_meta_put_u64(t, "layout", FSM_LAYOUT, eb)) != 0)
+		goto out;
+	rc = kv_txn_commit(t, eb);
+	t = NULL;
+out:
+	kv_cursor_close(cur);
+	kv_txn_abort(t);
+	return rc;
+}
+
 /* Opens path as a store just to read its meta: proves the file is an LMDB
- * environment with our databases before it replaces the live one. */
+ * environment with our databases before it replaces the live one (and
+ * brings an older layout up to date). */
 static int
 fsm_snap_check(struct fsm *f, struct fsm_meta *m, uint64_t *applied,
     struct errbuf *eb)
@@ -1819,6 +2633,7 @@ fsm_snap_check(struct fsm *f, struct fsm_meta *m, uint64_t *applied,
 	int		 rc;
 
 	if ((rc = kv_open(&kv, f->restore_path, f->map_size, eb)) == 0 &&
+	    (rc = fsm_layout_upgrade(kv, eb)) == 0 &&
 	    (rc = kv_txn_begin(kv, NULL, true, &t, eb)) == 0)
 		rc = fsm_meta_load(t, m, applied, eb);
 	kv_txn_abort(t);
@@ -2088,13 +2903,16 @@ fsm_workload_list(struct fsm *f, const struct fsm_list_filter *flt,
 
 	*out = NULL;
 	*n = 0;
-	next_cursor[0] = '\0';
+	/* Parsed before next_cursor is cleared: a caller may pass one buffer
+	 * as both. */
 	if (flt == NULL || flt->limit < 1 || flt->limit > FSM_LIST_MAX ||
 	    (flt->has_status && (unsigned)flt->status >= WL__COUNT) ||
-	    (flt->customer_id != NULL && strlen(flt->customer_id) > MODEL_NAME_MAX))
+	    (flt->customer_id != NULL && strlen(flt->customer_id) > MODEL_NAME_MAX) ||
+	    fsm_cursor_parse(flt->cursor, &bound) != 0) {
+		next_cursor[0] = '\0';
 		return ERR_INVAL;
-	if (fsm_cursor_parse(flt->cursor, &bound) != 0)
-		return ERR_INVAL;
+	}
+	next_cursor[0] = '\0';
 
 	/* Pick the index that already does most of the filtering; every one
 	 * has keys prefix ‖ be64(seq), so newest-first is a descending walk
@@ -2509,6 +3327,7 @@ out:
 void
 audit_event_fini(struct audit_event *e)
 {
+	free(e->customer_id);
 	free(e->kind);
 	free(e->from);
 	free(e->to);
@@ -2533,6 +3352,7 @@ fsm_audit_decode(const struct kv_val *val, struct audit_event *e)
 	if ((rc = wire_field_uint(root, "seq", &e->seq)) != 0 ||
 	    (rc = wire_field_uint(root, "at", &e->at_ms)) != 0 ||
 	    (rc = wire_field_strdup(root, "workload_id", &wl)) != 0 ||
+	    (rc = wire_field_strdup(root, "customer_id", &e->customer_id)) != 0 ||
 	    (rc = wire_field_strdup(root, "kind", &e->kind)) != 0 ||
 	    (rc = wire_field_strdup(root, "from", &e->from)) != 0 ||
 	    (rc = wire_field_strdup(root, "to", &e->to)) != 0 ||
@@ -2613,5 +3433,449 @@ out:
 	for (i = 0; i < cnt; i++)
 		audit_event_fini(&v[i]);
 	free(v);
+	return rc;
+}
+
+/* A growing array of audit events being returned. */
+struct fsm_audit_vec {
+	struct audit_event	*v;
+	size_t			 n;
+	size_t			 cap;
+};
+
+static int
+fsm_audit_vec_push(struct fsm_audit_vec *vec, struct audit_event *e)
+{
+	struct audit_event	*p;
+	size_t			 cap;
+
+	if (vec->n == vec->cap) {
+		cap = vec->cap ? vec->cap * 2 : 16;
+		if ((p = realloc(vec->v, cap * sizeof *p)) == NULL)
+			return ERR_NOMEM;
+		vec->v = p;
+		vec->cap = cap;
+	}
+	vec->v[vec->n++] = *e;
+	memset(e, 0, sizeof *e);
+	return 0;
+}
+
+/* Hands the array over; a zero-length result is still a valid pointer. */
+static int
+fsm_audit_vec_take(struct fsm_audit_vec *vec, struct audit_event **out,
+    size_t *n)
+{
+	if (vec->v == NULL && (vec->v = calloc(1, sizeof *vec->v)) == NULL)
+		return ERR_NOMEM;
+	*out = vec->v;
+	*n = vec->n;
+	memset(vec, 0, sizeof *vec);
+	return 0;
+}
+
+/* An audit cursor: "" is the start (0), else the decimal seq of the last
+ * event of the previous page. */
+static int
+fsm_audit_cursor_parse(const char *s, uint64_t *out)
+{
+	*out = 0;
+	if (s == NULL || *s == '\0')
+		return 0;
+	return fsm_cursor_parse(s, out);
+}
+
+static bool
+fsm_audit_match(const struct fsm_audit_filter *flt, const struct audit_event *e)
+{
+	if (flt->customer_id != NULL && !str_eq(e->customer_id, flt->customer_id))
+		return false;
+	if (flt->since_ms != 0 && e->at_ms < flt->since_ms)
+		return false;
+	if (flt->until_ms != 0 && e->at_ms >= flt->until_ms)
+		return false;
+	return true;
+}
+
+int
+fsm_audit_query(struct fsm *f, const struct fsm_audit_filter *flt,
+    struct audit_event **out, size_t *n, char next_cursor[FSM_CURSOR_LEN])
+{
+	struct fsm_audit_vec	 vec = { NULL, 0, 0 };
+	struct kv_cursor	*cur = NULL;
+	struct audit_event	 e;
+	struct fsm_key		 pre = { .len = 0 }, k;
+	struct kv_val		 key, val;
+	struct kv_txn		*t;
+	enum kv_db		 db;
+	uint64_t		 after, seq, last = 0;
+	size_t			 i;
+	bool			 more = false;
+	int			 rc;
+
+	*out = NULL;
+	*n = 0;
+	/* Parsed before next_cursor is cleared: a caller may pass one buffer
+	 * as both. */
+	if (flt == NULL || flt->limit < 1 || flt->limit > FSM_LIST_MAX ||
+	    (flt->workload_id != NULL && !model_id_valid(flt->workload_id)) ||
+	    (flt->customer_id != NULL && !fsm_cust_ok(flt->customer_id)) ||
+	    fsm_audit_cursor_parse(flt->cursor, &after) != 0) {
+		next_cursor[0] = '\0';
+		return ERR_INVAL;
+	}
+	next_cursor[0] = '\0';
+
+	/* The narrowest index: one workload's events, one customer's, or all;
+	 * each is prefix ‖ be64(seq), so oldest-first is an ascending walk
+	 * from just after the cursor. */
+	if (flt->workload_id != NULL) {
+		db = KV_DB_AUDIT_BY_WORKLOAD;
+		fsm_key_bytes(&pre, flt->workload_id, MODEL_ID_LEN);
+	} else if (flt->customer_id != NULL) {
+		db = KV_DB_AUDIT_BY_CUSTOMER;
+		fsm_key_str(&pre, flt->customer_id);
+		fsm_key_u8(&pre, 0);
+	} else
+		db = KV_DB_AUDIT;
+	if (after == UINT64_MAX)
+		return fsm_audit_vec_take(&vec, out, n);
+
+	if ((rc = fsm_read_begin(f, &t)) != 0)
+		return rc;
+	if ((rc = kv_cursor_open(t, db, &cur, NULL)) != 0)
+		goto out;
+	k = pre;
+	fsm_key_u64(&k, after + 1);
+	for (rc = kv_cursor_seek(cur, k.b, k.len, &key, &val); rc == 0;
+	    rc = kv_cursor_next(cur, &key, &val)) {
+		if (key.len != pre.len + 8 ||
+		    memcmp(key.data, pre.b, pre.len) != 0)
+			break;
+		seq = fsm_be64_get((const uint8_t *)key.data + pre.len);
+		if (db != KV_DB_AUDIT &&
+		    (rc = kv_get(t, KV_DB_AUDIT, (const uint8_t *)key.data +
+		    pre.len, 8, &val, NULL)) != 0) {
+			if (rc == ERR_NOTFOUND)
+				rc = ERR_CORRUPT;
+			goto out;
+		}
+		if ((rc = fsm_audit_decode(&val, &e)) != 0)
+			goto out;
+		if (!fsm_audit_match(flt, &e)) {
+			audit_event_fini(&e);
+			continue;
+		}
+		if (vec.n == flt->limit) {
+			/* One more match exists: there is a next page. */
+			audit_event_fini(&e);
+			more = true;
+			break;
+		}
+		last = seq;
+		if ((rc = fsm_audit_vec_push(&vec, &e)) != 0) {
+			audit_event_fini(&e);
+			goto out;
+		}
+	}
+	if (rc != 0 && rc != ERR_NOTFOUND)
+		goto out;
+	if (more)
+		snprintf(next_cursor, FSM_CURSOR_LEN, "%" PRIu64, last);
+	rc = fsm_audit_vec_take(&vec, out, n);
+out:
+	kv_cursor_close(cur);
+	fsm_read_end(f, t);
+	for (i = 0; i < vec.n; i++)
+		audit_event_fini(&vec.v[i]);
+	free(vec.v);
+	if (rc != 0)
+		next_cursor[0] = '\0';
+	return rc;
+}
+
+/* ---- customers, keys, usage, idempotency ---- */
+
+int
+fsm_customer_get(struct fsm *f, const char *id, struct customer *out)
+{
+	struct kv_txn	*t;
+	int		 rc;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = fsm_read_begin(f, &t)) != 0)
+		return rc;
+	rc = fsm_customer_read(t, id, out, NULL);
+	fsm_read_end(f, t);
+	return rc;
+}
+
+int
+fsm_customer_list(struct fsm *f, struct customer **out, size_t *n)
+{
+	struct customer		*v = NULL, *p;
+	struct kv_cursor	*cur = NULL;
+	struct kv_val		 val;
+	struct kv_txn		*t;
+	char			 id[MODEL_ID_LEN + 1];
+	size_t			 cnt = 0, cap = 0, i;
+	int			 rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = fsm_read_begin(f, &t)) != 0)
+		return rc;
+	if ((rc = kv_cursor_open(t, KV_DB_CUSTOMERS_BY_CREATED, &cur, NULL)) != 0)
+		goto out;
+	for (rc = kv_cursor_first(cur, NULL, &val); rc == 0;
+	    rc = kv_cursor_next(cur, NULL, &val)) {
+		if (val.len != MODEL_ID_LEN) {
+			rc = ERR_CORRUPT;
+			goto out;
+		}
+		memcpy(id, val.data, MODEL_ID_LEN);
+		id[MODEL_ID_LEN] = '\0';
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((p = realloc(v, cap * sizeof *p)) == NULL) {
+				rc = ERR_NOMEM;
+				goto out;
+			}
+			v = p;
+		}
+		if ((rc = fsm_customer_read(t, id, &v[cnt], NULL)) != 0) {
+			if (rc == ERR_NOTFOUND)
+				rc = ERR_CORRUPT;
+			goto out;
+		}
+		cnt++;
+	}
+	if (rc != ERR_NOTFOUND)
+		goto out;
+	if (v == NULL && (v = calloc(1, sizeof *v)) == NULL) {
+		rc = ERR_NOMEM;
+		goto out;
+	}
+	*out = v;
+	*n = cnt;
+	v = NULL;
+	cnt = 0;
+	rc = 0;
+out:
+	kv_cursor_close(cur);
+	fsm_read_end(f, t);
+	for (i = 0; i < cnt; i++)
+		customer_fini(&v[i]);
+	free(v);
+	return rc;
+}
+
+int
+fsm_key_get(struct fsm *f, const char *key_id, struct api_key *out)
+{
+	struct kv_txn	*t;
+	struct kv_val	 v;
+	uint8_t		 hash[32];
+	int		 rc;
+
+	memset(out, 0, sizeof *out);
+	if (key_id == NULL || !model_id_valid(key_id))
+		return ERR_NOTFOUND;
+	if ((rc = fsm_read_begin(f, &t)) != 0)
+		return rc;
+	if ((rc = kv_get(t, KV_DB_KEY_IDS, key_id, MODEL_ID_LEN, &v, NULL)) != 0)
+		goto out;
+	if (v.len != sizeof hash) {
+		rc = ERR_CORRUPT;
+		goto out;
+	}
+	memcpy(hash, v.data, sizeof hash);
+	if ((rc = kv_get(t, KV_DB_KEYS, hash, sizeof hash, &v, NULL)) != 0) {
+		if (rc == ERR_NOTFOUND)
+			rc = ERR_CORRUPT;
+		goto out;
+	}
+	rc = fsm_key_decode(&v, out, NULL);
+out:
+	fsm_read_end(f, t);
+	return rc;
+}
+
+/* Oldest first; keys of one millisecond by id. */
+static int
+fsm_key_cmp(const void *a, const void *b)
+{
+	const struct api_key	*x = a, *y = b;
+
+	if (x->created_ms != y->created_ms)
+		return x->created_ms < y->created_ms ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+int
+fsm_customer_keys(struct fsm *f, const char *customer_id,
+    struct api_key **out, size_t *n)
+{
+	struct api_key		*v = NULL, *p, k;
+	struct kv_cursor	*cur = NULL;
+	struct kv_val		 val;
+	struct kv_txn		*t;
+	size_t			 cnt = 0, cap = 0, i;
+	int			 rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!fsm_cust_ok(customer_id))
+		return ERR_INVAL;
+	if ((rc = fsm_read_begin(f, &t)) != 0)
+		return rc;
+	/* Keys are few (a handful per customer): a scan beats keeping one
+	 * more index in step. */
+	if ((rc = kv_cursor_open(t, KV_DB_KEYS, &cur, NULL)) != 0)
+		goto out;
+	for (rc = kv_cursor_first(cur, NULL, &val); rc == 0;
+	    rc = kv_cursor_next(cur, NULL, &val)) {
+		if ((rc = fsm_key_decode(&val, &k, NULL)) != 0)
+			goto out;
+		if (!str_eq(k.customer_id, customer_id)) {
+			api_key_fini(&k);
+			continue;
+		}
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 8;
+			if ((p = realloc(v, cap * sizeof *p)) == NULL) {
+				api_key_fini(&k);
+				rc = ERR_NOMEM;
+				goto out;
+			}
+			v = p;
+		}
+		v[cnt++] = k;
+	}
+	if (rc != ERR_NOTFOUND)
+		goto out;
+	if (v == NULL && (v = calloc(1, sizeof *v)) == NULL) {
+		rc = ERR_NOMEM;
+		goto out;
+	}
+	qsort(v, cnt, sizeof *v, fsm_key_cmp);
+	*out = v;
+	*n = cnt;
+	v = NULL;
+	cnt = 0;
+	rc = 0;
+out:
+	kv_cursor_close(cur);
+	fsm_read_end(f, t);
+	for (i = 0; i < cnt; i++)
+		api_key_fini(&v[i]);
+	free(v);
+	return rc;
+}
+
+int
+fsm_customer_usage(struct fsm *f, const char *customer_id, struct fsm_usage *out)
+{
+	struct kv_txn	*t;
+	int		 rc;
+
+	memset(out, 0, sizeof *out);
+	if (!fsm_cust_ok(customer_id))
+		return ERR_INVAL;
+	if ((rc = fsm_read_begin(f, &t)) != 0)
+		return rc;
+	rc = fsm_usage_get(t, customer_id, &out->pending, &out->active, NULL);
+	fsm_read_end(f, t);
+	return rc;
+}
+
+int
+fsm_queue_depth_get(struct fsm *f, struct fsm_queue_depth *out)
+{
+	struct fsm_customer_depth	*p;
+	struct kv_cursor		*cur = NULL;
+	struct kv_val			 key, val;
+	struct kv_txn			*t;
+	uint64_t			 counts[WL__COUNT], pending;
+	size_t				 cap = 0;
+	int				 rc;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = fsm_read_begin(f, &t)) != 0)
+		return rc;
+	if ((rc = fsm_meta_get_counts(t, counts, NULL)) != 0 ||
+	    (rc = fsm_meta_get_vec(t, "tier_pending", out->by_tier, TIER__COUNT,
+	    NULL)) != 0)
+		goto out;
+	out->total = counts[WL_PENDING];
+	/* The usage database holds only customers with live work, sorted by
+	 * id: those with PENDING ones are the answer. */
+	if ((rc = kv_cursor_open(t, KV_DB_USAGE, &cur, NULL)) != 0)
+		goto out;
+	for (rc = kv_cursor_first(cur, &key, &val); rc == 0;
+	    rc = kv_cursor_next(cur, &key, &val)) {
+		if (val.len != FSM_USAGE_LEN || key.len == 0) {
+			rc = ERR_CORRUPT;
+			goto out;
+		}
+		if ((pending = fsm_be64_get(val.data)) == 0)
+			continue;
+		if (out->n_customers == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((p = realloc(out->by_customer, cap * sizeof *p)) == NULL) {
+				rc = ERR_NOMEM;
+				goto out;
+			}
+			out->by_customer = p;
+		}
+		p = &out->by_customer[out->n_customers];
+		if ((p->customer_id = strndup(key.data, key.len)) == NULL) {
+			rc = ERR_NOMEM;
+			goto out;
+		}
+		p->pending = pending;
+		out->n_customers++;
+	}
+	rc = rc == ERR_NOTFOUND ? 0 : rc;
+out:
+	kv_cursor_close(cur);
+	fsm_read_end(f, t);
+	if (rc != 0)
+		fsm_queue_depth_fini(out);
+	return rc;
+}
+
+void
+fsm_queue_depth_fini(struct fsm_queue_depth *q)
+{
+	size_t	 i;
+
+	for (i = 0; i < q->n_customers; i++)
+		free(q->by_customer[i].customer_id);
+	free(q->by_customer);
+	memset(q, 0, sizeof *q);
+}
+
+int
+fsm_idempotency_get(struct fsm *f, const char *customer_id, const char *key,
+    uint64_t now_ms, struct fsm_idempotency *out)
+{
+	struct kv_txn	*t;
+	struct fsm_key	 k;
+	int		 rc;
+
+	memset(out, 0, sizeof *out);
+	if (!fsm_cust_ok(customer_id) || key == NULL || key[0] == '\0' ||
+	    strlen(key) > FSM_IDEM_KEY_MAX)
+		return ERR_NOTFOUND;
+	fsm_idem_key(&k, customer_id, key);
+	if ((rc = fsm_read_begin(f, &t)) != 0)
+		return rc;
+	rc = fsm_idem_read(t, &k, out, NULL);
+	if (rc == 0 && out->at_ms < fsm_idem_cutoff(now_ms)) {
+		memset(out, 0, sizeof *out);
+		rc = ERR_NOTFOUND;
+	}
+	fsm_read_end(f, t);
 	return rc;
 }

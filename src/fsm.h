@@ -39,7 +39,7 @@ void	fsm_close(struct fsm *f);
 /* Applies the committed command buf[0..len) at Raft index `index`.
  * *result is 0 if the command took effect, or the ERR_* code of its
  * deterministic rejection (ERR_NOTFOUND, ERR_CONFLICT, ERR_STALE, ERR_INVAL,
- * ERR_EXISTS).  Returns 0, or ERR_IO/ERR_NOSPACE/ERR_NOMEM if the store
+ * ERR_EXISTS, and for SUBMIT ERR_QUEUEFULL or ERR_OVERLOADED).  Returns 0, or ERR_IO/ERR_NOSPACE/ERR_NOMEM if the store
  * failed (fatal for this node). Loop thread only. */
 int	fsm_apply(struct fsm *f, uint64_t index, const void *buf, size_t len, int *result);
 /* Commits the open batch transaction, if any. Loop thread only. */
@@ -124,6 +124,7 @@ struct audit_event {
 	uint64_t	 seq;			/* global order */
 	uint64_t	 at_ms;
 	char		 workload_id[MODEL_ID_LEN + 1];	/* "" for non-workload events */
+	char		*customer_id;		/* the customer concerned, or NULL */
 	char		*kind;			/* "status", "worker", "key", ... */
 	char		*from;			/* previous status, or NULL */
 	char		*to;			/* new status, or NULL */
@@ -136,5 +137,67 @@ void	audit_event_fini(struct audit_event *e);
 /* Audit events of one workload, oldest first (up to limit). */
 int	fsm_audit_list(struct fsm *f, const char *workload_id, uint32_t limit,
 	    struct audit_event **out, size_t *n);
+
+struct fsm_audit_filter {
+	const char	*workload_id;	/* NULL: any */
+	const char	*customer_id;	/* NULL: any */
+	uint64_t	 since_ms;	/* 0: no lower bound (inclusive) */
+	uint64_t	 until_ms;	/* 0: no upper bound (exclusive) */
+	const char	*cursor;	/* NULL or "" for the first page */
+	uint32_t	 limit;		/* 1..1000 */
+};
+
+/* Audit events matching the filter, oldest first; next_cursor is "" when
+ * there are no more.  ERR_INVAL for a malformed cursor. */
+int	fsm_audit_query(struct fsm *f, const struct fsm_audit_filter *flt,
+	    struct audit_event **out, size_t *n, char next_cursor[FSM_CURSOR_LEN]);
+
+/* ---- customers (issue: multi-tenant API) ---- */
+
+int	fsm_customer_get(struct fsm *f, const char *id, struct customer *out);
+/* Every customer, oldest first. Caller frees each with customer_fini. */
+int	fsm_customer_list(struct fsm *f, struct customer **out, size_t *n);
+/* The API key with this public id, revoked or not. ERR_NOTFOUND if none. */
+int	fsm_key_get(struct fsm *f, const char *key_id, struct api_key *out);
+/* Every key of a customer, revoked included, oldest first. */
+int	fsm_customer_keys(struct fsm *f, const char *customer_id,
+	    struct api_key **out, size_t *n);
+
+/* Workloads of one customer (any id, "admin" included): PENDING ones, and
+ * ones holding a slot (SCHEDULED, RUNNING, PAUSING).  O(1). */
+struct fsm_usage {
+	uint64_t	 pending;
+	uint64_t	 active;
+};
+
+int	fsm_customer_usage(struct fsm *f, const char *customer_id, struct fsm_usage *out);
+
+struct fsm_customer_depth {
+	char		*customer_id;		/* owned */
+	uint64_t	 pending;
+};
+
+/* PENDING workloads: in all, by tier, and per customer that has any. */
+struct fsm_queue_depth {
+	uint64_t			 total;
+	uint64_t			 by_tier[TIER__COUNT];
+	struct fsm_customer_depth	*by_customer;	/* owned, sorted by id */
+	size_t				 n_customers;
+};
+
+int	fsm_queue_depth_get(struct fsm *f, struct fsm_queue_depth *out);
+void	fsm_queue_depth_fini(struct fsm_queue_depth *q);
+
+/* A submission remembered under an Idempotency-Key. */
+struct fsm_idempotency {
+	char		 workload_id[MODEL_ID_LEN + 1];	/* its (first) workload */
+	uint8_t		 body_hash[32];
+	uint64_t	 at_ms;
+};
+
+/* The submission made under (customer_id, key) no earlier than
+ * now_ms - CMD_IDEMPOTENCY_TTL_MS.  ERR_NOTFOUND if none. */
+int	fsm_idempotency_get(struct fsm *f, const char *customer_id, const char *key,
+	    uint64_t now_ms, struct fsm_idempotency *out);
 
 #endif /* SRC_FSM_H */

@@ -238,6 +238,13 @@ api_key_fini(struct api_key *k)
 	memset(k, 0, sizeof *k);
 }
 
+void
+customer_fini(struct customer *c)
+{
+	free(c->name);
+	memset(c, 0, sizeof *c);
+}
+
 /* ---- decoding helpers ---- */
 
 /* Reads a fixed-size id (exactly MODEL_ID_LEN bytes, no NUL) from map[key]
@@ -546,6 +553,59 @@ model_api_key_decode(const struct wire_val *v, struct api_key *out)
 	return 0;
 fail:
 	api_key_fini(out);
+	return rc;
+}
+
+/* ---- customer ---- */
+
+#define MODEL_CUSTOMER_FIELDS	8
+
+void
+model_customer_encode(struct wire_writer *w, const struct customer *c)
+{
+	wire_put_map(w, MODEL_CUSTOMER_FIELDS);
+	wire_put_str(w, "id");
+	wire_put_str(w, c->id);
+	wire_put_str(w, "name");
+	wire_put_str(w, c->name);
+	wire_put_str(w, "tier");
+	wire_put_uint(w, (uint64_t)c->tier);
+	wire_put_str(w, "mqd");
+	wire_put_uint(w, c->max_queue_depth);
+	wire_put_str(w, "mc");
+	wire_put_uint(w, c->max_concurrent);
+	wire_put_str(w, "rps");
+	wire_put_uint(w, c->rate_limit_rps);
+	wire_put_str(w, "ct");
+	wire_put_uint(w, c->created_ms);
+	wire_put_str(w, "ut");
+	wire_put_uint(w, c->updated_ms);
+}
+
+int
+model_customer_decode(const struct wire_val *v, struct customer *out)
+{
+	unsigned	 tier = TIER_FREE;
+	int		 rc;
+
+	memset(out, 0, sizeof *out);
+	if (wire_val_type(v) != WIRE_MAP)
+		return ERR_PROTO;
+	/* A customer without a tier would silently become "free": the tier
+	 * decides its priority weight, so it is required. */
+	if ((rc = model_field_id(v, "id", true, out->id)) != 0 ||
+	    (rc = wire_field_str_req(v, "name", &out->name)) != 0 ||
+	    (rc = model_field_enum(v, "tier", true, TIER__COUNT, &tier)) != 0 ||
+	    (rc = wire_field_u32(v, "mqd", &out->max_queue_depth)) != 0 ||
+	    (rc = wire_field_u32(v, "mc", &out->max_concurrent)) != 0 ||
+	    (rc = wire_field_u32(v, "rps", &out->rate_limit_rps)) != 0 ||
+	    (rc = wire_field_uint(v, "ct", &out->created_ms)) != 0 ||
+	    (rc = wire_field_uint(v, "ut", &out->updated_ms)) != 0)
+		goto fail;
+	out->tier = (enum tier)tier;
+	return 0;
+fail:
+	customer_fini(out);
 	return rc;
 }
 

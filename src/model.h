@@ -128,6 +128,23 @@ struct api_key {
 
 void	api_key_fini(struct api_key *k);
 
+/* A tenant.  Limits of 0 mean "the tier's default" (rate, queue depth) or
+ * "no limit" (max_concurrent); the coordinator's configuration holds the
+ * tier defaults, and proposers resolve them into commands, so applying a
+ * command never depends on a node's configuration. */
+struct customer {
+	char		 id[MODEL_ID_LEN + 1];
+	char		*name;			/* 1..MODEL_NAME_MAX printable chars */
+	enum tier	 tier;
+	uint32_t	 max_queue_depth;	/* PENDING workloads at most; 0: tier default */
+	uint32_t	 max_concurrent;	/* slots held at most; 0: no limit */
+	uint32_t	 rate_limit_rps;	/* API requests per second; 0: tier default */
+	uint64_t	 created_ms;
+	uint64_t	 updated_ms;
+};
+
+void	customer_fini(struct customer *c);
+
 /* msgpack encodings of stored records.  Encoders write one map into w;
  * decoders fill a zeroed record from v and return 0, ERR_PROTO or ERR_NOMEM
  * (on error the record is finalised). */
@@ -141,6 +158,8 @@ void	model_worker_encode(struct wire_writer *w, const struct worker_rec *wr);
 int	model_worker_decode(const struct wire_val *v, struct worker_rec *out);
 void	model_api_key_encode(struct wire_writer *w, const struct api_key *k);
 int	model_api_key_decode(const struct wire_val *v, struct api_key *out);
+void	model_customer_encode(struct wire_writer *w, const struct customer *c);
+int	model_customer_decode(const struct wire_val *v, struct customer *out);
 
 /* Fills id with a random UUID (version 4) text, NUL-terminated. */
 void	model_id_generate(char id[MODEL_ID_LEN + 1]);

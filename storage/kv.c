@@ -53,6 +53,13 @@ static const char *const kv_db_names[KV_DB__COUNT] = {
 	[KV_DB_SECRETS] = "secrets",
 	[KV_DB_AUDIT] = "audit",
 	[KV_DB_AUDIT_BY_WORKLOAD] = "audit_by_workload",
+	[KV_DB_AUDIT_BY_CUSTOMER] = "audit_by_customer",
+	[KV_DB_USAGE] = "usage",
+	[KV_DB_CUSTOMERS] = "customers",
+	[KV_DB_CUSTOMER_NAMES] = "customer_names",
+	[KV_DB_CUSTOMERS_BY_CREATED] = "customers_by_created",
+	[KV_DB_IDEMPOTENCY] = "idempotency",
+	[KV_DB_IDEMPOTENCY_BY_TIME] = "idempotency_by_time",
 };
 
 const char *

@@ -38,6 +38,13 @@ enum kv_db {
 	KV_DB_SECRETS,		/* secret name -> hash */
 	KV_DB_AUDIT,		/* audit seq -> event */
 	KV_DB_AUDIT_BY_WORKLOAD,/* workload id, audit seq -> empty */
+	KV_DB_AUDIT_BY_CUSTOMER,/* customer, audit seq -> empty */
+	KV_DB_USAGE,		/* customer -> pending and slot-holding counts */
+	KV_DB_CUSTOMERS,	/* customer id -> record */
+	KV_DB_CUSTOMER_NAMES,	/* customer name -> customer id */
+	KV_DB_CUSTOMERS_BY_CREATED, /* creation seq -> customer id */
+	KV_DB_IDEMPOTENCY,	/* customer, idempotency key -> submission */
+	KV_DB_IDEMPOTENCY_BY_TIME, /* time, customer, key -> empty */
 	KV_DB__COUNT
 };
 

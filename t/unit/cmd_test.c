@@ -4,6 +4,8 @@
  * (truncated at every length, random bytes, mutated encodings, bad types,
  * enums out of range, oversized arrays) is rejected with ERR_PROTO and leaves
  * nothing allocated, and the small helpers (names, ids, priorities) behave.
+ * The multi-tenant commands (customers, key revocation, pause/resume, batch
+ * cancel, SUBMIT's idempotency and limit fields) get the same treatment.
  * Run under ASan: a leak on any error path fails the test program.
  */
 #include <math.h>
@@ -126,6 +128,20 @@ cmd_test_key_fill(struct api_key *k)
 	k->revoked = true;
 }
 
+static void
+cmd_test_customer_fill(struct customer *c)
+{
+	memset(c, 0, sizeof *c);
+	memcpy(c->id, ID_B, MODEL_ID_LEN + 1);
+	c->name = strdup("Acme Corp.");
+	c->tier = TIER_ENTERPRISE;
+	c->max_queue_depth = 5000;
+	c->max_concurrent = 64;
+	c->rate_limit_rps = 250;
+	c->created_ms = 1700000000000ULL;
+	c->updated_ms = 1700000009000ULL;
+}
+
 /* ---- comparisons: each returns NULL if equal, else the first field that
  * differs, so a failure says what broke. ---- */
 
@@ -235,6 +251,20 @@ cmd_test_key_diff(const struct api_key *a, const struct api_key *b)
 }
 
 static const char *
+cmd_test_customer_diff(const struct customer *a, const struct customer *b)
+{
+	CMP_MEM(a, b, id);
+	CMP_STR(a, b, name);
+	CMP_VAL(a, b, tier);
+	CMP_VAL(a, b, max_queue_depth);
+	CMP_VAL(a, b, max_concurrent);
+	CMP_VAL(a, b, rate_limit_rps);
+	CMP_VAL(a, b, created_ms);
+	CMP_VAL(a, b, updated_ms);
+	return NULL;
+}
+
+static const char *
 cmd_test_cmd_diff(const struct cmd *a, const struct cmd *b)
 {
 	const char	*d;
@@ -285,6 +315,17 @@ cmd_test_cmd_diff(const struct cmd *a, const struct cmd *b)
 		return d;
 	CMP_STR(a, b, secret_name);
 	CMP_MEM(a, b, secret_hash);
+	CMP_STR(a, b, idempotency_key);
+	CMP_MEM(a, b, body_hash);
+	CMP_VAL(a, b, queue_limit);
+	CMP_VAL(a, b, global_limit);
+	if ((d = cmd_test_customer_diff(&a->customer, &b->customer)) != NULL)
+		return d;
+	CMP_VAL(a, b, update_mask);
+	CMP_VAL(a, b, n_ids);
+	for (i = 0; i < a->n_ids; i++)
+		if (strcmp(a->ids[i], b->ids[i]) != 0)
+			return "ids";
 	return NULL;
 }
 
@@ -324,6 +365,11 @@ cmd_test_build(struct cmd *c, enum cmd_type t)
 		memcpy(c->workloads[2].id, ID_C, sizeof c->workloads[2].id);
 		c->workloads[2].type = strdup("exec");
 		c->workloads[2].status = WL_PENDING;
+		c->idempotency_key = strdup("order-2024-0001");
+		for (i = 0; i < sizeof c->body_hash; i++)
+			c->body_hash[i] = (uint8_t)(i * 3 + 7);
+		c->queue_limit = 1000;
+		c->global_limit = UINT32_MAX;
 		break;
 	case CMD_ASSIGN:
 		c->placements = calloc(2, sizeof *c->placements);
@@ -393,6 +439,34 @@ cmd_test_build(struct cmd *c, enum cmd_type t)
 		c->secret_name = strdup("join_token");
 		for (i = 0; i < sizeof c->secret_hash; i++)
 			c->secret_hash[i] = (uint8_t)(0xff - i);
+		break;
+	case CMD_CUSTOMER_CREATE:
+		cmd_test_customer_fill(&c->customer);
+		cmd_test_key_fill(&c->key);
+		break;
+	case CMD_CUSTOMER_UPDATE:
+		/* Every bit set, so that every field travels. */
+		cmd_test_customer_fill(&c->customer);
+		c->customer.created_ms = c->customer.updated_ms = 0;
+		c->update_mask = CMD_UPDATE_TIER | CMD_UPDATE_MAX_QUEUE_DEPTH |
+		    CMD_UPDATE_MAX_CONCURRENT | CMD_UPDATE_RATE_LIMIT |
+		    CMD_UPDATE_NAME;
+		break;
+	case CMD_KEY_REVOKE:
+		memcpy(c->key.id, ID_C, MODEL_ID_LEN + 1);
+		c->key.customer_id = strdup(ID_B);
+		break;
+	case CMD_PAUSE:
+	case CMD_RESUME:
+		memcpy(c->workload_id, ID_C, MODEL_ID_LEN + 1);
+		break;
+	case CMD_CANCEL_BATCH:
+		c->ids = calloc(3, sizeof *c->ids);
+		c->n_ids = 3;
+		memcpy(c->ids[0], ID_A, MODEL_ID_LEN + 1);
+		memcpy(c->ids[1], ID_B, MODEL_ID_LEN + 1);
+		memcpy(c->ids[2], ID_A, MODEL_ID_LEN + 1);
+		c->message = strdup("clean-up");
 		break;
 	default:
 		break;
@@ -508,7 +582,7 @@ cmd_test_fuzz(void)
 			buf[0] = (uint8_t)(0x80 | (cmd_test_rand() % 8));
 			buf[1] = 0xa1;
 			buf[2] = 't';
-			buf[3] = (uint8_t)(1 + cmd_test_rand() % 12);
+			buf[3] = (uint8_t)(1 + cmd_test_rand() % (CMD__END - 1));
 		}
 		rc = cmd_test_decode_any(buf, len);
 		if (rc == 0)
@@ -775,6 +849,406 @@ cmd_test_bad_commands(void)
 	ok(1, "cmd_fini twice is harmless");
 }
 
+/* A new writer holding a map of 2 + extra entries, "t" and "now" written. */
+static struct wire_writer *
+cmd_test_hdr(enum cmd_type t, uint32_t extra)
+{
+	struct wire_writer	*w = wire_writer_new();
+
+	wire_put_map(w, 2 + extra);
+	wire_put_str(w, "t");
+	wire_put_uint(w, (uint64_t)t);
+	wire_put_str(w, "now");
+	wire_put_uint(w, 1);
+	return w;
+}
+
+/* Like cmd_test_decode_writer, but keeps the decoded command in *c. */
+static int
+cmd_test_decode_keep(struct wire_writer *w, struct cmd *c)
+{
+	void	*buf;
+	size_t	 len;
+	int	 rc;
+
+	memset(c, 0, sizeof *c);
+	if (wire_writer_take(w, &buf, &len) != 0) {
+		wire_writer_free(w);
+		return -1;
+	}
+	wire_writer_free(w);
+	rc = cmd_decode(buf, len, c);
+	free(buf);
+	return rc;
+}
+
+/* Writes a customer map with one key replaced: skip drops it, else its value
+ * becomes u (str NULL) or str. */
+static void
+cmd_test_put_customer(struct wire_writer *w, const char *key, bool skip,
+    uint64_t u, const char *str)
+{
+	static const char *const keys[] = { "id", "name", "tier", "mqd", "mc",
+	    "rps", "ct", "ut" };
+	struct customer	 c;
+	size_t		 i;
+	uint64_t	 vals[8];
+
+	cmd_test_customer_fill(&c);
+	vals[2] = (uint64_t)c.tier;
+	vals[3] = c.max_queue_depth;
+	vals[4] = c.max_concurrent;
+	vals[5] = c.rate_limit_rps;
+	vals[6] = c.created_ms;
+	vals[7] = c.updated_ms;
+	wire_put_map(w, skip ? 7 : 8);
+	for (i = 0; i < 8; i++) {
+		if (key != NULL && strcmp(keys[i], key) == 0) {
+			if (skip)
+				continue;
+			wire_put_str(w, keys[i]);
+			if (str != NULL)
+				wire_put_str(w, str);
+			else
+				wire_put_uint(w, u);
+			continue;
+		}
+		wire_put_str(w, keys[i]);
+		if (i == 0)
+			wire_put_str(w, c.id);
+		else if (i == 1)
+			wire_put_str(w, c.name);
+		else
+			wire_put_uint(w, vals[i]);
+	}
+	customer_fini(&c);
+}
+
+/* A CUSTOMER_CREATE with the customer written by cmd_test_put_customer. */
+static int
+cmd_test_customer_create(const char *key, bool skip, uint64_t u,
+    const char *str)
+{
+	struct wire_writer	*w = cmd_test_hdr(CMD_CUSTOMER_CREATE, 2);
+	struct api_key		 k;
+
+	wire_put_str(w, "cus");
+	cmd_test_put_customer(w, key, skip, u, str);
+	wire_put_str(w, "key");
+	cmd_test_key_fill(&k);
+	model_api_key_encode(w, &k);
+	api_key_fini(&k);
+	return cmd_test_decode_writer(w);
+}
+
+/* A CUSTOMER_UPDATE of ID_B with mask, plus one field (NULL: none) set to
+ * u or str. */
+static int
+cmd_test_update(uint64_t mask, const char *key, uint64_t u, const char *str,
+    struct cmd *keep)
+{
+	struct wire_writer	*w = cmd_test_hdr(CMD_CUSTOMER_UPDATE,
+	    key ? 3 : 2);
+	struct cmd		 c;
+	int			 rc;
+
+	wire_put_str(w, "cid");
+	wire_put_str(w, ID_B);
+	wire_put_str(w, "mask");
+	wire_put_uint(w, mask);
+	if (key != NULL) {
+		wire_put_str(w, key);
+		if (str != NULL)
+			wire_put_str(w, str);
+		else
+			wire_put_uint(w, u);
+	}
+	rc = cmd_test_decode_keep(w, keep != NULL ? keep : &c);
+	if (rc != 0 && !cmd_test_is_zero(keep != NULL ? keep : &c, sizeof c))
+		rc = -2;
+	if (keep == NULL)
+		cmd_fini(&c);
+	return rc;
+}
+
+static void
+cmd_test_bad_tenancy(void)
+{
+	struct wire_writer	*w;
+	struct wire_doc		*d;
+	struct cmd		 c;
+	void			*buf;
+	size_t			 len, i;
+	int			 rc;
+	static const uint8_t	 hash31[31];
+
+	/* SUBMIT: the optional fields are absent when unset, and strict when
+	 * present. */
+	cmd_test_build(&c, CMD_SUBMIT);
+	free(c.idempotency_key);
+	c.idempotency_key = NULL;
+	memset(c.body_hash, 0, sizeof c.body_hash);
+	c.queue_limit = c.global_limit = 0;
+	rc = cmd_encode(&c, &buf, &len);
+	cmd_fini(&c);
+	is_int(rc, 0, "submit without the optional fields encodes");
+	if (rc == 0) {
+		ok(wire_doc_decode(&d, buf, len) == 0 &&
+		    wire_map_get(wire_doc_root(d), "idk") == NULL &&
+		    wire_map_get(wire_doc_root(d), "bh") == NULL &&
+		    wire_map_get(wire_doc_root(d), "ql") == NULL &&
+		    wire_map_get(wire_doc_root(d), "gl") == NULL &&
+		    wire_len(wire_doc_root(d)) == 5,
+		    "  and writes none of them");
+		wire_doc_free(d);
+		rc = cmd_decode(buf, len, &c);
+		ok(rc == 0 && c.idempotency_key == NULL && c.queue_limit == 0 &&
+		    c.global_limit == 0 && cmd_test_is_zero(c.body_hash,
+		    sizeof c.body_hash), "  and decodes them as unset");
+		cmd_fini(&c);
+		free(buf);
+	}
+	w = cmd_test_hdr(CMD_SUBMIT, 1);
+	wire_put_str(w, "bh");
+	wire_put_bin(w, hash31, sizeof hash31);
+	is_int(cmd_test_decode_writer(w), ERR_PROTO, "submit: 31-byte body hash");
+	w = cmd_test_hdr(CMD_SUBMIT, 1);
+	wire_put_str(w, "bh");
+	wire_put_str(w, "00112233445566778899aabbccddeeff");
+	is_int(cmd_test_decode_writer(w), ERR_PROTO, "submit: body hash as text");
+	w = cmd_test_hdr(CMD_SUBMIT, 1);
+	wire_put_str(w, "idk");
+	wire_put_uint(w, 7);
+	is_int(cmd_test_decode_writer(w), ERR_PROTO, "submit: numeric idempotency key");
+	w = cmd_test_hdr(CMD_SUBMIT, 1);
+	wire_put_str(w, "ql");
+	wire_put_uint(w, (uint64_t)UINT32_MAX + 1);
+	is_int(cmd_test_decode_writer(w), ERR_PROTO, "submit: queue limit over 32 bits");
+	w = cmd_test_hdr(CMD_SUBMIT, 1);
+	wire_put_str(w, "gl");
+	wire_put_str(w, "100");
+	is_int(cmd_test_decode_writer(w), ERR_PROTO, "submit: global limit as text");
+	w = cmd_test_hdr(CMD_SUBMIT, 2);
+	wire_put_str(w, "idk");
+	wire_put_str(w, "k-1");
+	wire_put_str(w, "gl");
+	wire_put_uint(w, 0);
+	rc = cmd_test_decode_keep(w, &c);
+	ok(rc == 0 && str_eq(c.idempotency_key, "k-1") && c.n_workloads == 0,
+	    "submit: key alone decodes (the FSM refuses an empty submission)");
+	cmd_fini(&c);
+
+	/* CUSTOMER_CREATE. */
+	is_int(cmd_test_customer_create(NULL, false, 0, NULL), 0,
+	    "customer_create: well-formed");
+	w = cmd_test_hdr(CMD_CUSTOMER_CREATE, 1);
+	wire_put_str(w, "cus");
+	cmd_test_put_customer(w, NULL, false, 0, NULL);
+	is_int(cmd_test_decode_writer(w), ERR_PROTO,
+	    "customer_create without key rejected, customer freed");
+	w = cmd_test_hdr(CMD_CUSTOMER_CREATE, 1);
+	wire_put_str(w, "key");
+	{
+		struct api_key	 k;
+
+		cmd_test_key_fill(&k);
+		model_api_key_encode(w, &k);
+		api_key_fini(&k);
+	}
+	is_int(cmd_test_decode_writer(w), ERR_PROTO,
+	    "customer_create without customer rejected");
+	is_int(cmd_test_customer_create("name", true, 0, NULL), ERR_PROTO,
+	    "customer without name rejected");
+	is_int(cmd_test_customer_create("name", false, 0, ""), ERR_PROTO,
+	    "customer with empty name rejected");
+	is_int(cmd_test_customer_create("name", false, 5, NULL), ERR_PROTO,
+	    "customer with numeric name rejected");
+	is_int(cmd_test_customer_create("tier", true, 0, NULL), ERR_PROTO,
+	    "customer without tier rejected");
+	is_int(cmd_test_customer_create("tier", false, TIER__COUNT, NULL),
+	    ERR_PROTO, "customer tier out of range rejected");
+	is_int(cmd_test_customer_create("tier", false, 0, "premium"), ERR_PROTO,
+	    "customer tier as text rejected");
+	is_int(cmd_test_customer_create("id", false, 0, ID_A "0"), ERR_PROTO,
+	    "customer with a 37-char id rejected");
+	is_int(cmd_test_customer_create("id", true, 0, NULL), ERR_PROTO,
+	    "customer without id rejected");
+	is_int(cmd_test_customer_create("mqd", false, (uint64_t)UINT32_MAX + 1,
+	    NULL), ERR_PROTO, "customer queue depth over 32 bits rejected");
+	is_int(cmd_test_customer_create("rps", false, 0, "10"), ERR_PROTO,
+	    "customer rate limit as text rejected");
+	is_int(cmd_test_customer_create("mc", true, 0, NULL), 0,
+	    "customer without max_concurrent: 0");
+
+	/* CUSTOMER_UPDATE. */
+	rc = cmd_test_update(CMD_UPDATE_RATE_LIMIT, "rps", 99, NULL, &c);
+	ok(rc == 0 && c.update_mask == CMD_UPDATE_RATE_LIMIT &&
+	    c.customer.rate_limit_rps == 99 && c.customer.name == NULL &&
+	    strcmp(c.customer.id, ID_B) == 0, "customer_update: one field");
+	cmd_fini(&c);
+	is_int(cmd_test_update(0, NULL, 0, NULL, NULL), ERR_PROTO,
+	    "customer_update with mask 0 rejected");
+	is_int(cmd_test_update(0x20, NULL, 0, NULL, NULL), ERR_PROTO,
+	    "customer_update with an unknown bit rejected");
+	is_int(cmd_test_update(CMD_UPDATE_RATE_LIMIT | 0x100, "rps", 1, NULL,
+	    NULL), ERR_PROTO, "known and unknown bits rejected");
+	is_int(cmd_test_update(CMD_UPDATE_TIER, NULL, 0, NULL, NULL), ERR_PROTO,
+	    "masked tier missing rejected");
+	is_int(cmd_test_update(CMD_UPDATE_TIER, "tier", TIER__COUNT, NULL, NULL),
+	    ERR_PROTO, "masked tier out of range rejected");
+	is_int(cmd_test_update(CMD_UPDATE_NAME, "name", 0, "", NULL), ERR_PROTO,
+	    "masked empty name rejected");
+	is_int(cmd_test_update(CMD_UPDATE_MAX_QUEUE_DEPTH, "mqd", 0, "5", NULL),
+	    ERR_PROTO, "masked queue depth as text rejected");
+	is_int(cmd_test_update(CMD_UPDATE_MAX_CONCURRENT, "mc",
+	    (uint64_t)UINT32_MAX + 1, NULL, NULL), ERR_PROTO,
+	    "masked concurrency over 32 bits rejected");
+	w = cmd_test_hdr(CMD_CUSTOMER_UPDATE, 2);
+	wire_put_str(w, "mask");
+	wire_put_uint(w, CMD_UPDATE_RATE_LIMIT);
+	wire_put_str(w, "rps");
+	wire_put_uint(w, 1);
+	is_int(cmd_test_decode_writer(w), ERR_PROTO,
+	    "customer_update without customer id rejected");
+	w = cmd_test_hdr(CMD_CUSTOMER_UPDATE, 2);
+	wire_put_str(w, "cid");
+	wire_put_str(w, ID_B);
+	wire_put_str(w, "rps");
+	wire_put_uint(w, 1);
+	is_int(cmd_test_decode_writer(w), ERR_PROTO,
+	    "customer_update without mask rejected");
+	/* Only masked fields travel: the rest arrive zero. */
+	memset(&c, 0, sizeof c);
+	c.type = CMD_CUSTOMER_UPDATE;
+	memcpy(c.customer.id, ID_B, MODEL_ID_LEN + 1);
+	c.customer.name = strdup("new name");
+	c.customer.tier = TIER_PREMIUM;
+	c.customer.max_queue_depth = 7;
+	c.update_mask = CMD_UPDATE_NAME;
+	rc = cmd_encode(&c, &buf, &len);
+	if (is_int(rc, 0, "partial update encodes")) {
+		struct cmd	 e;
+
+		rc = cmd_decode(buf, len, &e);
+		ok(rc == 0 && str_eq(e.customer.name, "new name") &&
+		    e.customer.tier == TIER_FREE &&
+		    e.customer.max_queue_depth == 0, "  only the masked field travels");
+		cmd_fini(&e);
+		free(buf);
+	}
+	c.update_mask = 0;
+	is_int(cmd_encode(&c, &buf, &len), ERR_INVAL, "encode refuses mask 0");
+	c.update_mask = 0x40;
+	is_int(cmd_encode(&c, &buf, &len), ERR_INVAL, "encode refuses unknown bits");
+	cmd_fini(&c);
+
+	/* KEY_REVOKE. */
+	w = cmd_test_hdr(CMD_KEY_REVOKE, 1);
+	wire_put_str(w, "kid");
+	wire_put_str(w, ID_C);
+	rc = cmd_test_decode_keep(w, &c);
+	ok(rc == 0 && strcmp(c.key.id, ID_C) == 0 && c.key.customer_id == NULL,
+	    "key_revoke by an admin: no customer");
+	cmd_fini(&c);
+	is_int(cmd_test_decode_raw(CMD_KEY_REVOKE, true, NULL, NULL), ERR_PROTO,
+	    "key_revoke without key id rejected");
+	is_int(cmd_test_decode_raw(CMD_KEY_REVOKE, true, "kid", "abc"), ERR_PROTO,
+	    "key_revoke with a short key id rejected");
+	w = cmd_test_hdr(CMD_KEY_REVOKE, 2);
+	wire_put_str(w, "kid");
+	wire_put_str(w, ID_C);
+	wire_put_str(w, "cust");
+	wire_put_str(w, "");
+	is_int(cmd_test_decode_writer(w), ERR_PROTO,
+	    "key_revoke with an empty customer rejected");
+	w = cmd_test_hdr(CMD_KEY_REVOKE, 2);
+	wire_put_str(w, "kid");
+	wire_put_str(w, ID_C);
+	wire_put_str(w, "cust");
+	wire_put_uint(w, 3);
+	is_int(cmd_test_decode_writer(w), ERR_PROTO,
+	    "key_revoke with a numeric customer rejected");
+
+	/* PAUSE and RESUME. */
+	is_int(cmd_test_decode_raw(CMD_PAUSE, true, "wl", ID_A), 0, "minimal pause");
+	is_int(cmd_test_decode_raw(CMD_RESUME, true, "wl", ID_A), 0, "minimal resume");
+	is_int(cmd_test_decode_raw(CMD_PAUSE, true, NULL, NULL), ERR_PROTO,
+	    "pause without workload rejected");
+	is_int(cmd_test_decode_raw(CMD_RESUME, true, NULL, NULL), ERR_PROTO,
+	    "resume without workload rejected");
+	is_int(cmd_test_decode_raw(CMD_PAUSE, true, "wl", ID_A "0"), ERR_PROTO,
+	    "pause with a 37-char id rejected");
+	is_int(cmd_test_decode_raw(CMD_RESUME, true, "wl", "x"), ERR_PROTO,
+	    "resume with a short id rejected");
+
+	/* CANCEL_BATCH. */
+	is_int(cmd_test_decode_raw(CMD_CANCEL_BATCH, true, NULL, NULL), ERR_PROTO,
+	    "cancel_batch without ids rejected");
+	is_int(cmd_test_decode_raw(CMD_CANCEL_BATCH, true, "ids", ID_A),
+	    ERR_PROTO, "cancel_batch with a string for ids rejected");
+	w = cmd_test_hdr(CMD_CANCEL_BATCH, 1);
+	wire_put_str(w, "ids");
+	wire_put_array(w, 0);
+	is_int(cmd_test_decode_writer(w), ERR_PROTO, "cancel_batch of 0 ids rejected");
+	w = cmd_test_hdr(CMD_CANCEL_BATCH, 1);
+	wire_put_str(w, "ids");
+	wire_put_array(w, 2);
+	wire_put_str(w, ID_A);
+	wire_put_str(w, "0f8fad5b-d9cb-469f-a165-70867728950");
+	is_int(cmd_test_decode_writer(w), ERR_PROTO,
+	    "cancel_batch with a 35-char id rejected, nothing leaked");
+	w = cmd_test_hdr(CMD_CANCEL_BATCH, 1);
+	wire_put_str(w, "ids");
+	wire_put_array(w, 2);
+	wire_put_str(w, ID_A);
+	wire_put_uint(w, 1);
+	is_int(cmd_test_decode_writer(w), ERR_PROTO,
+	    "cancel_batch with a numeric id rejected");
+	w = cmd_test_hdr(CMD_CANCEL_BATCH, 2);
+	wire_put_str(w, "ids");
+	wire_put_array(w, 1);
+	wire_put_str(w, ID_A);
+	wire_put_str(w, "msg");
+	wire_put_uint(w, 1);
+	is_int(cmd_test_decode_writer(w), ERR_PROTO,
+	    "cancel_batch with a numeric message rejected");
+	w = cmd_test_hdr(CMD_CANCEL_BATCH, 1);
+	wire_put_str(w, "ids");
+	wire_put_array(w, 1);
+	wire_put_str(w, ID_A);
+	rc = cmd_test_decode_keep(w, &c);
+	ok(rc == 0 && c.n_ids == 1 && strcmp(c.ids[0], ID_A) == 0 &&
+	    c.message == NULL, "cancel_batch of one id, no message");
+	cmd_fini(&c);
+	w = cmd_test_hdr(CMD_CANCEL_BATCH, 1);
+	wire_put_str(w, "ids");
+	wire_put_array(w, CMD_MAX_ITEMS + 1);
+	for (i = 0; i < CMD_MAX_ITEMS + 1; i++)
+		wire_put_str(w, ID_A);
+	is_int(cmd_test_decode_writer(w), ERR_PROTO,
+	    "decode refuses 10,001 ids");
+	memset(&c, 0, sizeof c);
+	c.type = CMD_CANCEL_BATCH;
+	is_int(cmd_encode(&c, &buf, &len), ERR_INVAL, "encode refuses 0 ids");
+	c.n_ids = CMD_MAX_ITEMS + 1;
+	c.ids = calloc(c.n_ids, sizeof *c.ids);
+	for (i = 0; i < c.n_ids; i++)
+		memcpy(c.ids[i], ID_B, MODEL_ID_LEN + 1);
+	is_int(cmd_encode(&c, &buf, &len), ERR_TOOBIG, "encode refuses 10,001 ids");
+	c.n_ids = CMD_MAX_ITEMS;
+	rc = cmd_encode(&c, &buf, &len);
+	is_int(rc, 0, "encode accepts 10,000 ids");
+	cmd_fini(&c);
+	if (rc == 0) {
+		rc = cmd_decode(buf, len, &c);
+		ok(rc == 0 && c.n_ids == CMD_MAX_ITEMS &&
+		    strcmp(c.ids[CMD_MAX_ITEMS - 1], ID_B) == 0,
+		    "decode accepts 10,000 ids");
+		cmd_fini(&c);
+		free(buf);
+	}
+}
+
 /* Takes w's bytes into *buf (caller frees) and parses them; NULL on error.
  * Frees w. */
 static struct wire_doc *
@@ -833,6 +1307,80 @@ cmd_test_workload_with(const char *id, const char *key, uint64_t u,
 	wire_doc_free(d);
 	free(buf);
 	return rc;
+}
+
+static void
+cmd_test_customer_models(void)
+{
+	struct wire_writer	*w;
+	struct wire_doc		*d;
+	struct customer		 ca, cb;
+	void			*buf;
+	const char		*diff;
+
+	cmd_test_customer_fill(&ca);
+	w = wire_writer_new();
+	model_customer_encode(w, &ca);
+	if ((d = cmd_test_doc(w, &buf)) != NULL) {
+		ok(model_customer_decode(wire_doc_root(d), &cb) == 0,
+		    "customer decodes");
+		diff = cmd_test_customer_diff(&ca, &cb);
+		ok(diff == NULL, "customer round trip%s%s", diff ? ": " : "",
+		    diff ? diff : "");
+		customer_fini(&cb);
+		ok(cmd_test_is_zero(&cb, sizeof cb), "customer_fini zeroes");
+		customer_fini(&cb);
+		wire_doc_free(d);
+	}
+	free(buf);
+	ca.tier = TIER__COUNT;
+	w = wire_writer_new();
+	model_customer_encode(w, &ca);
+	if ((d = cmd_test_doc(w, &buf)) != NULL) {
+		is_int(model_customer_decode(wire_doc_root(d), &cb), ERR_PROTO,
+		    "customer tier out of range rejected");
+		ok(cmd_test_is_zero(&cb, sizeof cb), "rejected customer finalised");
+		wire_doc_free(d);
+	}
+	free(buf);
+	ca.tier = TIER_FREE;
+	free(ca.name);
+	ca.name = NULL;
+	w = wire_writer_new();
+	model_customer_encode(w, &ca);
+	if ((d = cmd_test_doc(w, &buf)) != NULL) {
+		is_int(model_customer_decode(wire_doc_root(d), &cb), ERR_PROTO,
+		    "customer with nil name rejected");
+		wire_doc_free(d);
+	}
+	free(buf);
+	customer_fini(&ca);
+	w = wire_writer_new();
+	wire_put_array(w, 0);
+	if ((d = cmd_test_doc(w, &buf)) != NULL) {
+		is_int(model_customer_decode(wire_doc_root(d), &cb), ERR_PROTO,
+		    "customer that is not a map rejected");
+		wire_doc_free(d);
+	}
+	free(buf);
+	w = wire_writer_new();
+	wire_put_map(w, 4);
+	wire_put_str(w, "id");
+	wire_put_str(w, ID_A);
+	wire_put_str(w, "name");
+	wire_put_str(w, "n");
+	wire_put_str(w, "tier");
+	wire_put_uint(w, TIER_STANDARD);
+	wire_put_str(w, "future");
+	wire_put_str(w, "field");
+	if ((d = cmd_test_doc(w, &buf)) != NULL) {
+		ok(model_customer_decode(wire_doc_root(d), &cb) == 0 &&
+		    cb.tier == TIER_STANDARD && cb.max_queue_depth == 0,
+		    "minimal customer, unknown key ignored");
+		customer_fini(&cb);
+		wire_doc_free(d);
+	}
+	free(buf);
 }
 
 static void
@@ -1029,6 +1577,8 @@ cmd_test_models(void)
 	}
 	free(buf);
 	api_key_fini(&ka);
+
+	cmd_test_customer_models();
 }
 
 static int
@@ -1052,7 +1602,9 @@ cmd_test_names(void)
 	    "enterprise" };
 	static const char *const cmds[] = { NULL, "submit", "assign", "start",
 	    "progress", "checkpoint", "complete", "cancel", "worker_register",
-	    "worker_heartbeat_batch", "worker_dead", "key_create", "secret_set" };
+	    "worker_heartbeat_batch", "worker_dead", "key_create", "secret_set",
+	    "customer_create", "customer_update", "key_revoke", "pause", "resume",
+	    "cancel_batch" };
 
 	for (i = 0; i < WL__COUNT; i++) {
 		is_str(wl_status_name((enum wl_status)i), statuses[i], "status name");
@@ -1151,6 +1703,7 @@ main(void)
 {
 	cmd_test_roundtrip();
 	cmd_test_bad_commands();
+	cmd_test_bad_tenancy();
 	cmd_test_fuzz();
 	cmd_test_models();
 	cmd_test_names();

@@ -2,7 +2,10 @@
  * Unit tests of the state machine: commands are built, encoded with
  * cmd_encode and applied through fsm_apply with increasing indexes exactly
  * as the Raft loop does, then the reads are checked.  Time is a variable
- * (now) carried in each command; nothing here sleeps.
+ * (now) carried in each command; nothing here sleeps.  The multi-tenant
+ * rules (customers, keys, limits, idempotency, pause/resume, batch cancel,
+ * audit queries) are checked the same way, and after every group of them
+ * the counters are compared with a full listing of the workloads.
  */
 #include "src/fsm.h"
 
@@ -20,9 +23,16 @@
 #include "src/cmd.h"
 #include "src/err.h"
 #include "src/model.h"
+#include "storage/kv.h"
 #include "t/tap.h"
 
-#define NIDS	200
+#define CUST_A	"c0000000-0000-4000-8000-00000000000a"
+#define CUST_B	"c0000000-0000-4000-8000-00000000000b"
+#define CUST_C	"c0000000-0000-4000-8000-00000000000c"
+#define CUST_X	"c0000000-0000-4000-8000-0000000000ff"	/* never created */
+
+#define NIDS	400
+#define FSM_TEST_BACKOFF_MAX	300000	/* fsm.c's longest retry delay */
 
 static struct fsm	*F;		/* the store under test */
 static uint64_t		 idx;		/* last Raft index applied to F */
@@ -330,6 +340,109 @@ wl_list_free(struct workload *v, size_t n)
 	free(v);
 }
 
+static void
+audit_free(struct audit_event *v, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		audit_event_fini(&v[i]);
+	free(v);
+}
+
+/* Every event matching flt, through pages of flt->limit events; *pages
+ * counts the calls. */
+static int
+audit_all(struct fsm *f, struct fsm_audit_filter *flt, struct audit_event **out,
+    size_t *n, int *pages)
+{
+	struct audit_event	*v, *all = NULL, *p;
+	char			 cur[FSM_CURSOR_LEN] = "", prev[FSM_CURSOR_LEN];
+	size_t			 m, total = 0, i;
+	int			 rc;
+
+	*pages = 0;
+	do {
+		memcpy(prev, cur, sizeof prev);
+		flt->cursor = prev;
+		if ((rc = fsm_audit_query(f, flt, &v, &m, cur)) != 0)
+			break;
+		(*pages)++;
+		if ((p = realloc(all, (total + m + 1) * sizeof *p)) == NULL) {
+			audit_free(v, m);
+			rc = ERR_NOMEM;
+			break;
+		}
+		all = p;
+		for (i = 0; i < m; i++)
+			all[total++] = v[i];
+		free(v);
+	} while (cur[0] != '\0');
+	flt->cursor = NULL;
+	*out = all;
+	*n = total;
+	return rc;
+}
+
+/* Customers, their keys, usage, queue depth and the whole audit trail. */
+static int
+dump_tenancy(struct fsm *f, struct wire_writer *w)
+{
+	struct fsm_audit_filter	 aflt;
+	struct fsm_queue_depth	 q;
+	struct fsm_usage	 u;
+	struct audit_event	*a;
+	struct customer		*cv;
+	struct api_key		*kv;
+	size_t			 n, nk, i, j;
+	int			 rc, pages;
+
+	if ((rc = fsm_customer_list(f, &cv, &n)) != 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		model_customer_encode(w, &cv[i]);
+		if (fsm_customer_keys(f, cv[i].id, &kv, &nk) == 0) {
+			for (j = 0; j < nk; j++) {
+				model_api_key_encode(w, &kv[j]);
+				api_key_fini(&kv[j]);
+			}
+			free(kv);
+		}
+		if (fsm_customer_usage(f, cv[i].id, &u) == 0) {
+			wire_put_uint(w, u.pending);
+			wire_put_uint(w, u.active);
+		}
+		customer_fini(&cv[i]);
+	}
+	free(cv);
+	if ((rc = fsm_queue_depth_get(f, &q)) != 0)
+		return rc;
+	wire_put_uint(w, q.total);
+	for (i = 0; i < TIER__COUNT; i++)
+		wire_put_uint(w, q.by_tier[i]);
+	for (i = 0; i < q.n_customers; i++) {
+		wire_put_str(w, q.by_customer[i].customer_id);
+		wire_put_uint(w, q.by_customer[i].pending);
+	}
+	fsm_queue_depth_fini(&q);
+	memset(&aflt, 0, sizeof aflt);
+	aflt.limit = 1000;
+	if ((rc = audit_all(f, &aflt, &a, &n, &pages)) != 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		wire_put_uint(w, a[i].seq);
+		wire_put_uint(w, a[i].at_ms);
+		wire_put_str(w, a[i].workload_id);
+		wire_put_str(w, a[i].customer_id);
+		wire_put_str(w, a[i].kind);
+		wire_put_str(w, a[i].from);
+		wire_put_str(w, a[i].to);
+		wire_put_str(w, a[i].detail);
+	}
+	audit_free(a, n);
+	return 0;
+}
+
 /* Everything a reader can see of workloads and workers, as bytes. */
 static int
 dump(struct fsm *f, void **buf, size_t *len)
@@ -367,6 +480,8 @@ dump(struct fsm *f, void **buf, size_t *len)
 		goto fail;
 	for (s = 0; s < WL__COUNT; s++)
 		wire_put_uint(w, counts[s]);
+	if ((rc = dump_tenancy(f, w)) != 0)
+		goto fail;
 	rc = wire_writer_take(w, buf, len);
 fail:
 	wire_writer_free(w);
@@ -413,6 +528,279 @@ audit_count(struct fsm *f, int n)
 	return cnt;
 }
 
+/* Recomputes every counter from a full listing of the workloads and
+ * compares: per-customer usage, queue depth (total, by tier, by customer,
+ * sorted) and the PENDING status count. */
+static int
+counters_exact(struct fsm *f)
+{
+	struct fsm_list_filter	 flt;
+	struct fsm_queue_depth	 q;
+	struct fsm_usage	 u;
+	struct strlist		 custs = { NULL, 0 };
+	struct workload		*v;
+	uint64_t		 pend[NIDS], act[NIDS], tiers[TIER__COUNT];
+	uint64_t		 total = 0, counts[WL__COUNT];
+	char			 cur[FSM_CURSOR_LEN] = "", prev[FSM_CURSOR_LEN];
+	size_t			 n, i, j, withp = 0;
+	int			 good = 1;
+
+	memset(pend, 0, sizeof pend);
+	memset(act, 0, sizeof act);
+	memset(tiers, 0, sizeof tiers);
+	do {
+		memset(&flt, 0, sizeof flt);
+		flt.limit = 100;
+		memcpy(prev, cur, sizeof prev);
+		flt.cursor = prev;
+		if (fsm_workload_list(f, &flt, &v, &n, cur) != 0) {
+			strlist_fini(&custs);
+			return 0;
+		}
+		for (i = 0; i < n; i++) {
+			for (j = 0; j < custs.n; j++)
+				if (strcmp(custs.v[j], v[i].customer_id) == 0)
+					break;
+			if (j == custs.n)
+				strlist_add(&custs, v[i].customer_id);
+			if (j >= NIDS)
+				continue;
+			if (v[i].status == WL_PENDING) {
+				pend[j]++;
+				tiers[v[i].tier]++;
+				total++;
+			} else if (wl_status_holds_slot(v[i].status))
+				act[j]++;
+		}
+		wl_list_free(v, n);
+	} while (cur[0] != '\0');
+
+	for (j = 0; j < custs.n; j++) {
+		if (fsm_customer_usage(f, custs.v[j], &u) != 0 ||
+		    u.pending != pend[j] || u.active != act[j]) {
+			tap_diag("usage of %s: %llu/%llu, want %llu/%llu",
+			    custs.v[j], (unsigned long long)u.pending,
+			    (unsigned long long)u.active,
+			    (unsigned long long)pend[j], (unsigned long long)act[j]);
+			good = 0;
+		}
+		if (pend[j] > 0)
+			withp++;
+	}
+	if (fsm_customer_usage(f, "nobody-at-all", &u) != 0 || u.pending != 0 ||
+	    u.active != 0)
+		good = 0;
+	if (fsm_queue_depth_get(f, &q) != 0) {
+		strlist_fini(&custs);
+		return 0;
+	}
+	if (q.total != total || q.n_customers != withp) {
+		tap_diag("queue depth %llu over %zu customers, want %llu over %zu",
+		    (unsigned long long)q.total, q.n_customers,
+		    (unsigned long long)total, withp);
+		good = 0;
+	}
+	for (i = 0; i < TIER__COUNT; i++)
+		if (q.by_tier[i] != tiers[i]) {
+			tap_diag("tier %s: %llu, want %llu", tier_name((enum tier)i),
+			    (unsigned long long)q.by_tier[i],
+			    (unsigned long long)tiers[i]);
+			good = 0;
+		}
+	for (i = 0; i < q.n_customers; i++) {
+		if (i > 0 && strcmp(q.by_customer[i - 1].customer_id,
+		    q.by_customer[i].customer_id) >= 0)
+			good = 0;
+		for (j = 0; j < custs.n; j++)
+			if (strcmp(custs.v[j], q.by_customer[i].customer_id) == 0)
+				break;
+		if (j == custs.n || q.by_customer[i].pending != pend[j]) {
+			tap_diag("depth of %s wrong", q.by_customer[i].customer_id);
+			good = 0;
+		}
+	}
+	fsm_queue_depth_fini(&q);
+	if (fsm_status_counts(f, counts) != 0 || counts[WL_PENDING] != total)
+		good = 0;
+	strlist_fini(&custs);
+	return good;
+}
+
+static int
+cust_create(const char *id, const char *name, enum tier tier, uint32_t mqd,
+    int key_n, uint8_t hash_byte)
+{
+	struct cmd	 c;
+
+	memset(&c, 0, sizeof c);
+	c.type = CMD_CUSTOMER_CREATE;
+	snprintf(c.customer.id, sizeof c.customer.id, "%s", id);
+	c.customer.name = (char *)name;
+	c.customer.tier = tier;
+	c.customer.max_queue_depth = mqd;
+	c.customer.max_concurrent = 2;
+	c.customer.rate_limit_rps = 5;
+	memcpy(c.key.id, ids[key_n], sizeof c.key.id);
+	c.key.customer_id = (char *)id;
+	c.key.role = KEY_ROLE_CUSTOMER;
+	memset(c.key.hash, hash_byte, sizeof c.key.hash);
+	return run(&c);
+}
+
+static int
+cust_update(const char *id, uint32_t mask, const struct customer *v)
+{
+	struct cmd	 c;
+
+	memset(&c, 0, sizeof c);
+	c.type = CMD_CUSTOMER_UPDATE;
+	c.customer = *v;
+	snprintf(c.customer.id, sizeof c.customer.id, "%s", id);
+	c.update_mask = mask;
+	return run(&c);
+}
+
+static struct customer
+cget(const char *id)
+{
+	struct customer	 cu;
+
+	if (fsm_customer_get(F, id, &cu) != 0)
+		memset(&cu, 0, sizeof cu);
+	return cu;
+}
+
+static int
+key_create(int n, const char *cust, enum key_role role, uint8_t hash_byte)
+{
+	struct cmd	 c;
+
+	memset(&c, 0, sizeof c);
+	c.type = CMD_KEY_CREATE;
+	memcpy(c.key.id, ids[n], sizeof c.key.id);
+	c.key.customer_id = (char *)cust;
+	c.key.role = role;
+	memset(c.key.hash, hash_byte, sizeof c.key.hash);
+	return run(&c);
+}
+
+/* Revokes key ids[n] on behalf of customer by (NULL: an admin). */
+static int
+key_revoke(int n, const char *by)
+{
+	struct cmd	 c;
+
+	memset(&c, 0, sizeof c);
+	c.type = CMD_KEY_REVOKE;
+	memcpy(c.key.id, ids[n], sizeof c.key.id);
+	c.key.customer_id = (char *)by;
+	return run(&c);
+}
+
+/* Submits ids[first .. first+count) for cust in one command. */
+static int
+submit_x(int first, size_t count, const char *cust, enum tier tier,
+    const char *idk, uint8_t hash_byte, uint32_t ql, uint32_t gl)
+{
+	struct workload	 w[32];
+	struct cmd	 c;
+	size_t		 i;
+
+	for (i = 0; i < count && i < 32; i++)
+		wl_init(&w[i], first + (int)i, cust, "sleep", 1, tier);
+	memset(&c, 0, sizeof c);
+	c.type = CMD_SUBMIT;
+	c.workloads = w;
+	c.n_workloads = count;
+	c.idempotency_key = (char *)idk;
+	memset(c.body_hash, hash_byte, sizeof c.body_hash);
+	c.queue_limit = ql;
+	c.global_limit = gl;
+	return run(&c);
+}
+
+static int
+wl_cmd(enum cmd_type t, int n)
+{
+	struct cmd	 c;
+
+	memset(&c, 0, sizeof c);
+	c.type = t;
+	memcpy(c.workload_id, ids[n], sizeof c.workload_id);
+	return run(&c);
+}
+
+static uint64_t
+pending_of(const char *cust)
+{
+	struct fsm_usage	 u;
+
+	if (fsm_customer_usage(F, cust, &u) != 0)
+		return (uint64_t)-1;
+	return u.pending;
+}
+
+static uint64_t
+active_of(const char *cust)
+{
+	struct fsm_usage	 u;
+
+	if (fsm_customer_usage(F, cust, &u) != 0)
+		return (uint64_t)-1;
+	return u.active;
+}
+
+static uint64_t
+total_pending(void)
+{
+	uint64_t	 counts[WL__COUNT];
+
+	if (fsm_status_counts(F, counts) != 0)
+		return (uint64_t)-1;
+	return counts[WL_PENDING];
+}
+
+/* Audit events of customer cust (all pages of 1000). */
+static size_t
+audit_count_cust(struct fsm *f, const char *cust)
+{
+	struct fsm_audit_filter	 flt;
+	struct audit_event	*a;
+	size_t			 n;
+	int			 pages;
+
+	memset(&flt, 0, sizeof flt);
+	flt.customer_id = cust;
+	flt.limit = 1000;
+	if (audit_all(f, &flt, &a, &n, &pages) != 0)
+		return (size_t)-1;
+	audit_free(a, n);
+	return n;
+}
+
+/* The newest audit event of customer cust, or a zeroed one. */
+static struct audit_event
+audit_last_cust(const char *cust)
+{
+	struct fsm_audit_filter	 flt;
+	struct audit_event	*a, last;
+	size_t			 n;
+	int			 pages;
+
+	memset(&last, 0, sizeof last);
+	memset(&flt, 0, sizeof flt);
+	flt.customer_id = cust;
+	flt.limit = 1000;
+	if (audit_all(F, &flt, &a, &n, &pages) != 0)
+		return last;
+	if (n > 0) {
+		last = a[n - 1];
+		memset(&a[n - 1], 0, sizeof a[n - 1]);
+	}
+	audit_free(a, n);
+	return last;
+}
+
 /* ---- tests ---- */
 
 static void
@@ -448,11 +836,16 @@ test_keys(void)
 	c.key.customer_id = "acme";
 	c.key.role = KEY_ROLE_CUSTOMER;
 	memcpy(c.key.hash, other, 32);
-	is_int(run(&c), 0, "customer key");
-	if (is_int(fsm_key_lookup(F, other, &k), 0, "customer key found")) {
-		is_int(k.role, KEY_ROLE_CUSTOMER, "customer role");
-		api_key_fini(&k);
-	}
+	is_int(run(&c), ERR_NOTFOUND, "key of a customer that does not exist: "
+	    "ERR_NOTFOUND");
+	c.key.customer_id = "c0000000-0000-4000-8000-0000000000ff";
+	is_int(run(&c), ERR_NOTFOUND, "  nor for a well-formed unknown id");
+	c.key.customer_id = MODEL_CUSTOMER_ADMIN;
+	is_int(run(&c), ERR_INVAL, "admin key with the customer role: ERR_INVAL");
+	c.key.customer_id = "acme";
+	c.key.role = KEY_ROLE_ADMIN;
+	is_int(run(&c), ERR_INVAL, "customer key with the admin role: ERR_INVAL");
+	is_int(fsm_key_lookup(F, other, &k), ERR_NOTFOUND, "none stored");
 
 	memset(&c, 0, sizeof c);
 	c.type = CMD_SECRET_SET;
@@ -504,7 +897,11 @@ test_submit(void)
 	wl_init(&w[2], 3, "beta", "sleep", 5, TIER_STANDARD);		/* 50 */
 	w[2].max_retries = 1;
 	wl_init(&w[3], 4, "beta", "sleep", 20, TIER_PREMIUM);		/* 1000 */
-	is_int(submit_v(w, 4), 0, "SUBMIT of four");
+	is_int(submit_v(w, 4), ERR_INVAL, "SUBMIT for two customers: ERR_INVAL");
+	is_int(st(1), -1, "  nothing stored");
+	is_int(submit_v(w, 2), 0, "SUBMIT of two for acme");
+	is_int(nev, 1, "one event per command");
+	is_int(submit_v(w + 2, 2), 0, "SUBMIT of two for beta");
 	is_int(nev, 1, "one event per command");
 	is_int(evcount(FSM_EV_PENDING, NULL, NULL), 1, "FSM_EV_PENDING");
 	one = wget(1);
@@ -1224,6 +1621,875 @@ test_misc(void)
 	    "get of a malformed id");
 }
 
+static void
+test_customers(void)
+{
+	struct customer		 cu, up;
+	struct customer		*cv;
+	struct api_key		 k, *kv;
+	struct audit_event	 a;
+	struct cmd		 c;
+	uint8_t			 h[32];
+	char			 longname[MODEL_NAME_MAX + 2];
+	size_t			 n, na;
+	uint64_t		 t_a;
+
+	now += 1000;
+	t_a = now;
+	is_int(cust_create(CUST_A, "Acme Corp.", TIER_PREMIUM, 10, 300, 0xa1), 0,
+	    "CUSTOMER_CREATE");
+	is_int(nev, 0, "no events");
+	cu = cget(CUST_A);
+	is_str(cu.name, "Acme Corp.", "name stored");
+	is_int(cu.tier, TIER_PREMIUM, "tier");
+	ok(cu.max_queue_depth == 10 && cu.max_concurrent == 2 &&
+	    cu.rate_limit_rps == 5, "limits");
+	ok(cu.created_ms == now && cu.updated_ms == now, "created_ms = updated_ms = now");
+	customer_fini(&cu);
+	memset(h, 0xa1, sizeof h);
+	if (is_int(fsm_key_lookup(F, h, &k), 0, "its first key authenticates")) {
+		is_str(k.customer_id, CUST_A, "  for the customer");
+		is_int(k.role, KEY_ROLE_CUSTOMER, "  with the customer role");
+		api_key_fini(&k);
+	}
+	if (is_int(fsm_key_get(F, ids[300], &k), 0, "key by id")) {
+		ok(!k.revoked && k.created_ms == now, "  not revoked, created now");
+		api_key_fini(&k);
+	}
+	is_int(audit_count_cust(F, CUST_A), 2, "two audit events for the customer");
+	a = audit_last_cust(CUST_A);
+	ok(str_eq(a.kind, "key") && str_eq(a.customer_id, CUST_A),
+	    "  the key's, with the customer id");
+	audit_event_fini(&a);
+	{
+		struct fsm_audit_filter	 flt;
+		struct audit_event	*v;
+		char			 cur[FSM_CURSOR_LEN];
+
+		memset(&flt, 0, sizeof flt);
+		flt.customer_id = CUST_A;
+		flt.limit = 1;
+		if (is_int(fsm_audit_query(F, &flt, &v, &na, cur), 0,
+		    "first audit event") && na == 1) {
+			ok(str_eq(v[0].kind, "customer") && str_eq(v[0].to, "created") &&
+			    str_eq(v[0].customer_id, CUST_A) && v[0].workload_id[0] == '\0',
+			    "  kind customer, to created");
+			ok(v[0].detail && strstr(v[0].detail, "premium") &&
+			    strstr(v[0].detail, "max_queue_depth 10") &&
+			    strstr(v[0].detail, "rate_limit_rps 5"),
+			    "  detail names tier and limits (%s)", v[0].detail);
+			audit_free(v, na);
+		}
+	}
+
+	/* Every refusal changes nothing. */
+	mark();
+	is_int(cust_create(CUST_A, "Other", TIER_FREE, 0, 301, 0xa2), ERR_EXISTS,
+	    "same id: ERR_EXISTS");
+	is_int(cust_create(CUST_B, "Acme Corp.", TIER_FREE, 0, 301, 0xa2),
+	    ERR_EXISTS, "same name: ERR_EXISTS");
+	is_int(cust_create(CUST_B, "Beta", TIER_FREE, 0, 300, 0xa2), ERR_EXISTS,
+	    "key id taken: ERR_EXISTS");
+	is_int(cust_create(CUST_B, "Beta", TIER_FREE, 0, 301, 0xa1), ERR_EXISTS,
+	    "key hash taken: ERR_EXISTS");
+	is_int(cust_create("admin", "Beta", TIER_FREE, 0, 301, 0xa2), ERR_INVAL,
+	    "id that is not a UUID: ERR_INVAL");
+	is_int(cust_create("zzzzzzzz-0000-4000-8000-00000000000b", "Beta",
+	    TIER_FREE, 0, 301, 0xa2), ERR_INVAL, "36 chars, not hex: ERR_INVAL");
+	is_int(cust_create(CUST_B, "tab\there", TIER_FREE, 0, 301, 0xa2),
+	    ERR_INVAL, "control character in the name: ERR_INVAL");
+	is_int(cust_create(CUST_B, "caf\xc3\xa9", TIER_FREE, 0, 301, 0xa2),
+	    ERR_INVAL, "non-ASCII name: ERR_INVAL");
+	memset(longname, 'n', MODEL_NAME_MAX + 1);
+	longname[MODEL_NAME_MAX + 1] = '\0';
+	is_int(cust_create(CUST_B, longname, TIER_FREE, 0, 301, 0xa2), ERR_INVAL,
+	    "129-char name: ERR_INVAL");
+	memset(&c, 0, sizeof c);
+	c.type = CMD_CUSTOMER_CREATE;
+	memcpy(c.customer.id, CUST_B, sizeof c.customer.id);
+	c.customer.name = "Beta";
+	memcpy(c.key.id, ids[301], sizeof c.key.id);
+	c.key.customer_id = CUST_A;
+	c.key.role = KEY_ROLE_CUSTOMER;
+	memset(c.key.hash, 0xa2, sizeof c.key.hash);
+	is_int(run(&c), ERR_INVAL, "first key of another customer: ERR_INVAL");
+	c.key.customer_id = CUST_B;
+	c.key.role = KEY_ROLE_ADMIN;
+	is_int(run(&c), ERR_INVAL, "first key with the admin role: ERR_INVAL");
+	is_int(nev, 0, "no events");
+	ok(unchanged(), "refused creations changed nothing");
+	is_int(fsm_customer_get(F, CUST_B, &cu), ERR_NOTFOUND, "B not created");
+	is_int(fsm_key_get(F, ids[301], &k), ERR_NOTFOUND, "nor its key");
+	is_int(audit_count_cust(F, CUST_B), 0, "nor audited");
+
+	/* The name is free again once the first one was taken... under its
+	 * exact spelling only. */
+	now += 1;
+	longname[MODEL_NAME_MAX] = '\0';
+	is_int(cust_create(CUST_B, longname, TIER_FREE, 0, 301, 0xa2), 0,
+	    "128-char name accepted");
+	now += 1;
+	is_int(cust_create(CUST_C, "acme corp.", TIER_STANDARD, 0, 302, 0xa3), 0,
+	    "names are case-sensitive");
+	is_int(fsm_customer_list(F, &cv, &n), 0, "customer list");
+	ok(n == 3 && strcmp(cv[0].id, CUST_A) == 0 && strcmp(cv[1].id, CUST_B) == 0 &&
+	    strcmp(cv[2].id, CUST_C) == 0, "oldest first");
+	while (n > 0)
+		customer_fini(&cv[--n]);
+	free(cv);
+	is_int(fsm_customer_get(F, CUST_X, &cu), ERR_NOTFOUND, "unknown customer");
+	is_int(fsm_customer_get(F, "admin", &cu), ERR_NOTFOUND, "malformed id");
+	is_int(fsm_customer_get(F, NULL, &cu), ERR_NOTFOUND, "NULL id");
+
+	/* CUSTOMER_UPDATE applies only the masked fields. */
+	now += 100;
+	memset(&up, 0, sizeof up);
+	up.tier = TIER_ENTERPRISE;
+	up.max_queue_depth = 20;
+	up.max_concurrent = 99;			/* not in the mask */
+	up.name = "ignored";			/* not in the mask */
+	is_int(cust_update(CUST_A, CMD_UPDATE_TIER | CMD_UPDATE_MAX_QUEUE_DEPTH,
+	    &up), 0, "CUSTOMER_UPDATE of tier and queue depth");
+	cu = cget(CUST_A);
+	ok(cu.tier == TIER_ENTERPRISE && cu.max_queue_depth == 20,
+	    "masked fields applied");
+	ok(cu.max_concurrent == 2 && str_eq(cu.name, "Acme Corp.") &&
+	    cu.rate_limit_rps == 5, "others kept");
+	ok(cu.updated_ms == now && cu.created_ms == t_a, "updated_ms moved, "
+	    "created_ms kept");
+	customer_fini(&cu);
+	a = audit_last_cust(CUST_A);
+	ok(str_eq(a.kind, "customer") && str_eq(a.to, "updated") && a.detail &&
+	    strstr(a.detail, "tier premium->enterprise") &&
+	    strstr(a.detail, "max_queue_depth 10->20") &&
+	    !strstr(a.detail, "max_concurrent"), "audit lists old->new (%s)",
+	    a.detail ? a.detail : "null");
+	audit_event_fini(&a);
+	up.max_concurrent = 0;
+	up.rate_limit_rps = 1000;
+	is_int(cust_update(CUST_A, CMD_UPDATE_MAX_CONCURRENT |
+	    CMD_UPDATE_RATE_LIMIT, &up), 0, "update concurrency and rate");
+	cu = cget(CUST_A);
+	ok(cu.max_concurrent == 0 && cu.rate_limit_rps == 1000 &&
+	    cu.max_queue_depth == 20, "applied");
+	customer_fini(&cu);
+
+	mark();
+	up.name = "acme corp.";
+	is_int(cust_update(CUST_A, CMD_UPDATE_NAME, &up), ERR_EXISTS,
+	    "rename to a taken name: ERR_EXISTS");
+	up.name = "bad\x01name";
+	is_int(cust_update(CUST_A, CMD_UPDATE_NAME, &up), ERR_INVAL,
+	    "rename to a bad name: ERR_INVAL");
+	up.name = "Whatever";
+	is_int(cust_update(CUST_X, CMD_UPDATE_NAME, &up), ERR_NOTFOUND,
+	    "update of an unknown customer: ERR_NOTFOUND");
+	ok(unchanged(), "refused updates changed nothing");
+	up.name = "Acme Corp.";
+	is_int(cust_update(CUST_A, CMD_UPDATE_NAME, &up), 0,
+	    "rename to its own name");
+	a = audit_last_cust(CUST_A);
+	is_str(a.detail, "no change", "  audited as no change");
+	audit_event_fini(&a);
+	up.name = "Acme Two";
+	is_int(cust_update(CUST_A, CMD_UPDATE_NAME, &up), 0, "rename");
+	cu = cget(CUST_A);
+	is_str(cu.name, "Acme Two", "new name");
+	customer_fini(&cu);
+	a = audit_last_cust(CUST_A);
+	ok(a.detail && strstr(a.detail, "name \"Acme Corp.\"->\"Acme Two\""),
+	    "rename audited (%s)", a.detail ? a.detail : "null");
+	audit_event_fini(&a);
+	now += 1;
+	is_int(cust_create(CUST_X, "Acme Corp.", TIER_FREE, 0, 303, 0xa4), 0,
+	    "the old name is free again");
+	up.name = "Acme Two";
+	is_int(cust_update(CUST_X, CMD_UPDATE_NAME, &up), ERR_EXISTS,
+	    "the new name is taken");
+
+	/* KEY_CREATE for customers: rotation. */
+	now += 10;
+	is_int(key_create(304, CUST_A, KEY_ROLE_ADMIN, 0xa5), ERR_INVAL,
+	    "admin role for a customer: ERR_INVAL");
+	is_int(key_create(304, "c0000000-0000-4000-8000-0000000000ee",
+	    KEY_ROLE_CUSTOMER, 0xa5), ERR_NOTFOUND, "unknown customer: ERR_NOTFOUND");
+	na = audit_count_cust(F, CUST_A);
+	is_int(key_create(304, CUST_A, KEY_ROLE_CUSTOMER, 0xa5), 0,
+	    "second key for A");
+	is_int(audit_count_cust(F, CUST_A), na + 1, "audited for A");
+	is_int(fsm_customer_keys(F, CUST_A, &kv, &n), 0, "keys of A");
+	ok(n == 2 && strcmp(kv[0].id, ids[300]) == 0 &&
+	    strcmp(kv[1].id, ids[304]) == 0, "both, oldest first");
+	while (n > 0)
+		api_key_fini(&kv[--n]);
+	free(kv);
+	is_int(fsm_customer_keys(F, CUST_X, &kv, &n), 0, "keys of X");
+	ok(n == 1 && strcmp(kv[0].id, ids[303]) == 0, "its one key");
+	while (n > 0)
+		api_key_fini(&kv[--n]);
+	free(kv);
+	is_int(fsm_customer_keys(F, "c0000000-0000-4000-8000-0000000000ee", &kv,
+	    &n), 0, "keys of nobody");
+	is_int(n, 0, "none");
+	free(kv);
+	is_int(fsm_customer_keys(F, MODEL_CUSTOMER_ADMIN, &kv, &n), 0,
+	    "keys of admin");
+	ok(n == 1 && kv[0].role == KEY_ROLE_ADMIN, "the admin key");
+	while (n > 0)
+		api_key_fini(&kv[--n]);
+	free(kv);
+
+	/* KEY_REVOKE. */
+	mark();
+	is_int(key_revoke(300, CUST_B), ERR_NOTFOUND,
+	    "revoke by another customer: ERR_NOTFOUND");
+	is_int(key_revoke(305, NULL), ERR_NOTFOUND, "revoke of an unknown key");
+	ok(unchanged(), "refused revocations changed nothing");
+	na = audit_count_cust(F, CUST_A);
+	is_int(key_revoke(300, CUST_A), 0, "A revokes its first key");
+	memset(h, 0xa1, sizeof h);
+	is_int(fsm_key_lookup(F, h, &k), ERR_NOTFOUND,
+	    "it no longer authenticates");
+	if (is_int(fsm_key_get(F, ids[300], &k), 0, "still readable by id")) {
+		ok(k.revoked, "  revoked");
+		api_key_fini(&k);
+	}
+	memset(h, 0xa5, sizeof h);
+	is_int(fsm_key_lookup(F, h, &k), 0, "the rotated key still works");
+	api_key_fini(&k);
+	is_int(audit_count_cust(F, CUST_A), na + 1, "revocation audited");
+	a = audit_last_cust(CUST_A);
+	ok(str_eq(a.kind, "key") && str_eq(a.to, "revoked") && a.detail &&
+	    strstr(a.detail, "revoked") && strstr(a.detail, ids[300]),
+	    "  kind key, revoked");
+	audit_event_fini(&a);
+	mark();
+	is_int(key_revoke(300, CUST_A), 0, "revoke again: result 0");
+	ok(unchanged(), "  nothing changed");
+	is_int(audit_count_cust(F, CUST_A), na + 1, "  nor audited");
+	is_int(key_revoke(303, NULL), 0, "an admin revokes X's key");
+	is_int(fsm_customer_keys(F, CUST_A, &kv, &n), 0, "keys of A");
+	ok(n == 2 && kv[0].revoked && !kv[1].revoked, "revoked ones listed too");
+	while (n > 0)
+		api_key_fini(&kv[--n]);
+	free(kv);
+	ok(fsm_has_admin_key(F), "admin key untouched");
+	is_int(fsm_key_get(F, "nope", &k), ERR_NOTFOUND, "key_get of a bad id");
+	ok(counters_exact(F), "counters exact");
+}
+
+static void
+test_limits(void)
+{
+	struct fsm_queue_depth	 q;
+	uint64_t		 tp;
+	size_t			 i;
+
+	now += 1000;
+	is_int(pending_of(CUST_A), 0, "A has nothing pending");
+	is_int(submit_x(200, 3, CUST_A, TIER_PREMIUM, NULL, 0, 3, 0), 0,
+	    "3 for A, limit 3: exactly at the limit");
+	is_int(pending_of(CUST_A), 3, "A: 3 pending");
+	mark();
+	is_int(submit_x(203, 1, CUST_A, TIER_PREMIUM, NULL, 0, 3, 0),
+	    ERR_QUEUEFULL, "one more, limit 3: ERR_QUEUEFULL");
+	is_int(submit_x(203, 2, CUST_A, TIER_PREMIUM, NULL, 0, 4, 0),
+	    ERR_QUEUEFULL, "two more, limit 4: ERR_QUEUEFULL");
+	is_int(nev, 0, "no events");
+	ok(unchanged(), "nothing stored");
+	is_int(st(203), -1, "the refused one does not exist");
+	is_int(submit_x(203, 1, CUST_A, TIER_PREMIUM, NULL, 0, 4, 0), 0,
+	    "one more, limit 4");
+	is_int(pending_of(CUST_A), 4, "A: 4 pending");
+	is_int(submit_x(204, 1, CUST_B, TIER_FREE, NULL, 0, 1, 0), 0,
+	    "limits are per customer");
+	is_int(pending_of(CUST_B), 1, "B: 1 pending");
+
+	tp = total_pending();
+	mark();
+	is_int(submit_x(205, 2, CUST_B, TIER_FREE, NULL, 0, 0, (uint32_t)tp + 1),
+	    ERR_OVERLOADED, "global limit total + 1, two more: ERR_OVERLOADED");
+	is_int(submit_x(205, 2, CUST_B, TIER_FREE, NULL, 0, 1, (uint32_t)tp + 100),
+	    ERR_QUEUEFULL, "customer limit checked too");
+	ok(unchanged(), "nothing stored");
+	is_int(submit_x(205, 2, CUST_B, TIER_FREE, NULL, 0, 0, (uint32_t)tp + 2),
+	    0, "global limit total + 2, two more: accepted");
+	is_int(total_pending(), tp + 2, "total pending");
+
+	/* Workloads of one command must share a customer. */
+	{
+		struct workload	 w[2];
+
+		mark();
+		wl_init(&w[0], 207, CUST_A, "sleep", 1, TIER_FREE);
+		wl_init(&w[1], 208, CUST_B, "sleep", 1, TIER_FREE);
+		is_int(submit_v(w, 2), ERR_INVAL, "mixed customers: ERR_INVAL");
+		ok(unchanged(), "nothing stored");
+	}
+
+	/* Queue depth by tier and customer. */
+	is_int(fsm_queue_depth_get(F, &q), 0, "queue depth");
+	is_int(q.total, total_pending(), "total");
+	{
+		int	 seen_a = 0, seen_b = 0;
+
+		for (i = 0; i < q.n_customers; i++) {
+			if (strcmp(q.by_customer[i].customer_id, CUST_A) == 0)
+				seen_a = q.by_customer[i].pending == 4;
+			if (strcmp(q.by_customer[i].customer_id, CUST_B) == 0)
+				seen_b = q.by_customer[i].pending == 3;
+		}
+		ok(seen_a && seen_b, "A 4, B 3");
+	}
+	tp = q.by_tier[TIER_PREMIUM];
+	fsm_queue_depth_fini(&q);
+	is_int(submit_x(209, 2, "tier-co", TIER_PREMIUM, NULL, 0, 0, 0), 0,
+	    "two premium more");
+	is_int(fsm_queue_depth_get(F, &q), 0, "queue depth");
+	is_int(q.by_tier[TIER_PREMIUM], tp + 2, "premium grew by 2");
+	fsm_queue_depth_fini(&q);
+	is_int(cancel(209), 0, "cancel one");
+	is_int(fsm_queue_depth_get(F, &q), 0, "queue depth");
+	is_int(q.by_tier[TIER_PREMIUM], tp + 1, "premium shrank by 1");
+	fsm_queue_depth_fini(&q);
+	ok(counters_exact(F), "counters exact");
+	{
+		struct fsm_usage	 u;
+
+		is_int(fsm_customer_usage(F, NULL, &u), ERR_INVAL, "usage of NULL");
+		is_int(fsm_customer_usage(F, MODEL_CUSTOMER_ADMIN, &u), 0,
+		    "usage of admin");
+		ok(u.pending == 0 && u.active == 0, "  nothing");
+	}
+}
+
+static void
+test_idempotency(void)
+{
+	struct fsm_idempotency	 r;
+	struct workload		 w;
+	uint64_t		 t0;
+	char			 key[FSM_CURSOR_LEN + 300];
+	int			 i, found;
+
+	now += 1000;
+	t0 = now;
+	is_int(submit_x(320, 1, CUST_A, TIER_FREE, "order-1", 0x11, 0, 0), 0,
+	    "SUBMIT with an idempotency key");
+	if (is_int(fsm_idempotency_get(F, CUST_A, "order-1", now, &r), 0,
+	    "remembered")) {
+		is_str(r.workload_id, ids[320], "  its workload");
+		ok(r.body_hash[0] == 0x11 && r.body_hash[31] == 0x11, "  body hash");
+		is_int(r.at_ms, t0, "  at now");
+	}
+	is_int(fsm_idempotency_get(F, CUST_B, "order-1", now, &r), ERR_NOTFOUND,
+	    "keys are per customer");
+	is_int(fsm_idempotency_get(F, CUST_A, "order-2", now, &r), ERR_NOTFOUND,
+	    "unknown key");
+
+	now = t0 + CMD_IDEMPOTENCY_TTL_MS;	/* the last moment it holds */
+	mark();
+	is_int(submit_x(321, 1, CUST_A, TIER_FREE, "order-1", 0x22, 0, 0),
+	    ERR_EXISTS, "same key, other body, within the TTL: ERR_EXISTS");
+	is_int(submit_x(321, 1, CUST_A, TIER_FREE, "order-1", 0x11, 0, 0),
+	    ERR_EXISTS, "same key, same body: ERR_EXISTS too");
+	is_int(nev, 0, "no events");
+	ok(unchanged(), "nothing stored");
+	is_int(st(321), -1, "the repeat was not stored");
+	is_int(fsm_idempotency_get(F, CUST_A, "order-1", now, &r), 0,
+	    "still readable at the TTL's edge");
+	is_int(submit_x(321, 1, CUST_B, TIER_FREE, "order-1", 0x22, 0, 0), 0,
+	    "the same key for another customer");
+
+	now = t0 + CMD_IDEMPOTENCY_TTL_MS + 1;
+	is_int(fsm_idempotency_get(F, CUST_A, "order-1", now, &r), ERR_NOTFOUND,
+	    "expired after the TTL");
+	is_int(submit_x(322, 1, CUST_A, TIER_FREE, "order-1", 0x33, 0, 0), 0,
+	    "after the TTL the key is new again");
+	if (is_int(fsm_idempotency_get(F, CUST_A, "order-1", now, &r), 0,
+	    "remembered anew")) {
+		is_str(r.workload_id, ids[322], "  the new workload");
+		is_int(r.body_hash[0], 0x33, "  the new body");
+		is_int(r.at_ms, now, "  the new time");
+	}
+
+	/* A refused submission does not use the key up. */
+	mark();
+	is_int(submit_x(323, 2, CUST_C, TIER_FREE, "order-9", 0x44, 1, 0),
+	    ERR_QUEUEFULL, "refused for the queue limit");
+	is_int(submit_x(323, 2, CUST_C, TIER_FREE, "order-9", 0x44, 0, 1),
+	    ERR_OVERLOADED, "refused for the global limit");
+	ok(unchanged(), "nothing stored");
+	is_int(fsm_idempotency_get(F, CUST_C, "order-9", now, &r), ERR_NOTFOUND,
+	    "key not remembered");
+	is_int(submit_x(323, 2, CUST_C, TIER_FREE, "order-9", 0x44, 2, 0), 0,
+	    "the retry under the same key is accepted");
+	if (is_int(fsm_idempotency_get(F, CUST_C, "order-9", now, &r), 0,
+	    "remembered"))
+		is_str(r.workload_id, ids[323], "  its first workload");
+	is_int(submit_x(325, 1, CUST_C, TIER_FREE, "order-9", 0x44, 0, 0),
+	    ERR_EXISTS, "then it is a repeat");
+	w = wget(324);
+	is_int(w.status, WL_PENDING, "both workloads stored");
+	workload_fini(&w);
+
+	/* Key sizes. */
+	memset(key, 'k', sizeof key);
+	key[255] = '\0';
+	is_int(submit_x(326, 1, CUST_C, TIER_FREE, key, 0, 0, 0), 0,
+	    "255-byte key accepted");
+	ok(fsm_idempotency_get(F, CUST_C, key, now, &r) == 0 &&
+	    strcmp(r.workload_id, ids[326]) == 0, "  and readable");
+	key[255] = 'k';
+	key[256] = '\0';
+	is_int(submit_x(327, 1, CUST_C, TIER_FREE, key, 0, 0, 0), ERR_INVAL,
+	    "256-byte key: ERR_INVAL");
+	is_int(fsm_idempotency_get(F, CUST_C, key, now, &r), ERR_NOTFOUND,
+	    "  never found");
+	is_int(submit_x(327, 1, CUST_C, TIER_FREE, "", 0, 0, 0), ERR_INVAL,
+	    "empty key: ERR_INVAL");
+
+	/* Expired records go, 16 per SUBMIT, oldest first.  First clear out
+	 * everything older, then make 20 at one time and expire them. */
+	now += 3 * CMD_IDEMPOTENCY_TTL_MS;
+	for (i = 0; i < 4; i++)
+		submit_x(230 + i, 1, "purge-co", TIER_FREE, NULL, 0, 0, 0);
+	t0 = now;
+	for (i = 0; i < 20; i++) {
+		snprintf(key, sizeof key, "p-%02d", i);
+		if (submit_x(240 + i, 1, "purge-co", TIER_FREE, key, 0, 0, 0) != 0)
+			break;
+	}
+	is_int(i, 20, "20 keyed submissions");
+	now = t0 + CMD_IDEMPOTENCY_TTL_MS + 1;
+	is_int(submit_x(260, 1, "purge-co", TIER_FREE, NULL, 0, 0, 0), 0,
+	    "a SUBMIT after they expired");
+	for (i = found = 0; i < 20; i++) {
+		snprintf(key, sizeof key, "p-%02d", i);
+		if (fsm_idempotency_get(F, "purge-co", key, t0, &r) == 0)
+			found++;
+	}
+	is_int(found, 4, "16 of 20 expired records dropped");
+	snprintf(key, sizeof key, "p-%02d", 19);
+	is_int(fsm_idempotency_get(F, "purge-co", key, t0, &r), 0,
+	    "the last ones remain");
+	is_int(submit_x(261, 1, "purge-co", TIER_FREE, NULL, 0, 0, 0), 0,
+	    "another SUBMIT");
+	for (i = found = 0; i < 20; i++) {
+		snprintf(key, sizeof key, "p-%02d", i);
+		if (fsm_idempotency_get(F, "purge-co", key, t0, &r) == 0)
+			found++;
+	}
+	is_int(found, 0, "the rest dropped");
+	ok(counters_exact(F), "counters exact");
+}
+
+static void
+test_pause(void)
+{
+	struct workload		 w;
+	struct worker_rec	 wr;
+	struct cmd_attempt	 keep;
+	struct cmd		 c;
+	void			*data;
+	size_t			 len;
+	uint64_t		 cseq;
+	uint32_t		 att;
+	int			 i;
+
+	now += 1000;
+	is_int(reg("wp", "sleep", 4, "", NULL, 0), 0, "register wp");
+	for (i = 270; i <= 285; i++)
+		submit_x(i, 1, "pz", TIER_STANDARD, NULL, 0, 0, 0);
+	is_int(pending_of("pz"), 16, "16 pending for pz");
+
+	/* PENDING. */
+	is_int(wl_cmd(CMD_PAUSE, 270), 0, "PAUSE of PENDING");
+	is_int(st(270), WL_PAUSED, "PAUSED");
+	is_int(nev, 0, "no events");
+	is_int(pending_of("pz"), 15, "left the queue");
+	is_int(audit_count(F, 270), 2, "audited");
+	mark();
+	is_int(wl_cmd(CMD_PAUSE, 270), 0, "PAUSE again: result 0");
+	is_int(nev, 0, "no events");
+	ok(unchanged(), "nothing changed");
+	is_int(audit_count(F, 270), 2, "not audited again");
+	is_int(assign(270, "wp", 1), 0, "assign a PAUSED one");
+	is_int(st(270), WL_PAUSED, "skipped");
+	is_int(wl_cmd(CMD_RESUME, 270), 0, "RESUME");
+	is_int(st(270), WL_PENDING, "PENDING again");
+	is_int(evcount(FSM_EV_PENDING, ids[270], NULL), 1, "FSM_EV_PENDING");
+	is_int(pending_of("pz"), 16, "back in the queue");
+	mark();
+	is_int(wl_cmd(CMD_RESUME, 270), ERR_CONFLICT,
+	    "RESUME of PENDING: ERR_CONFLICT");
+	ok(unchanged(), "nothing changed");
+	is_int(wl_cmd(CMD_PAUSE, 399), ERR_NOTFOUND, "PAUSE unknown: ERR_NOTFOUND");
+	is_int(wl_cmd(CMD_RESUME, 399), ERR_NOTFOUND, "RESUME unknown");
+
+	/* SCHEDULED: paused at once, the slot freed. */
+	is_int(assign(271, "wp", 1), 0, "assign 271");
+	is_int(used("wp"), 1, "wp used 1");
+	is_int(wl_cmd(CMD_PAUSE, 271), 0, "PAUSE of SCHEDULED");
+	is_int(st(271), WL_PAUSED, "PAUSED");
+	is_int(evcount(FSM_EV_STOP, ids[271], "wp"), 1, "FSM_EV_STOP to wp");
+	ok(nev > 0 && ev[0].type == FSM_EV_STOP && ev[0].attempt == 1,
+	    "  for attempt 1");
+	is_int(evcount(FSM_EV_FREED, NULL, "wp"), 1, "FSM_EV_FREED");
+	is_int(used("wp"), 0, "slot released");
+	is_int(active_of("pz"), 0, "no slot held by pz");
+	is_int(start(271, 1, "wp"), ERR_CONFLICT, "START of it: ERR_CONFLICT");
+	is_int(wl_cmd(CMD_RESUME, 271), 0, "RESUME");
+	w = wget(271);
+	ok(w.status == WL_PENDING && w.attempt == 1, "PENDING, attempt kept");
+	workload_fini(&w);
+	is_int(assign(271, "wp", 2), 0, "next attempt assigned");
+	is_int(st(271), WL_SCHEDULED, "SCHEDULED");
+
+	/* RUNNING: PAUSING, then every outcome. */
+	is_int(assign(272, "wp", 1), 0, "assign 272");
+	is_int(start(272, 1, "wp"), 0, "start 272");
+	is_int(checkpoint(272, 1, "wp", 1, "ck-1"), 0, "checkpoint 1");
+	is_int(wl_cmd(CMD_PAUSE, 272), 0, "PAUSE of RUNNING");
+	is_int(st(272), WL_PAUSING, "PAUSING");
+	is_int(evcount(FSM_EV_STOP, ids[272], "wp"), 1, "FSM_EV_STOP");
+	is_int(evcount(FSM_EV_FREED, NULL, NULL), 0, "slot still held");
+	is_int(used("wp"), 2, "wp used 2");
+	is_int(active_of("pz"), 2, "pz holds 2 slots");
+	mark();
+	is_int(wl_cmd(CMD_PAUSE, 272), 0, "PAUSE of PAUSING: result 0");
+	is_int(nev, 0, "no events");
+	ok(unchanged(), "nothing changed");
+	is_int(wl_cmd(CMD_RESUME, 272), ERR_CONFLICT,
+	    "RESUME of PAUSING: ERR_CONFLICT");
+	is_int(progress(272, 1, "wp", 60, "stopping"), 0, "progress while PAUSING");
+	is_int(checkpoint(272, 1, "wp", 2, "ck-2"), 0, "checkpoint while PAUSING");
+	is_int(complete(272, 1, "wp", OUTCOME_CANCELLED, NULL), 0,
+	    "worker stopped it");
+	w = wget(272);
+	ok(w.status == WL_PAUSED && w.checkpoint_seq == 2 && w.attempt == 1 &&
+	    w.failures == 0, "PAUSED, checkpoint and attempt kept");
+	workload_fini(&w);
+	is_int(evcount(FSM_EV_FREED, NULL, "wp"), 1, "FSM_EV_FREED");
+	is_int(evcount(FSM_EV_PENDING, NULL, NULL), 0, "no FSM_EV_PENDING");
+	is_int(used("wp"), 1, "slot released");
+	is_int(wl_cmd(CMD_RESUME, 272), 0, "RESUME");
+	is_int(assign(272, "wp", 2), 0, "attempt 2");
+	is_int(start(272, 2, "wp"), 0, "started");
+	ok(fsm_checkpoint_get(F, ids[272], 0, &data, &len, &cseq, &att) == 0 &&
+	    cseq == 2 && len == 4 && memcmp(data, "ck-2", 4) == 0,
+	    "it resumes from the latest checkpoint");
+	free(data);
+
+	is_int(wl_cmd(CMD_PAUSE, 272), 0, "PAUSE again");
+	is_int(complete(272, 2, "wp", OUTCOME_SUCCEEDED, NULL), 0,
+	    "finished before stopping");
+	is_int(st(272), WL_COMPLETED, "PAUSING + SUCCEEDED: COMPLETED");
+	is_int(wl_cmd(CMD_PAUSE, 272), ERR_CONFLICT, "PAUSE of COMPLETED: ERR_CONFLICT");
+	is_int(wl_cmd(CMD_RESUME, 272), ERR_CONFLICT, "RESUME of COMPLETED");
+
+	is_int(assign(273, "wp", 1), 0, "assign 273");
+	is_int(start(273, 1, "wp"), 0, "start 273");
+	is_int(wl_cmd(CMD_PAUSE, 273), 0, "PAUSE");
+	is_int(complete(273, 1, "wp", OUTCOME_ABANDONED, NULL), 0, "abandoned");
+	is_int(st(273), WL_PAUSED, "PAUSING + ABANDONED: PAUSED");
+	is_int(evcount(FSM_EV_PENDING, NULL, NULL), 0, "no FSM_EV_PENDING");
+
+	/* FAILED: a failure counted, PAUSED while retries remain. */
+	memset(&c, 0, sizeof c);
+	{
+		struct workload	 x[1];
+
+		wl_init(&x[0], 286, "pz", "sleep", 1, TIER_STANDARD);
+		x[0].max_retries = 1;
+		is_int(submit_v(x, 1), 0, "submit 286 with one retry");
+	}
+	is_int(assign(286, "wp", 1), 0, "assign 286");
+	is_int(start(286, 1, "wp"), 0, "start");
+	is_int(wl_cmd(CMD_PAUSE, 286), 0, "PAUSE");
+	is_int(complete(286, 1, "wp", OUTCOME_FAILED, "oops"), 0, "it failed");
+	w = wget(286);
+	ok(w.status == WL_PAUSED && w.failures == 1 && str_eq(w.error, "oops"),
+	    "PAUSING + FAILED with a retry left: PAUSED, failure counted");
+	workload_fini(&w);
+	is_int(evcount(FSM_EV_PENDING, NULL, NULL), 0, "no FSM_EV_PENDING");
+	is_int(wl_cmd(CMD_RESUME, 286), 0, "RESUME");
+	now += 10 * FSM_TEST_BACKOFF_MAX;
+	is_int(assign(286, "wp", 2), 0, "attempt 2");
+	is_int(start(286, 2, "wp"), 0, "start");
+	is_int(wl_cmd(CMD_PAUSE, 286), 0, "PAUSE");
+	is_int(complete(286, 2, "wp", OUTCOME_FAILED, "oops again"), 0,
+	    "failed again");
+	w = wget(286);
+	ok(w.status == WL_FAILED && w.failures == 2 && w.finished_ms == now,
+	    "retries exhausted: FAILED");
+	workload_fini(&w);
+
+	/* Cancel while PAUSING. */
+	is_int(assign(274, "wp", 1), 0, "assign 274");
+	is_int(start(274, 1, "wp"), 0, "start");
+	is_int(wl_cmd(CMD_PAUSE, 274), 0, "PAUSE");
+	is_int(cancel(274), 0, "CANCEL of PAUSING");
+	w = wget(274);
+	ok(w.status == WL_PAUSING && w.cancel_requested, "cancel requested");
+	workload_fini(&w);
+	is_int(evcount(FSM_EV_STOP, ids[274], "wp"), 1, "FSM_EV_STOP");
+	is_int(complete(274, 1, "wp", OUTCOME_CANCELLED, NULL), 0, "stopped");
+	is_int(st(274), WL_CANCELLED, "PAUSING + cancel + CANCELLED: CANCELLED");
+	is_int(assign(275, "wp", 1), 0, "assign 275");
+	is_int(start(275, 1, "wp"), 0, "start");
+	is_int(wl_cmd(CMD_PAUSE, 275), 0, "PAUSE");
+	is_int(cancel(275), 0, "CANCEL");
+	is_int(complete(275, 1, "wp", OUTCOME_ABANDONED, NULL), 0, "abandoned");
+	is_int(st(275), WL_CANCELLED, "PAUSING + cancel + ABANDONED: CANCELLED");
+	is_int(cancel(273), 0, "CANCEL of PAUSED");
+	is_int(st(273), WL_CANCELLED, "CANCELLED at once");
+	is_int(used("wp"), 1, "only 271 holds a slot on wp");
+	ok(counters_exact(F), "counters exact");
+
+	/* Worker death and restart while PAUSING. */
+	is_int(reg("wq", "sleep", 4, "", NULL, 0), 0, "register wq");
+	for (i = 276; i <= 279; i++) {
+		assign(i, "wq", 1);
+		start(i, 1, "wq");
+	}
+	wl_cmd(CMD_PAUSE, 276);
+	wl_cmd(CMD_PAUSE, 277);
+	cancel(277);
+	wl_cmd(CMD_PAUSE, 279);
+	ok(st(276) == WL_PAUSING && st(277) == WL_PAUSING &&
+	    st(278) == WL_RUNNING && st(279) == WL_PAUSING, "set up on wq");
+	memset(&keep, 0, sizeof keep);
+	memcpy(keep.workload_id, ids[279], sizeof keep.workload_id);
+	keep.attempt = 1;
+	is_int(reg("wq", "sleep", 4, "", &keep, 1), 0,
+	    "wq restarts, still running 279");
+	ok(st(276) == WL_PAUSED && st(277) == WL_CANCELLED &&
+	    st(278) == WL_PENDING && st(279) == WL_PAUSING,
+	    "lost: PAUSING->PAUSED, cancelled->CANCELLED, RUNNING->PENDING; "
+	    "kept: PAUSING");
+	wr = worker(F, "wq");
+	is_int(wr.used, 1, "wq holds 1");
+	worker_rec_fini(&wr);
+	is_int(dead("wq", 2), 0, "wq dies");
+	is_int(st(279), WL_PAUSED, "PAUSING on a dead worker: PAUSED");
+	w = wget(279);
+	ok(w.failures == 0 && w.attempt == 1, "no failure, attempt kept");
+	workload_fini(&w);
+	is_int(active_of("pz"), 1, "pz holds one slot (271)");
+	ok(counters_exact(F), "counters exact");
+}
+
+static void
+test_cancel_batch(void)
+{
+	struct cmd	 c;
+	char		 bids[7][MODEL_ID_LEN + 1];
+	uint64_t	 before;
+	struct workload	 w;
+
+	now += 1000;
+	/* 278 PENDING, 280 SCHEDULED, 281 RUNNING, 272 COMPLETED, 399
+	 * unknown, 278 twice, 276 PAUSED. */
+	is_int(assign(280, "wp", 1), 0, "assign 280");
+	is_int(assign(281, "wp", 1), 0, "assign 281");
+	is_int(start(281, 1, "wp"), 0, "start 281");
+	memcpy(bids[0], ids[278], sizeof bids[0]);
+	memcpy(bids[1], ids[280], sizeof bids[1]);
+	memcpy(bids[2], ids[281], sizeof bids[2]);
+	memcpy(bids[3], ids[272], sizeof bids[3]);
+	memcpy(bids[4], ids[399], sizeof bids[4]);
+	memcpy(bids[5], ids[278], sizeof bids[5]);
+	memcpy(bids[6], ids[276], sizeof bids[6]);
+	memset(&c, 0, sizeof c);
+	c.type = CMD_CANCEL_BATCH;
+	c.ids = bids;
+	c.n_ids = 7;
+	c.message = "tidy up";
+	before = idx;
+	is_int(run(&c), 0, "CANCEL_BATCH of mixed ids: result 0");
+	is_int(idx, before + 1, "one log entry");
+	ok(st(278) == WL_CANCELLED && st(280) == WL_CANCELLED &&
+	    st(276) == WL_CANCELLED, "PENDING, SCHEDULED, PAUSED: CANCELLED");
+	w = wget(281);
+	ok(w.status == WL_RUNNING && w.cancel_requested, "RUNNING: cancel requested");
+	workload_fini(&w);
+	is_int(st(272), WL_COMPLETED, "COMPLETED untouched");
+	is_int(st(399), -1, "unknown still unknown");
+	is_int(evcount(FSM_EV_STOP, ids[280], "wp"), 1, "FSM_EV_STOP for 280");
+	is_int(evcount(FSM_EV_FREED, NULL, "wp"), 1, "FSM_EV_FREED for its slot");
+	is_int(evcount(FSM_EV_STOP, ids[281], "wp"), 1, "FSM_EV_STOP for 281");
+	is_int(nev, 3, "nothing else");
+	{
+		struct audit_event	*a;
+		size_t			 n, i;
+		int			 good = 0;
+
+		is_int(fsm_audit_list(F, ids[280], 0, &a, &n), 0, "audit of 280");
+		for (i = 0; i < n; i++)
+			if (str_eq(a[i].kind, "cancel") && str_eq(a[i].detail,
+			    "tidy up") && str_eq(a[i].customer_id, "pz"))
+				good++;
+		audit_free(a, n);
+		is_int(good, 1, "the cancel audited once, with its reason");
+	}
+	mark();
+	memcpy(bids[0], ids[398], sizeof bids[0]);
+	memcpy(bids[1], ids[272], sizeof bids[1]);
+	c.n_ids = 2;
+	is_int(run(&c), 0, "a batch of unknown and finished ids: result 0");
+	is_int(nev, 0, "no events");
+	ok(unchanged(), "nothing changed");
+	ok(counters_exact(F), "counters exact");
+}
+
+static void
+test_audit_query(void)
+{
+	struct fsm_audit_filter	 flt;
+	struct audit_event	*all, *v, *pg;
+	char			 cur[FSM_CURSOR_LEN];
+	size_t			 nall, n, npg, i, want;
+	uint64_t		 since, until;
+	int			 pages, good;
+
+	memset(&flt, 0, sizeof flt);
+	flt.limit = 1000;
+	is_int(audit_all(F, &flt, &all, &nall, &pages), 0, "whole audit trail");
+	good = nall > 100;
+	for (i = 1; i < nall; i++)
+		if (all[i].seq <= all[i - 1].seq)
+			good = 0;
+	ok(good, "oldest first, %zu events", nall);
+	good = 0;
+	for (i = 0; i < nall; i++)
+		if (str_eq(all[i].kind, "worker") && all[i].customer_id == NULL)
+			good = 1;
+	ok(good, "worker events have no customer");
+
+	/* Small pages give the same sequence, with no empty last page. */
+	flt.limit = 7;
+	is_int(audit_all(F, &flt, &pg, &npg, &pages), 0, "pages of 7");
+	good = npg == nall && pages == (int)((nall + 6) / 7);
+	for (i = 0; good && i < npg; i++)
+		if (pg[i].seq != all[i].seq)
+			good = 0;
+	ok(good, "same events, %d pages", pages);
+	audit_free(pg, npg);
+	flt.limit = (uint32_t)nall;
+	is_int(fsm_audit_query(F, &flt, &v, &n, cur), 0, "a page of exactly all");
+	ok(n == nall && cur[0] == '\0', "  and no cursor");
+	audit_free(v, n);
+
+	/* Customer filter. */
+	memset(&flt, 0, sizeof flt);
+	flt.customer_id = "pz";
+	flt.limit = 3;
+	is_int(audit_all(F, &flt, &pg, &npg, &pages), 0, "customer pz");
+	for (i = want = 0; i < nall; i++)
+		if (str_eq(all[i].customer_id, "pz"))
+			want++;
+	good = npg == want && want > 20;
+	for (i = 0; good && i < npg; i++)
+		if (!str_eq(pg[i].customer_id, "pz") ||
+		    (i > 0 && pg[i].seq <= pg[i - 1].seq))
+			good = 0;
+	ok(good, "all %zu of pz's, in order, across pages", want);
+	audit_free(pg, npg);
+
+	/* Workload filter, alone and with a customer. */
+	memset(&flt, 0, sizeof flt);
+	flt.workload_id = ids[272];
+	flt.limit = 2;
+	is_int(audit_all(F, &flt, &pg, &npg, &pages), 0, "workload 272");
+	ok(npg == audit_count(F, 272) && npg > 5, "as many as its audit list (%zu)",
+	    npg);
+	good = 1;
+	for (i = 0; i < npg; i++)
+		if (strcmp(pg[i].workload_id, ids[272]) != 0 ||
+		    !str_eq(pg[i].customer_id, "pz"))
+			good = 0;
+	ok(good, "each about it and its customer");
+	audit_free(pg, npg);
+	flt.customer_id = "pz";
+	is_int(audit_all(F, &flt, &pg, &npg, &pages), 0, "workload + its customer");
+	ok(npg == audit_count(F, 272), "same events");
+	audit_free(pg, npg);
+	flt.customer_id = CUST_A;
+	is_int(audit_all(F, &flt, &pg, &npg, &pages), 0, "workload + another customer");
+	is_int(npg, 0, "none");
+	audit_free(pg, npg);
+
+	/* Time window: since inclusive, until exclusive. */
+	since = all[nall / 3].at_ms;
+	until = all[2 * nall / 3].at_ms;
+	memset(&flt, 0, sizeof flt);
+	flt.since_ms = since;
+	flt.until_ms = until;
+	flt.limit = 5;
+	is_int(audit_all(F, &flt, &pg, &npg, &pages), 0, "since/until");
+	for (i = want = 0; i < nall; i++)
+		if (all[i].at_ms >= since && all[i].at_ms < until)
+			want++;
+	good = npg == want && want > 0;
+	for (i = 0; good && i < npg; i++)
+		if (pg[i].at_ms < since || pg[i].at_ms >= until)
+			good = 0;
+	ok(good, "%zu events in [since, until)", want);
+	audit_free(pg, npg);
+	flt.customer_id = "pz";
+	is_int(audit_all(F, &flt, &pg, &npg, &pages), 0, "since/until + customer");
+	for (i = want = 0; i < nall; i++)
+		if (all[i].at_ms >= since && all[i].at_ms < until &&
+		    str_eq(all[i].customer_id, "pz"))
+			want++;
+	is_int(npg, want, "the intersection");
+	audit_free(pg, npg);
+
+	/* The cursor is the last seq returned. */
+	memset(&flt, 0, sizeof flt);
+	flt.limit = 4;
+	is_int(fsm_audit_query(F, &flt, &v, &n, cur), 0, "first page of 4");
+	ok(n == 4 && cur[0] != '\0' && strtoull(cur, NULL, 10) == v[3].seq,
+	    "cursor = last seq (%s)", cur);
+	audit_free(v, n);
+	flt.cursor = cur;
+	is_int(fsm_audit_query(F, &flt, &v, &n, cur), 0, "next page");
+	ok(n == 4 && v[0].seq == all[4].seq, "continues after it");
+	audit_free(v, n);
+	snprintf(cur, sizeof cur, "%llu", (unsigned long long)all[nall - 1].seq);
+	flt.cursor = cur;
+	is_int(fsm_audit_query(F, &flt, &v, &n, cur), 0, "after the last");
+	ok(n == 0 && cur[0] == '\0', "empty, no cursor");
+	audit_free(v, n);
+
+	/* Bad filters. */
+	memset(&flt, 0, sizeof flt);
+	flt.limit = 0;
+	is_int(fsm_audit_query(F, &flt, &v, &n, cur), ERR_INVAL, "limit 0");
+	flt.limit = 1001;
+	is_int(fsm_audit_query(F, &flt, &v, &n, cur), ERR_INVAL, "limit 1001");
+	flt.limit = 10;
+	flt.cursor = "12a";
+	is_int(fsm_audit_query(F, &flt, &v, &n, cur), ERR_INVAL, "cursor 12a");
+	flt.cursor = "-3";
+	is_int(fsm_audit_query(F, &flt, &v, &n, cur), ERR_INVAL, "cursor -3");
+	flt.cursor = "99999999999999999999999";
+	is_int(fsm_audit_query(F, &flt, &v, &n, cur), ERR_INVAL, "cursor overflow");
+	flt.cursor = NULL;
+	flt.workload_id = "not-an-id";
+	is_int(fsm_audit_query(F, &flt, &v, &n, cur), ERR_INVAL, "bad workload id");
+	flt.workload_id = NULL;
+	flt.customer_id = "";
+	is_int(fsm_audit_query(F, &flt, &v, &n, cur), ERR_INVAL, "empty customer");
+	is_int(fsm_audit_query(F, NULL, &v, &n, cur), ERR_INVAL, "NULL filter");
+	flt.customer_id = "nobody";
+	is_int(fsm_audit_query(F, &flt, &v, &n, cur), 0, "unknown customer");
+	ok(n == 0 && cur[0] == '\0', "no events");
+	audit_free(v, n);
+	audit_free(all, nall);
+}
+
 /* A reader thread hammering a store while it is restored. */
 struct reader {
 	struct fsm	*f;
@@ -1275,13 +2541,126 @@ test_restore_concurrent(struct fsm *g, const void *buf, size_t len)
 	    r[0].reads + r[1].reads);
 }
 
+/* Rewrites a snapshot as a store of layout 1 would have made it: no usage
+ * records, no per-tier counts, no layout mark.  Returns a new snapshot
+ * buffer, or NULL. */
+static void *
+snapshot_as_layout1(const void *buf, size_t len, size_t *out_len)
+{
+	struct kv		*kv = NULL;
+	struct kv_txn		*t = NULL;
+	struct kv_cursor	*cur = NULL;
+	struct kv_val		 key;
+	struct strlist		 keys = { NULL, 0 };
+	struct errbuf		 eb;
+	unsigned long long	 raw_len;
+	char			 path[700];
+	uint8_t			*raw = NULL, *out = NULL;
+	size_t			 i, bound, clen;
+	FILE			*fp;
+	long			 flen;
+
+	raw_len = ZSTD_getFrameContentSize((const uint8_t *)buf + 16, len - 16);
+	if (raw_len == ZSTD_CONTENTSIZE_ERROR ||
+	    raw_len == ZSTD_CONTENTSIZE_UNKNOWN ||
+	    (raw = malloc(raw_len)) == NULL ||
+	    ZSTD_decompress(raw, raw_len, (const uint8_t *)buf + 16,
+	    len - 16) != raw_len)
+		goto fail;
+	snprintf(path, sizeof path, "%s/old.mdb", tdir);
+	if ((fp = fopen(path, "wb")) == NULL)
+		goto fail;
+	fwrite(raw, 1, raw_len, fp);
+	fclose(fp);
+	if (kv_open(&kv, path, 64 << 20, &eb) != 0 ||
+	    kv_txn_begin(kv, NULL, false, &t, &eb) != 0 ||
+	    kv_cursor_open(t, KV_DB_USAGE, &cur, &eb) != 0)
+		goto fail;
+	for (i = kv_cursor_first(cur, &key, NULL); i == 0;
+	    i = kv_cursor_next(cur, &key, NULL))
+		strlist_addn(&keys, key.data, key.len);
+	kv_cursor_close(cur);
+	cur = NULL;
+	for (i = 0; i < keys.n; i++)
+		kv_del(t, KV_DB_USAGE, keys.v[i], strlen(keys.v[i]), &eb);
+	kv_del(t, KV_DB_META, "layout", 6, &eb);
+	kv_del(t, KV_DB_META, "tier_pending", 12, &eb);
+	if (kv_txn_commit(t, &eb) != 0) {
+		t = NULL;
+		goto fail;
+	}
+	t = NULL;
+	kv_close(kv);
+	kv = NULL;
+	tap_diag("layout-1 copy without %zu usage records", keys.n);
+	free(raw);
+	raw = NULL;
+	if ((fp = fopen(path, "rb")) == NULL)
+		goto fail;
+	fseek(fp, 0, SEEK_END);
+	flen = ftell(fp);
+	fseek(fp, 0, SEEK_SET);
+	if (flen <= 0 || (raw = malloc((size_t)flen)) == NULL ||
+	    fread(raw, 1, (size_t)flen, fp) != (size_t)flen) {
+		fclose(fp);
+		goto fail;
+	}
+	fclose(fp);
+	bound = ZSTD_compressBound((size_t)flen);
+	if ((out = malloc(16 + bound)) == NULL)
+		goto fail;
+	memcpy(out, "NYSNAP1", 8);
+	for (i = 0; i < 8; i++)
+		out[8 + i] = (uint8_t)((uint64_t)flen >> (56 - 8 * i));
+	clen = ZSTD_compress(out + 16, bound, raw, (size_t)flen, 1);
+	if (ZSTD_isError(clen))
+		goto fail;
+	*out_len = 16 + clen;
+	free(raw);
+	strlist_fini(&keys);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/old.mdb-lock", tdir);
+	unlink(path);
+	return out;
+fail:
+	kv_cursor_close(cur);
+	kv_txn_abort(t);
+	kv_close(kv);
+	free(raw);
+	free(out);
+	strlist_fini(&keys);
+	return NULL;
+}
+
+/* A snapshot from before the usage counters restores with them rebuilt. */
+static void
+test_snapshot_layout1(struct fsm *g, const void *buf, size_t len)
+{
+	struct errbuf	 eb;
+	void		*old, *d1 = NULL, *d2 = NULL;
+	size_t		 olen = 0, l1, l2;
+
+	old = snapshot_as_layout1(buf, len, &olen);
+	if (!ok(old != NULL, "a layout-1 snapshot made"))
+		return;
+	is_int(fsm_restore(g, old, olen, &eb), 0, "restored");
+	ok(counters_exact(g), "usage and tier counters rebuilt exactly");
+	ok(dump(F, &d1, &l1) == 0 && dump(g, &d2, &l2) == 0 && l1 == l2 &&
+	    memcmp(d1, d2, l1) == 0, "same state as the original");
+	free(d1);
+	free(d2);
+	free(old);
+	/* Back to the regular snapshot for the rest. */
+	is_int(fsm_restore(g, buf, len, &eb), 0, "regular snapshot restored");
+}
+
 static void
 test_snapshot(const char *dir2)
 {
 	struct fsm		*g = NULL;
 	struct errbuf		 eb;
 	struct api_key		 k;
-	void			*buf, *d1, *d2, *data;
+	void			*buf, *d1 = NULL, *d2 = NULL, *data;
 	size_t			 len, l1, l2, dlen;
 	uint64_t		 seq, gidx;
 	uint32_t		 att;
@@ -1289,6 +2668,8 @@ test_snapshot(const char *dir2)
 	uint64_t		 counts[WL__COUNT], total = 0;
 	int			 res, s;
 
+	is_int(submit_x(330, 1, CUST_C, TIER_FREE, "snap-key", 0x55, 0, 0), 0,
+	    "a keyed submission before the snapshot");
 	is_int(fsm_snapshot(F, &buf, &len, &eb), 0, "snapshot");
 	ok(len > 16 && memcmp(buf, "NYSNAP1", 8) == 0, "snapshot header");
 	if (!ok(fsm_open(&g, dir2, 64 << 20, &eb) == 0, "second store opens")) {
@@ -1299,9 +2680,21 @@ test_snapshot(const char *dir2)
 	is_int(fsm_applied_index(g), idx, "applied index restored");
 	test_restore_concurrent(g, buf, len);
 	ok(dump(F, &d1, &l1) == 0 && dump(g, &d2, &l2) == 0 && l1 == l2 &&
-	    memcmp(d1, d2, l1) == 0, "identical listings, workers, counts");
+	    memcmp(d1, d2, l1) == 0, "identical listings, workers, counts, "
+	    "customers, keys, usage, queue depth, audit");
 	free(d1);
 	free(d2);
+	ok(counters_exact(g), "counters exact in the copy");
+	is_int(audit_count_cust(g, CUST_A), audit_count_cust(F, CUST_A),
+	    "audit by customer in the copy");
+	{
+		struct fsm_idempotency	 r;
+
+		ok(fsm_idempotency_get(g, CUST_C, "snap-key", now, &r) == 0 &&
+		    strcmp(r.workload_id, ids[330]) == 0 && r.body_hash[0] == 0x55,
+		    "idempotency records in the copy");
+	}
+	test_snapshot_layout1(g, buf, len);
 	is_int(fsm_checkpoint_get(g, ids[2], 0, &data, &dlen, &seq, &att), 0,
 	    "checkpoint in the copy");
 	ok(dlen == 7 && memcmp(data, "state-4", 7) == 0 && seq == 4,
@@ -1336,6 +2729,13 @@ test_snapshot(const char *dir2)
 		is_int(fsm_workload_get(g, ids[150], &w), 0, "new one readable");
 		is_int(w.seq, total + 1, "seq continues from the snapshot");
 		workload_fini(&w);
+	}
+	ok(counters_exact(g), "counters exact after applying more");
+	{
+		struct fsm_usage	 u;
+
+		ok(fsm_customer_usage(g, "acme", &u) == 0 &&
+		    u.pending == pending_of("acme") + 1, "acme's usage moved on");
 	}
 
 	/* Bad snapshots leave the store as it was. */
@@ -1415,6 +2815,12 @@ main(void)
 	test_list();
 	test_audit();
 	test_misc();
+	test_customers();
+	test_limits();
+	test_idempotency();
+	test_pause();
+	test_cancel_batch();
+	test_audit_query();
 	test_snapshot(dir2);
 	fsm_close(F);
 	fsm_events_free(ev, nev);
