@@ -634,6 +634,42 @@ coord_duty_dead_workers(struct coord *c)
 	free(gens);
 }
 
+static int
+coord_quota_cmp(const void *a, const void *b)
+{
+	const struct sched_quota	*qa = a, *qb = b;
+
+	return strcmp(qa->customer_id, qb->customer_id);
+}
+
+/* Quotas of the customers that have a max_concurrent, sorted by id; the
+ * ids are borrowed from *custs, which the caller frees. */
+static size_t
+coord_quotas(struct coord *c, struct customer **custs, size_t *n_custs,
+    struct sched_quota **out)
+{
+	struct fsm_usage	 u;
+	size_t			 i, n = 0;
+
+	*out = NULL;
+	*custs = NULL;
+	*n_custs = 0;
+	if (fsm_customer_list(c->fsm, custs, n_custs) != 0 || *n_custs == 0)
+		return 0;
+	*out = xcalloc(*n_custs, sizeof **out);
+	for (i = 0; i < *n_custs; i++) {
+		if ((*custs)[i].max_concurrent == 0 ||
+		    fsm_customer_usage(c->fsm, (*custs)[i].id, &u) != 0)
+			continue;
+		(*out)[n].customer_id = (*custs)[i].id;
+		(*out)[n].remaining = u.active >= (*custs)[i].max_concurrent ? 0 :
+		    (uint32_t)((*custs)[i].max_concurrent - u.active);
+		n++;
+	}
+	qsort(*out, n, sizeof **out, coord_quota_cmp);
+	return n;
+}
+
 /* One scheduling round: returns the number of placements committed. */
 static size_t
 coord_duty_schedule(struct coord *c)
@@ -643,9 +679,11 @@ coord_duty_schedule(struct coord *c)
 	struct worker_rec	*recs = NULL;
 	struct sched_worker	*sw = NULL;
 	struct sched_result	*res = NULL;
+	struct sched_quota	*quotas = NULL;
+	struct customer		*custs = NULL;
 	struct cmd		 cmd;
 	size_t			 n_pending = 0, n_recs = 0, n_sw = 0, n_on, i, j, placed = 0, k;
-	size_t			 free_slots = 0, window;
+	size_t			 free_slots = 0, window, n_quotas, n_custs = 0;
 	int			 rc;
 
 	if (fsm_worker_list(c->fsm, &recs, &n_recs) != 0 || n_recs == 0)
@@ -684,8 +722,9 @@ coord_duty_schedule(struct coord *c)
 		}
 		n_sw++;
 	}
-	placed = sched_place(pending, n_pending, sw, n_sw, clock_wall_ms(),
-	    c->cfg.sched_batch, res);
+	n_quotas = coord_quotas(c, &custs, &n_custs, &quotas);
+	placed = sched_place(pending, n_pending, sw, n_sw, quotas, n_quotas,
+	    clock_wall_ms(), c->cfg.sched_batch, res);
 	if (placed == 0)
 		goto out;
 
@@ -711,6 +750,10 @@ coord_duty_schedule(struct coord *c)
 	} else
 		log_debug("SCHEDASSIGN", "assigned %zu of %zu pending", k, n_pending);
 out:
+	free(quotas);
+	for (i = 0; i < n_custs; i++)
+		customer_fini(&custs[i]);
+	free(custs);
 	for (i = 0; i < n_sw; i++)
 		sched_worker_fini(&sw[i]);
 	free(sw);

@@ -29,6 +29,8 @@ sched_reason_name(enum sched_reason r)
 		return "excluded_by_anti_affinity";
 	case SCHED_FULL:
 		return "no_free_capacity";
+	case SCHED_QUOTA:
+		return "customer_max_concurrent";
 	}
 	return "unknown";
 }
@@ -98,13 +100,37 @@ sched_less_loaded(const struct sched_worker *a, const struct sched_worker *b)
 	return la < lb;
 }
 
+/* The quota of customer_id, or NULL if it is not limited. */
+static struct sched_quota *
+sched_quota_find(struct sched_quota *quotas, size_t n, const char *customer_id)
+{
+	size_t	 lo = 0, hi = n, mid;
+	int	 c;
+
+	if (customer_id == NULL)
+		return NULL;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(quotas[mid].customer_id, customer_id);
+		if (c == 0)
+			return &quotas[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 size_t
 sched_place(const struct workload *pending, size_t n_pending,
-    struct sched_worker *workers, size_t n_workers, uint64_t now_ms,
+    struct sched_worker *workers, size_t n_workers,
+    struct sched_quota *quotas, size_t n_quotas, uint64_t now_ms,
     size_t max_placements, struct sched_result *results)
 {
 	const struct workload	*w;
 	struct sched_worker	*sw;
+	struct sched_quota	*quota;
 	enum sched_reason	 stage;
 	size_t			 i, j, best, placed = 0;
 	uint32_t		 score, best_score;
@@ -120,6 +146,11 @@ sched_place(const struct workload *pending, size_t n_pending,
 		}
 		if (w->not_before_ms > now_ms) {
 			results[i].reason = SCHED_BACKOFF;
+			continue;
+		}
+		quota = sched_quota_find(quotas, n_quotas, w->customer_id);
+		if (quota != NULL && quota->remaining == 0) {
+			results[i].reason = SCHED_QUOTA;
 			continue;
 		}
 		stage = SCHED_NO_TYPE;
@@ -161,6 +192,8 @@ sched_place(const struct workload *pending, size_t n_pending,
 			results[i].reason = SCHED_FULL;
 			break;
 		}
+		if (quota != NULL)
+			quota->remaining--;
 		results[i].reason = SCHED_PLACED;
 		results[i].worker = best;
 		results[i].score = best_score;

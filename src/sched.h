@@ -25,6 +25,13 @@ struct sched_worker {
 	struct strlist		 running_types;	/* types running there (owned) */
 };
 
+/* How many more slots one customer may take (its max_concurrent less what
+ * it holds).  Customers without an entry are not limited. */
+struct sched_quota {
+	const char	*customer_id;	/* borrowed */
+	uint32_t	 remaining;	/* decremented as placements are made */
+};
+
 enum sched_reason {
 	SCHED_PLACED,
 	SCHED_BACKOFF,		/* retry backoff has not elapsed */
@@ -32,6 +39,7 @@ enum sched_reason {
 	SCHED_NO_MATCH,		/* no live worker satisfies the hard affinity */
 	SCHED_ANTI,		/* every matching worker is excluded by anti-affinity */
 	SCHED_FULL,		/* every eligible worker is at capacity */
+	SCHED_QUOTA,		/* the customer holds its max_concurrent slots */
 };
 
 /* "placed", "retry_backoff", ...; never NULL. */
@@ -44,11 +52,13 @@ struct sched_result {
 };
 
 /* Decides placements for pending[0..n_pending) over workers[0..n_workers).
- * results[i] tells what happened to pending[i]; workers[].used and
- * running_types are updated to include the placements.  At most
- * max_placements are made.  Returns the number placed. */
+ * results[i] tells what happened to pending[i]; workers[].used,
+ * running_types and quotas[].remaining are updated to include the
+ * placements.  quotas (sorted by customer_id, may be NULL) limit customers.
+ * At most max_placements are made.  Returns the number placed. */
 size_t	sched_place(const struct workload *pending, size_t n_pending,
-	    struct sched_worker *workers, size_t n_workers, uint64_t now_ms,
+	    struct sched_worker *workers, size_t n_workers,
+	    struct sched_quota *quotas, size_t n_quotas, uint64_t now_ms,
 	    size_t max_placements, struct sched_result *results);
 
 /* Soft-affinity score of placing w on worker rec: 60 for the preferred

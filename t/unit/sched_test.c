@@ -72,7 +72,7 @@ test_capacity_and_order(void)
 	worker_init(&r[0], "a", 2, "sleep");
 	worker_init(&r[1], "b", 1, "sleep");
 	sw_init(sw, r, 2);
-	placed = sched_place(w, 5, sw, 2, 1000, 100, res);
+	placed = sched_place(w, 5, sw, 2, NULL, 0, 1000, 100, res);
 	is_int(placed, 3, "three slots, three placements");
 	ok(res[0].reason == SCHED_PLACED && res[1].reason == SCHED_PLACED &&
 	    res[2].reason == SCHED_PLACED, "the first three in queue order are placed");
@@ -102,7 +102,7 @@ test_hard_affinity(void)
 	worker_init(&r[1], "b", 4, "sleep");
 	tagset_set(&r[1].tags, "gpu", "true");
 	sw_init(sw, r, 2);
-	sched_place(w, 4, sw, 2, 0, 100, res);
+	sched_place(w, 4, sw, 2, NULL, 0, 0, 100, res);
 	ok(res[0].reason == SCHED_PLACED && res[0].worker == 1, "gpu workload on the gpu worker");
 	ok(res[1].reason == SCHED_PLACED && res[1].worker == 0, "worker_id pin honoured");
 	is_str(sched_reason_name(res[2].reason), "no_worker_for_type", "unknown type explained");
@@ -126,7 +126,7 @@ test_no_head_of_line_blocking(void)
 	wl_init(&w[2], "sleep");
 	worker_init(&r[0], "a", 8, "sleep");
 	sw_init(sw, r, 1);
-	is_int(sched_place(w, 3, sw, 1, 0, 100, res), 2,
+	is_int(sched_place(w, 3, sw, 1, NULL, 0, 0, 100, res), 2,
 	    "workloads behind an unplaceable one are placed");
 	ok(res[0].reason != SCHED_PLACED && res[1].reason == SCHED_PLACED &&
 	    res[2].reason == SCHED_PLACED, "head waits, the rest go");
@@ -154,7 +154,7 @@ test_anti_affinity_and_soft(void)
 	tagset_set(&r[2].tags, "region", "eu");
 	sw_init(sw, r, 3);
 	strlist_add(&sw[0].running_types, "db");	/* a already runs one */
-	sched_place(w, 3, sw, 3, 0, 100, res);
+	sched_place(w, 3, sw, 3, NULL, 0, 0, 100, res);
 	ok(res[0].reason == SCHED_PLACED && res[0].worker != 0,
 	    "anti-affinity keeps it off the worker running the same type");
 	ok(res[1].reason == SCHED_PLACED && res[1].worker != 0 &&
@@ -171,7 +171,7 @@ test_anti_affinity_and_soft(void)
 	worker_init(&r[1], "b", 4, "sleep");
 	tagset_set(&r[1].tags, "region", "eu");
 	sw_init(sw, r, 2);
-	sched_place(w, 2, sw, 2, 0, 100, res);
+	sched_place(w, 2, sw, 2, NULL, 0, 0, 100, res);
 	ok(res[0].worker == 1 && res[0].score == 10, "preferred region wins");
 	ok(res[1].worker == 0 && res[1].score == 60, "preferred worker wins");
 	cleanup(w, 2, r, 2, sw);
@@ -193,10 +193,10 @@ test_least_loaded_and_backoff(void)
 	worker_init(&r[1], "b", 4, "sleep");
 	r[1].used = 1;
 	sw_init(sw, r, 2);
-	sched_place(w, 2, sw, 2, 1000, 100, res);
+	sched_place(w, 2, sw, 2, NULL, 0, 1000, 100, res);
 	ok(res[0].reason == SCHED_PLACED && res[0].worker == 1, "tie goes to the least loaded");
 	is_str(sched_reason_name(res[1].reason), "retry_backoff", "backoff respected");
-	sched_place(&w[1], 1, sw, 2, 6000, 100, res);
+	sched_place(&w[1], 1, sw, 2, NULL, 0, 6000, 100, res);
 	ok(res[0].reason == SCHED_PLACED, "placed once the backoff elapsed");
 	cleanup(w, 2, r, 2, sw);
 }
@@ -216,9 +216,38 @@ test_batch_limit_and_dead(void)
 	r[0].status = WORKER_DEAD;
 	worker_init(&r[1], "b", 10, "sleep");
 	sw_init(sw, r, 2);
-	is_int(sched_place(w, 3, sw, 2, 0, 2, res), 2, "batch limit caps placements");
+	is_int(sched_place(w, 3, sw, 2, NULL, 0, 0, 2, res), 2, "batch limit caps placements");
 	ok(res[0].worker == 1 && res[1].worker == 1, "dead worker never chosen");
 	cleanup(w, 3, r, 2, sw);
+}
+
+static void
+test_customer_quota(void)
+{
+	struct workload		 w[4];
+	struct worker_rec	 r[1];
+	struct sched_worker	 sw[1];
+	struct sched_result	 res[4];
+	struct sched_quota	 q[2] = { { "a", 1 }, { "c", 0 } };
+	size_t			 i;
+
+	for (i = 0; i < 4; i++)
+		wl_init(&w[i], "sleep");
+	w[0].customer_id = strdup("a");
+	w[1].customer_id = strdup("a");
+	w[2].customer_id = strdup("b");
+	w[3].customer_id = strdup("c");
+	worker_init(&r[0], "x", 10, "sleep");
+	sw_init(sw, r, 1);
+	is_int(sched_place(w, 4, sw, 1, q, 2, 0, 100, res), 2,
+	    "quota-limited customers get no more than their remaining slots");
+	ok(res[0].reason == SCHED_PLACED, "a's first workload fits its quota of 1");
+	is_str(sched_reason_name(res[1].reason), "customer_max_concurrent",
+	    "a's second waits for its quota");
+	ok(res[2].reason == SCHED_PLACED, "unlimited customer b is placed");
+	ok(res[3].reason == SCHED_QUOTA, "customer c at its limit waits");
+	is_int(q[0].remaining, 0, "the quota was used up");
+	cleanup(w, 4, r, 1, sw);
 }
 
 int
@@ -230,5 +259,6 @@ main(void)
 	test_anti_affinity_and_soft();
 	test_least_loaded_and_backoff();
 	test_batch_limit_and_dead();
+	test_customer_quota();
 	return tap_done();
 }
