@@ -44,6 +44,7 @@ struct bus_server {
 	pthread_t	*threads;
 	unsigned	 nthreads;		/* started successfully */
 	atomic_bool	 closing;
+	atomic_uint	 calls;			/* handed out, not yet answered */
 	bus_request_cb	 cb;
 	void		*arg;
 	char		*url;			/* for log lines */
@@ -52,6 +53,7 @@ struct bus_server {
 struct bus_call {
 	nng_socket	 sock;			/* the socket ctx belongs to */
 	nng_ctx		 ctx;			/* holds the request's routing */
+	struct bus_server *server;
 };
 
 static bool
@@ -131,6 +133,8 @@ bus_server_thread(void *arg)
 		}
 		call->sock = s->sock;
 		call->ctx = ctx;
+		call->server = s;
+		atomic_fetch_add(&s->calls, 1);
 		if (rc != 0) {
 			log_debug("BUSBADREQ", "%s: undecodable request (%s)",
 			    s->url, err_code_name(rc));
@@ -203,6 +207,87 @@ fail:
 	return rc;
 }
 
+/* nng_close of a rep0 socket listening over tcp sometimes never returns
+ * in nng 1.5.2: after a worker's connection was cut (seen when the
+ * coordinator restarts after kill -9 and then stops) it waits for a pipe
+ * that does not finish closing.  The receives are aborted at the start of
+ * nng_close all the same, so closing runs on its own thread and the
+ * daemon goes on with its shutdown after BUS_SERVER_CLOSE_MS. */
+#define BUS_SERVER_CLOSE_MS	3000
+
+struct bus_closer {
+	nng_socket	 sock;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	bool		 done;
+	bool		 abandoned;	/* the closer frees this when set */
+};
+
+static void *
+bus_server_closer_main(void *arg)
+{
+	struct bus_closer	*cl = arg;
+	bool			 abandoned;
+
+	nng_close(cl->sock);
+	pthread_mutex_lock(&cl->mu);
+	cl->done = true;
+	abandoned = cl->abandoned;
+	pthread_cond_signal(&cl->cv);
+	pthread_mutex_unlock(&cl->mu);
+	if (abandoned) {
+		pthread_cond_destroy(&cl->cv);
+		pthread_mutex_destroy(&cl->mu);
+		free(cl);
+	}
+	return NULL;
+}
+
+/* Closes sock, waiting at most BUS_SERVER_CLOSE_MS. */
+static void
+bus_server_sock_close(nng_socket sock, const char *url)
+{
+	struct bus_closer	*cl;
+	struct timespec		 deadline;
+	pthread_t		 th;
+	bool			 done;
+
+	if ((cl = calloc(1, sizeof *cl)) == NULL) {
+		nng_close(sock);
+		return;
+	}
+	cl->sock = sock;
+	pthread_mutex_init(&cl->mu, NULL);
+	pthread_cond_init(&cl->cv, NULL);
+	if (pthread_create(&th, NULL, bus_server_closer_main, cl) != 0) {
+		nng_close(sock);
+		pthread_cond_destroy(&cl->cv);
+		pthread_mutex_destroy(&cl->mu);
+		free(cl);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += BUS_SERVER_CLOSE_MS / 1000;
+	pthread_mutex_lock(&cl->mu);
+	while (!cl->done &&
+	    pthread_cond_timedwait(&cl->cv, &cl->mu, &deadline) == 0)
+		;
+	done = cl->done;
+	if (!done)
+		cl->abandoned = true;
+	pthread_mutex_unlock(&cl->mu);
+	if (done) {
+		pthread_join(th, NULL);
+		pthread_cond_destroy(&cl->cv);
+		pthread_mutex_destroy(&cl->mu);
+		free(cl);
+		return;
+	}
+	pthread_detach(th);
+	log_warn("BUSCLOSE", "%s: the socket did not finish closing within %d ms; "
+	    "going on without it", url, BUS_SERVER_CLOSE_MS);
+}
+
 void
 bus_server_close(struct bus_server *s)
 {
@@ -211,12 +296,15 @@ bus_server_close(struct bus_server *s)
 	if (s == NULL)
 		return;
 	atomic_store(&s->closing, true);
+	if (atomic_load(&s->calls) != 0)
+		log_warn("BUSCLOSE", "%s: %u calls still unanswered at close",
+		    s->url, atomic_load(&s->calls));
 	/* Closing the socket aborts every pending receive with NNG_ECLOSED,
 	 * which ends the request threads.  Contexts of calls still held by
 	 * the callback are destroyed with it: their late replies fail
 	 * harmlessly, but by contract none should be left. */
 	if (s->sock_open)
-		nng_close(s->sock);
+		bus_server_sock_close(s->sock, s->url);
 	for (i = 0; i < s->nthreads; i++)
 		pthread_join(s->threads[i], NULL);
 	free(s->threads);
@@ -266,6 +354,7 @@ done:
 	nng_aio_free(aio);
 	free(buf);
 	nng_ctx_close(call->ctx);
+	atomic_fetch_sub(&call->server->calls, 1);
 	free(call);
 }
 
@@ -275,5 +364,6 @@ bus_call_drop(struct bus_call *call)
 	if (call == NULL)
 		return;
 	nng_ctx_close(call->ctx);
+	atomic_fetch_sub(&call->server->calls, 1);
 	free(call);
 }
