@@ -72,6 +72,26 @@ static const struct cfg_option niyantad_options[] = {
 	    "a write not applied within this answers 503" },
 	{ "web-dir", CFG_STR, NIYANTA_WEBDIR, 0, 0, "DIR",
 	    "the console's files and openapi.json" },
+	{ "admin-rate-limit", CFG_UINT, "100000", 1, 10000000, "N",
+	    "API requests per second allowed to the admin keys together" },
+	{ "rate-limit-free", CFG_UINT, "10", 1, 10000000, "N",
+	    "API requests per second of a free customer without its own rate_limit_rps" },
+	{ "rate-limit-standard", CFG_UINT, "100", 1, 10000000, "N",
+	    "API requests per second of a standard customer without its own rate_limit_rps" },
+	{ "rate-limit-premium", CFG_UINT, "500", 1, 10000000, "N",
+	    "API requests per second of a premium customer without its own rate_limit_rps" },
+	{ "rate-limit-enterprise", CFG_UINT, "2000", 1, 10000000, "N",
+	    "API requests per second of an enterprise customer without its own rate_limit_rps" },
+	{ "max-queue-depth-free", CFG_UINT, "100", 0, 100000000, "N",
+	    "PENDING workloads a free customer may have without its own max_queue_depth (0: no limit)" },
+	{ "max-queue-depth-standard", CFG_UINT, "10000", 0, 100000000, "N",
+	    "PENDING workloads a standard customer may have without its own max_queue_depth (0: no limit)" },
+	{ "max-queue-depth-premium", CFG_UINT, "100000", 0, 100000000, "N",
+	    "PENDING workloads a premium customer may have without its own max_queue_depth (0: no limit)" },
+	{ "max-queue-depth-enterprise", CFG_UINT, "1000000", 0, 100000000, "N",
+	    "PENDING workloads an enterprise customer may have without its own max_queue_depth (0: no limit)" },
+	{ "global-max-pending", CFG_UINT, "0", 0, 100000000, "N",
+	    "PENDING workloads in the whole cluster; submissions beyond answer 503 (0: no limit)" },
 	{ "log-level", CFG_STR, "info", 0, 0, "LEVEL", "debug, info, warn or error" },
 };
 
@@ -157,6 +177,17 @@ main(int argc, char **argv)
 	acfg.threads = (unsigned)cfg_uint(cfg, "http-threads");
 	acfg.max_body_bytes = (size_t)cfg_uint(cfg, "max-body-bytes");
 	acfg.web_dir = cfg_str(cfg, "web-dir");
+	acfg.admin_rate = (uint32_t)cfg_uint(cfg, "admin-rate-limit");
+	acfg.rate_by_tier[TIER_FREE] = (uint32_t)cfg_uint(cfg, "rate-limit-free");
+	acfg.rate_by_tier[TIER_STANDARD] = (uint32_t)cfg_uint(cfg, "rate-limit-standard");
+	acfg.rate_by_tier[TIER_PREMIUM] = (uint32_t)cfg_uint(cfg, "rate-limit-premium");
+	acfg.rate_by_tier[TIER_ENTERPRISE] = (uint32_t)cfg_uint(cfg, "rate-limit-enterprise");
+	acfg.queue_by_tier[TIER_FREE] = (uint32_t)cfg_uint(cfg, "max-queue-depth-free");
+	acfg.queue_by_tier[TIER_STANDARD] = (uint32_t)cfg_uint(cfg, "max-queue-depth-standard");
+	acfg.queue_by_tier[TIER_PREMIUM] = (uint32_t)cfg_uint(cfg, "max-queue-depth-premium");
+	acfg.queue_by_tier[TIER_ENTERPRISE] =
+	    (uint32_t)cfg_uint(cfg, "max-queue-depth-enterprise");
+	acfg.global_max_pending = (uint32_t)cfg_uint(cfg, "global-max-pending");
 	if ((rc = api_open(&api, coord, &acfg, &eb)) != 0) {
 		log_error("STARTFAIL", "%s", eb.msg);
 		coord_close(coord);

@@ -1,9 +1,14 @@
 /*
  * The HTTP front of niyantad: starts civetweb, and for every request picks
- * the route, refuses what the route does not allow (405 with Allow, 404),
- * makes sure this node can answer (/v1 routes need a ready leader, else 503
- * with Retry-After), authenticates the bearer API key, and hands the request
- * to one handler in api_workloads.c, api_workers.c or api_static.c.
+ * the route from api_routes (the one list of the server's paths, checked
+ * against openapi.json by t/unit/routes_test.c), refuses what the route
+ * does not allow (405 with Allow, 404), makes sure this node can answer
+ * (/v1 routes need a ready leader, else 503 with Retry-After),
+ * authenticates the bearer API key, takes a token from the caller's rate
+ * limit (429 when there is none; every answer to an authenticated caller
+ * carries X-RateLimit-*), and hands the request to one handler in
+ * api_workloads.c, api_customers.c, api_audit.c, api_workers.c or
+ * api_static.c.
  *
  * Every reply goes out through api_send: one buffer with the status line,
  * the headers every answer carries (Cache-Control: no-store, X-Request-Id,
@@ -38,6 +43,7 @@
 #include "src/strs.h"
 #include "web/api_internal.h"
 #include "web/json.h"
+#include "web/ratelimit.h"
 
 #ifndef NIYANTA_WEBDIR
 #define NIYANTA_WEBDIR	"/usr/share/niyanta/web"
@@ -49,36 +55,69 @@
 #define API_DEFAULT_TIMEOUT_MS	30000
 #define API_MAX_THREADS		1024
 #define API_LOG_PATH_MAX	200	/* bytes of the path shown in a log line */
+#define API_MAX_RATE		10000000 /* requests per second, any setting */
+#define API_MAX_QUEUE		100000000 /* PENDING workloads, any setting */
 
-#define API_R_PUBLIC	0x1	/* no readiness check, no key */
-#define API_R_ADMIN	0x2	/* admin keys only */
+/* Defaults by tier: free, standard, premium, enterprise. */
+static const uint32_t api_default_rate[TIER__COUNT] = { 10, 100, 500, 2000 };
+static const uint32_t api_default_queue[TIER__COUNT] = { 100, 10000, 100000, 1000000 };
+#define API_DEFAULT_ADMIN_RATE	100000
 
 static void	api_health(struct api_req *);
 static void	api_ready(struct api_req *);
+static void	api_log_text(char *, size_t, const char *);
 
-struct api_route {
-	const char	*pattern;	/* '*' matches one non-empty path segment */
-	unsigned	 flags;		/* API_R_* */
-	api_handler_cb	 get;
-	api_handler_cb	 post;
+/* Every route of the server.  Order matters where two patterns match one
+ * path: the literal "/v1/workloads/batch..." routes come before the
+ * "/v1/workloads/{id}..." ones, so that "batch" is never taken for an id. */
+const struct api_route api_routes[] = {
+	{ "GET",	"/health",			API_R_PUBLIC,	api_health },
+	{ "GET",	"/ready",			API_R_PUBLIC,	api_ready },
+	{ "GET",	"/",				API_R_PUBLIC,	api_static_console },
+	{ "GET",	"/console",			API_R_PUBLIC,	api_static_console },
+	{ "GET",	"/console/",			API_R_PUBLIC,	api_static_console },
+	{ "GET",	"/console/{file}",		API_R_PUBLIC,	api_static_console },
+	{ "GET",	"/docs",			API_R_PUBLIC,	api_static_docs },
+	{ "GET",	"/docs/",			API_R_PUBLIC,	api_static_docs },
+	{ "GET",	"/docs/{file}",			API_R_PUBLIC,	api_static_docs },
+	{ "GET",	"/v1/openapi.json",		API_R_PUBLIC,	api_static_openapi },
+	{ "GET",	"/v1/workloads",		0,		api_workloads_list },
+	{ "POST",	"/v1/workloads",		0,		api_workloads_submit },
+	{ "POST",	"/v1/workloads/batch",		0,		api_workloads_batch },
+	{ "POST",	"/v1/workloads/batch/cancel",	0,		api_workloads_batch_cancel },
+	{ "GET",	"/v1/workloads/{id}",		0,		api_workload_get },
+	{ "POST",	"/v1/workloads/{id}/cancel",	0,		api_workload_cancel },
+	{ "POST",	"/v1/workloads/{id}/pause",	0,		api_workload_pause },
+	{ "POST",	"/v1/workloads/{id}/resume",	0,		api_workload_resume },
+	{ "GET",	"/v1/workers",			API_R_ADMIN,	api_workers_list },
+	{ "GET",	"/v1/cluster",			API_R_ADMIN,	api_cluster_get },
+	{ "GET",	"/v1/customers",		API_R_ADMIN,	api_customers_list },
+	{ "POST",	"/v1/customers",		API_R_ADMIN,	api_customers_create },
+	/* A customer may read itself: the handler checks. */
+	{ "GET",	"/v1/customers/{id}",		0,		api_customer_get },
+	{ "PATCH",	"/v1/customers/{id}",		API_R_ADMIN,	api_customer_update },
+	{ "GET",	"/v1/customers/{id}/keys",	API_R_ADMIN,	api_customer_keys_list },
+	{ "POST",	"/v1/customers/{id}/keys",	API_R_ADMIN,	api_customer_keys_create },
+	{ "DELETE",	"/v1/customers/{id}/keys/{key_id}", API_R_ADMIN, api_customer_key_revoke },
+	{ "GET",	"/v1/metrics/queue-depth",	0,		api_queue_depth_get },
+	{ "GET",	"/v1/audit-events",		0,		api_audit_list },
 };
 
-static const struct api_route api_routes[] = {
-	{ "/health",			API_R_PUBLIC,	api_health,		NULL },
-	{ "/ready",			API_R_PUBLIC,	api_ready,		NULL },
-	{ "/",				API_R_PUBLIC,	api_static_console,	NULL },
-	{ "/console",			API_R_PUBLIC,	api_static_console,	NULL },
-	{ "/console/",			API_R_PUBLIC,	api_static_console,	NULL },
-	{ "/console/*",			API_R_PUBLIC,	api_static_console,	NULL },
-	{ "/v1/openapi.json",		API_R_PUBLIC,	api_static_openapi,	NULL },
-	{ "/v1/workloads",		0,		api_workloads_list,	api_workloads_submit },
-	{ "/v1/workloads/*",		0,		api_workload_get,	NULL },
-	{ "/v1/workloads/*/cancel",	0,		NULL,			api_workload_cancel },
-	{ "/v1/workers",		API_R_ADMIN,	api_workers_list,	NULL },
-	{ "/v1/cluster",		API_R_ADMIN,	api_cluster_get,	NULL },
-};
+const size_t api_routes_count = sizeof api_routes / sizeof api_routes[0];
 
 /* ---- replies ---- */
+
+/* True if the coming reply already has a header called name. */
+static bool
+api_header_has(const struct api_req *r, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->n_headers; i++)
+		if (strcasecmp(r->headers[i].name, name) == 0)
+			return true;
+	return false;
+}
 
 void
 api_header_add(struct api_req *r, const char *name, const char *fmt, ...)
@@ -87,7 +126,8 @@ api_header_add(struct api_req *r, const char *name, const char *fmt, ...)
 	va_list			 ap;
 
 	if (r->n_headers >= API_HEADERS_MAX) {
-		log_warn("HTTPHDRS", "too many response headers, %s dropped", name);
+		log_warn("HTTPHDRS", "too many response headers, %s dropped rid=%s",
+		    name, r->request_id);
 		return;
 	}
 	h = &r->headers[r->n_headers++];
@@ -105,6 +145,7 @@ api_status_text(int status)
 	case 200: return "OK";
 	case 201: return "Created";
 	case 202: return "Accepted";
+	case 204: return "No Content";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
@@ -149,8 +190,11 @@ api_send(struct api_req *r, int status, const char *content_type, const void *bo
 	int		 m;
 
 	if (r->status != 0) {
-		log_error("HTTPTWICE", "%s %s: second reply %d after %d", r->method,
-		    r->path, status, r->status);
+		char	 lp[API_LOG_PATH_MAX + 1];
+
+		api_log_text(lp, sizeof lp, r->path);
+		log_error("HTTPTWICE", "%s %s: second reply %d after %d rid=%s",
+		    r->method, lp, status, r->status, r->request_id);
 		return;
 	}
 	r->status = status;
@@ -159,15 +203,23 @@ api_send(struct api_req *r, int status, const char *content_type, const void *bo
 	m = snprintf(head, sizeof head,
 	    "HTTP/1.1 %d %s\r\n"
 	    "Date: %s\r\n"
-	    "Content-Type: %s\r\n"
-	    "Content-Length: %zu\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "X-Request-Id: %s\r\n"
 	    "Connection: %s\r\n",
-	    status, api_status_text(status), date, content_type,
-	    len, r->request_id, api_keep_alive(r) ? "keep-alive" : "close");
+	    status, api_status_text(status), date, r->request_id,
+	    api_keep_alive(r) ? "keep-alive" : "close");
 	n = m > 0 && (size_t)m < sizeof head ? (size_t)m : 0;
+	/* A 204 has neither a body nor a length (RFC 9110, 8.6). */
+	if (status == 204)
+		len = 0;
+	else {
+		m = snprintf(head + n, sizeof head - n, "Content-Type: %s\r\n"
+		    "Content-Length: %zu\r\n", content_type != NULL ? content_type :
+		    "application/octet-stream", len);
+		if (m > 0 && (size_t)m < sizeof head - n)
+			n += (size_t)m;
+	}
 	for (i = 0; i < r->n_headers; i++) {
 		m = snprintf(head + n, sizeof head - n, "%s: %s\r\n",
 		    r->headers[i].name, r->headers[i].value);
@@ -264,11 +316,56 @@ api_reply_error(struct api_req *r, int err, json_t *details, const char *fmt, ..
 	default:
 		break;
 	}
-	if (status == 503)
+	if (status == 503 && !api_header_has(r, "Retry-After"))
 		api_header_add(r, "Retry-After", "1");
 	if (status == 401)
 		api_header_add(r, "WWW-Authenticate", "Bearer");
+	/* 503s are the expected "retry" answers (backpressure, elections);
+	 * the access log has them.  Anything else from the server is a fault. */
+	if (status >= 500 && status != 503) {
+		char	 lp[API_LOG_PATH_MAX + 1];
+
+		api_log_text(lp, sizeof lp, r->path);
+		log_warn("HTTPERR", "%s %s: %d %s: %.200s rid=%s", r->method, lp, status,
+		    err_code_name(err), msg, r->request_id);
+	}
 	api_reply_json(r, status, json_error_body(err, msg, details, r->request_id));
+}
+
+void
+api_reply_propose_error(struct api_req *r, int rc, const struct errbuf *eb,
+    const char *what)
+{
+	const char	*why = eb->msg[0] != '\0' ? eb->msg : err_code_name(rc);
+
+	switch (rc) {
+	case ERR_TIMEOUT:
+		api_reply_error(r, rc, NULL, "%s: not confirmed in time, it may or "
+		    "may not have been applied (%s)", what, why);
+		break;
+	case ERR_NOTLEADER:
+	case ERR_UNAVAIL:
+	case ERR_SHUTDOWN:
+		api_reply_error(r, rc, NULL, "%s: not applied, retry (%s)", what, why);
+		break;
+	default:
+		api_reply_error(r, rc, NULL, "%s: %s", what, why);
+		break;
+	}
+}
+
+json_t *
+api_detail(const char *field, const char *message)
+{
+	return json_pack("[{s:o,s:o}]", "field", json_text(field), "message",
+	    json_text(message));
+}
+
+/* [{"limit": name, "value": v}] */
+static json_t *
+api_limit_detail(const char *name, uint64_t value)
+{
+	return json_pack("[{s:s,s:I}]", "limit", name, "value", (json_int_t)value);
 }
 
 /* ---- request bodies ---- */
@@ -317,8 +414,9 @@ api_body_read(struct api_req *r, char **body, size_t *len)
 	if (cl > (long long)max) {
 		/* Unread, the body would be drained by civetweb: close instead. */
 		api_close_after(r);
-		api_reply_error(r, ERR_TOOBIG, NULL,
-		    "request body of %lld bytes is over the limit of %zu", cl, max);
+		api_reply_error(r, ERR_TOOBIG, api_limit_detail("max_body_bytes", max),
+		    "request body of %lld bytes is over the limit of %zu bytes "
+		    "(max_body_bytes)", cl, max);
 		return ERR_TOOBIG;
 	}
 	/* A known length is allocated at once; a chunked body grows, and is
@@ -354,8 +452,9 @@ api_body_read(struct api_req *r, char **body, size_t *len)
 		if (got > max) {
 			free(buf);
 			api_close_after(r);
-			api_reply_error(r, ERR_TOOBIG, NULL,
-			    "request body is over the limit of %zu bytes", max);
+			api_reply_error(r, ERR_TOOBIG, api_limit_detail("max_body_bytes",
+			    max), "request body is over the limit of %zu bytes "
+			    "(max_body_bytes)", max);
 			return ERR_TOOBIG;
 		}
 	}
@@ -381,24 +480,20 @@ api_can_see(const struct api_req *r, const char *customer_id)
 	    strcmp(customer_id, r->who.customer_id) == 0;
 }
 
-/* 405 with Allow.  err.h has no code for it, so the body says
- * "method_not_allowed" in place of the nearest ERR_* name. */
-static void
-api_reply_method(struct api_req *r, const struct api_route *rt)
+uint32_t
+api_customer_queue_limit(const struct api *a, const struct customer *c)
 {
-	json_t	*body, *e;
-	char	 msg[64];
+	if (c->max_queue_depth != 0)
+		return c->max_queue_depth;
+	return c->tier < TIER__COUNT ? a->queue_by_tier[c->tier] : 0;
+}
 
-	api_header_add(r, "Allow", "%s%s%s", rt->get ? "GET" : "",
-	    rt->get && rt->post ? ", " : "", rt->post ? "POST" : "");
-	snprintf(msg, sizeof msg, "method %.16s is not allowed here", r->method);
-	body = json_error_body(ERR_INVAL, msg, NULL, r->request_id);
-	if (body != NULL && (e = json_object_get(body, "error")) != NULL &&
-	    json_object_set_new(e, "code", json_string("method_not_allowed")) != 0) {
-		json_decref(body);
-		body = NULL;
-	}
-	api_reply_json(r, 405, body);
+uint32_t
+api_customer_rate(const struct api *a, const struct customer *c)
+{
+	if (c->rate_limit_rps != 0)
+		return c->rate_limit_rps;
+	return c->tier < TIER__COUNT ? a->rate_by_tier[c->tier] : 1;
 }
 
 /* ---- built-in routes ---- */
@@ -501,36 +596,87 @@ api_auth(struct api_req *r)
 	r->who.customer_id = k.customer_id;
 	k.customer_id = NULL;
 	api_key_fini(&k);
-	if (r->who.role != KEY_ROLE_ADMIN && r->who.customer_id == NULL) {
+	if (r->who.customer_id == NULL && r->who.role == KEY_ROLE_ADMIN &&
+	    (r->who.customer_id = strdup(MODEL_CUSTOMER_ADMIN)) == NULL) {
+		api_reply_error(r, ERR_NOMEM, NULL, "out of memory");
+		return ERR_NOMEM;
+	}
+	if (r->who.customer_id == NULL) {
 		api_reply_error(r, ERR_INTERNAL, NULL, "API key has no customer");
 		return ERR_INTERNAL;
+	}
+	if (r->who.role == KEY_ROLE_ADMIN)
+		return 0;
+	/* The customer's current record: its tier and limits apply to this
+	 * request (a PATCH takes effect on the next one). */
+	rc = fsm_customer_get(coord_fsm(r->api->coord), r->who.customer_id,
+	    &r->who.customer);
+	if (rc == ERR_NOTFOUND) {
+		api_reply_error(r, ERR_FORBIDDEN, NULL,
+		    "the customer of this API key does not exist");
+		return ERR_FORBIDDEN;
+	}
+	if (rc != 0) {
+		api_reply_error(r, rc, NULL, "cannot read the customer of this API key");
+		return rc;
 	}
 	return 0;
 }
 
+/* Takes a token from the caller's bucket and adds the X-RateLimit-*
+ * headers.  0, or ERR_RATELIMIT after answering 429. */
+static int
+api_rate_check(struct api_req *r)
+{
+	struct ratelimit_result	 res;
+	uint32_t		 rate;
+
+	rate = r->who.role == KEY_ROLE_ADMIN ? r->api->admin_rate :
+	    api_customer_rate(r->api, &r->who.customer);
+	if (ratelimit_take(r->api->rl, r->who.customer_id, rate, &res) != 0)
+		log_warn("HTTPRATE", "rate limit bucket for %s: out of memory rid=%s",
+		    r->who.customer_id, r->request_id);
+	api_header_add(r, "X-RateLimit-Limit", "%" PRIu32, res.limit);
+	api_header_add(r, "X-RateLimit-Remaining", "%" PRIu32, res.remaining);
+	api_header_add(r, "X-RateLimit-Reset", "%" PRIu32, res.reset_s);
+	if (res.allowed)
+		return 0;
+	api_header_add(r, "Retry-After", "%" PRIu32, res.retry_after_s);
+	api_reply_error(r, ERR_RATELIMIT, api_limit_detail("rate_limit_rps", rate),
+	    "rate limit of %" PRIu32 " requests per second exceeded (rate_limit_rps); "
+	    "retry in %" PRIu32 " s", rate, res.retry_after_s);
+	return ERR_RATELIMIT;
+}
+
 /* ---- routing ---- */
 
-/* Matches path against pattern; a '*' segment is copied into r->param. */
+/* Matches path against pattern, copying each {name} segment into params
+ * ("" if it is too long to be an id). */
 static bool
-api_route_match(const char *pattern, const char *path, struct api_req *r)
+api_route_match(const char *pattern, const char *path,
+    char params[API_PARAMS_MAX][API_PARAM_MAX])
 {
 	const char	*p = pattern, *s = path, *seg;
-	size_t		 n;
+	size_t		 n, k = 0;
 
 	while (*p != '\0') {
-		if (*p == '*') {
+		if (*p == '{') {
+			while (*p != '\0' && *p != '}')
+				p++;
+			if (*p == '}')
+				p++;
 			seg = s;
 			while (*s != '\0' && *s != '/')
 				s++;
-			if (s == seg)
+			if (s == seg || k >= API_PARAMS_MAX)
 				return false;
 			n = (size_t)(s - seg);
-			if (n < sizeof r->param) {
-				memcpy(r->param, seg, n);
-				r->param[n] = '\0';
+			if (n < API_PARAM_MAX) {
+				memcpy(params[k], seg, n);
+				params[k][n] = '\0';
 			} else
-				r->param[0] = '\0';	/* too long to be an id */
-			p++;
+				params[k][0] = '\0';
+			k++;
 			continue;
 		}
 		if (*p != *s)
@@ -539,6 +685,40 @@ api_route_match(const char *pattern, const char *path, struct api_req *r)
 		s++;
 	}
 	return *s == '\0';
+}
+
+const struct api_route *
+api_route_find(const char *method, const char *path,
+    char params[API_PARAMS_MAX][API_PARAM_MAX], char *allow, size_t allow_size)
+{
+	char	 tmp[API_PARAMS_MAX][API_PARAM_MAX];
+	size_t	 i, j, o = 0;
+	int	 n;
+
+	if (allow_size > 0)
+		allow[0] = '\0';
+	memset(params, 0, sizeof tmp);
+	for (i = 0; i < api_routes_count; i++) {
+		memset(tmp, 0, sizeof tmp);
+		if (!api_route_match(api_routes[i].pattern, path, tmp))
+			continue;
+		if (strcmp(api_routes[i].method, method) == 0) {
+			memcpy(params, tmp, sizeof tmp);
+			return &api_routes[i];
+		}
+		/* Allow: each method once, in table order. */
+		for (j = 0; j < i; j++)
+			if (strcmp(api_routes[j].method, api_routes[i].method) == 0 &&
+			    api_route_match(api_routes[j].pattern, path, tmp))
+				break;
+		if (j < i)
+			continue;
+		n = snprintf(allow + o, allow_size - o, "%s%s", o > 0 ? ", " : "",
+		    api_routes[i].method);
+		if (n > 0 && (size_t)n < allow_size - o)
+			o += (size_t)n;
+	}
+	return NULL;
 }
 
 /* X-Request-Id: the client's if it is 1..128 printable ASCII characters
@@ -578,11 +758,9 @@ api_log_text(char *dst, size_t size, const char *s)
 static int
 api_handle(struct mg_connection *conn)
 {
-	const struct api_route	*rt = NULL;
+	const struct api_route	*rt;
 	struct api_req		 r;
-	api_handler_cb		 h;
-	char			 lp[API_LOG_PATH_MAX + 1];
-	size_t			 i;
+	char			 lp[API_LOG_PATH_MAX + 1], allow[64];
 
 	memset(&r, 0, sizeof r);
 	r.conn = conn;
@@ -593,29 +771,24 @@ api_handle(struct mg_connection *conn)
 	r.path = r.ri->local_uri != NULL ? r.ri->local_uri : "";
 	api_request_id_init(&r);
 
-	for (i = 0; i < sizeof api_routes / sizeof api_routes[0]; i++) {
-		r.param[0] = '\0';
-		if (api_route_match(api_routes[i].pattern, r.path, &r)) {
-			rt = &api_routes[i];
-			break;
-		}
-	}
-	if (rt == NULL) {
+	rt = api_route_find(r.method, r.path, r.params, allow, sizeof allow);
+	if (rt == NULL && allow[0] == '\0') {
 		api_reply_error(&r, ERR_NOTFOUND, NULL, "no such path: %.200s", r.path);
 		goto done;
 	}
-	h = strcmp(r.method, "GET") == 0 ? rt->get :
-	    strcmp(r.method, "POST") == 0 ? rt->post : NULL;
-	if (h == NULL) {
-		api_reply_method(&r, rt);
+	if (rt == NULL) {
+		api_header_add(&r, "Allow", "%s", allow);
+		api_reply_error(&r, ERR_METHOD, NULL, "method %.16s is not allowed here; "
+		    "allowed: %s", r.method, allow);
 		goto done;
 	}
+	r.route = rt;
 	if (!(rt->flags & API_R_PUBLIC)) {
 		if (!coord_ready(r.api->coord)) {
 			api_reply_not_ready(&r);
 			goto done;
 		}
-		if (api_auth(&r) != 0)
+		if (api_auth(&r) != 0 || api_rate_check(&r) != 0)
 			goto done;
 		if ((rt->flags & API_R_ADMIN) && r.who.role != KEY_ROLE_ADMIN) {
 			api_reply_error(&r, ERR_FORBIDDEN, NULL,
@@ -623,14 +796,16 @@ api_handle(struct mg_connection *conn)
 			goto done;
 		}
 	}
-	h(&r);
+	rt->handler(&r);
 	if (r.status == 0)
 		api_reply_error(&r, ERR_INTERNAL, NULL, "the handler sent no reply");
 done:
 	api_log_text(lp, sizeof lp, r.path);
-	log_debug("HTTPREQ", "%s %s %d %" PRIu64 "ms rid=%s", r.method, lp, r.status,
-	    clock_mono_ms() - r.started_ms, r.request_id);
+	log_debug("HTTPREQ", "%s %s %d %" PRIu64 "ms key=%s rid=%s", r.method, lp,
+	    r.status, clock_mono_ms() - r.started_ms,
+	    r.who.key_id[0] != '\0' ? r.who.key_id : "-", r.request_id);
 	free(r.who.customer_id);
+	customer_fini(&r.who.customer);
 	return r.status > 0 ? r.status : 500;
 }
 
@@ -706,6 +881,42 @@ api_config_defaults(struct api_config *cfg)
 	cfg->max_body_bytes = API_DEFAULT_MAX_BODY;
 	cfg->web_dir = NIYANTA_WEBDIR;
 	cfg->request_timeout_ms = API_DEFAULT_TIMEOUT_MS;
+	memcpy(cfg->rate_by_tier, api_default_rate, sizeof cfg->rate_by_tier);
+	memcpy(cfg->queue_by_tier, api_default_queue, sizeof cfg->queue_by_tier);
+	cfg->admin_rate = API_DEFAULT_ADMIN_RATE;
+	cfg->global_max_pending = 0;
+}
+
+/* The tenancy settings of cfg, checked. */
+static int
+api_tenancy_check(const struct api_config *cfg, struct errbuf *eb)
+{
+	size_t	 i;
+
+	for (i = 0; i < TIER__COUNT; i++) {
+		if (cfg->rate_by_tier[i] < 1 || cfg->rate_by_tier[i] > API_MAX_RATE)
+			return err_setf(eb, ERR_INVAL, "rate limit of tier %s: %" PRIu32
+			    " requests per second, must be 1..%d",
+			    tier_name((enum tier)i), cfg->rate_by_tier[i], API_MAX_RATE);
+		if (cfg->queue_by_tier[i] > API_MAX_QUEUE)
+			return err_setf(eb, ERR_INVAL, "max queue depth of tier %s: %" PRIu32
+			    ", must be 0..%d", tier_name((enum tier)i),
+			    cfg->queue_by_tier[i], API_MAX_QUEUE);
+	}
+	if (cfg->admin_rate < 1 || cfg->admin_rate > API_MAX_RATE)
+		return err_setf(eb, ERR_INVAL, "admin rate limit %" PRIu32 ": must be "
+		    "1..%d requests per second", cfg->admin_rate, API_MAX_RATE);
+	if (cfg->global_max_pending > API_MAX_QUEUE)
+		return err_setf(eb, ERR_INVAL, "global max pending %" PRIu32 ": must be "
+		    "0..%d", cfg->global_max_pending, API_MAX_QUEUE);
+	return 0;
+}
+
+static uint64_t
+api_clock(void *arg)
+{
+	(void)arg;
+	return clock_mono_ms();
 }
 
 int
@@ -733,9 +944,19 @@ api_open(struct api **out, struct coord *c, const struct api_config *cfg,
 		    "http max body %zu bytes: must be 1 KiB..1 GiB", cfg->max_body_bytes);
 	if (cfg->web_dir == NULL || cfg->web_dir[0] == '\0')
 		return err_setf(eb, ERR_INVAL, "web directory is not set");
+	if ((rc = api_tenancy_check(cfg, eb)) != 0)
+		return rc;
 	if ((a = calloc(1, sizeof *a)) == NULL)
 		return err_setf(eb, ERR_NOMEM, "out of memory");
 	a->coord = c;
+	memcpy(a->rate_by_tier, cfg->rate_by_tier, sizeof a->rate_by_tier);
+	memcpy(a->queue_by_tier, cfg->queue_by_tier, sizeof a->queue_by_tier);
+	a->admin_rate = cfg->admin_rate;
+	a->global_max_pending = cfg->global_max_pending;
+	if (ratelimit_new(&a->rl, api_clock, NULL) != 0) {
+		rc = err_setf(eb, ERR_NOMEM, "out of memory");
+		goto fail;
+	}
 	a->threads = cfg->threads;
 	a->max_body = cfg->max_body_bytes;
 	a->request_timeout_ms = cfg->request_timeout_ms > 0 ?
@@ -790,8 +1011,12 @@ api_open(struct api **out, struct coord *c, const struct api_config *cfg,
 		    errtext[0] != '\0' ? errtext : "unknown error");
 		goto fail;
 	}
-	log_info("HTTPUP", "HTTP API listening on %s (%u threads)", a->listen,
-	    a->threads);
+	log_info("HTTPUP", "HTTP API listening on %s (%u threads); requests/s free %"
+	    PRIu32 ", standard %" PRIu32 ", premium %" PRIu32 ", enterprise %" PRIu32
+	    ", admin %" PRIu32 "; global max pending %" PRIu32, a->listen, a->threads,
+	    a->rate_by_tier[TIER_FREE], a->rate_by_tier[TIER_STANDARD],
+	    a->rate_by_tier[TIER_PREMIUM], a->rate_by_tier[TIER_ENTERPRISE], a->admin_rate,
+	    a->global_max_pending);
 	*out = a;
 	return 0;
 fail:
@@ -811,6 +1036,7 @@ api_close(struct api *a)
 	if (a->types_mu_inited)
 		pthread_mutex_destroy(&a->types_mu);
 	strlist_fini(&a->types);
+	ratelimit_free(a->rl);
 	free(a->listen);
 	free(a->web_dir);
 	free(a);

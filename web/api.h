@@ -7,6 +7,9 @@
 #define WEB_API_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "src/model.h"
 
 struct api;
 struct coord;
@@ -18,10 +21,18 @@ struct api_config {
 	size_t		 max_body_bytes;	/* largest accepted request body; default 1 MiB */
 	const char	*web_dir;		/* console files + openapi.json */
 	unsigned	 request_timeout_ms;	/* civetweb's per-request I/O timeout */
+
+	/* Tenancy: what a customer gets when its own record says 0. */
+	uint32_t	 rate_by_tier[TIER__COUNT];	/* API requests per second, >= 1 */
+	uint32_t	 queue_by_tier[TIER__COUNT];	/* max PENDING workloads; 0: no limit */
+	uint32_t	 admin_rate;		/* requests per second of the admin keys */
+	uint32_t	 global_max_pending;	/* PENDING workloads in all; 0: no limit */
 };
 
 /* Fills cfg with the defaults: 127.0.0.1:8080, 32 threads, 1 MiB bodies,
- * the installed web directory, 30 s request timeout. */
+ * the installed web directory, 30 s request timeout; rates free 10,
+ * standard 100, premium 500, enterprise 2000 per second; queue depths
+ * 100, 10000, 100000, 1000000; admin 100000 per second; no global limit. */
 void	api_config_defaults(struct api_config *cfg);
 
 /* Starts the HTTP server on cfg->listen, serving the API over c (borrowed;

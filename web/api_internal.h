@@ -1,10 +1,12 @@
 /*
- * Shared between the web/api_*.c files only.  NB: these details are
- * entirely private to the HTTP API; nothing outside web/ includes this.
+ * Shared between the web/api_*.c files (and t/unit/routes_test.c, which
+ * checks the route table against web/openapi.json).  NB: these details are
+ * entirely private to the HTTP API; nothing else outside web/ includes this.
  *
  * A request is handled on one civetweb thread from start to end: api.c
- * builds a struct api_req, routes it, checks readiness and the bearer key,
- * calls one handler, and logs it.  A handler answers exactly once, through
+ * builds a struct api_req, finds its route in api_routes, checks
+ * readiness, the bearer key and the caller's rate limit, calls one
+ * handler, and logs it.  A handler answers exactly once, through
  * api_reply_json, api_reply_error or api_reply_raw.
  */
 #ifndef WEB_API_INTERNAL_H
@@ -20,14 +22,18 @@
 #include "src/model.h"
 #include "web/api.h"
 
+struct errbuf;
 struct mg_connection;
 struct mg_context;
 struct mg_request_info;
+struct ratelimit;
 
 #define API_REQUEST_ID_MAX	128	/* longest X-Request-Id honoured */
-#define API_HEADERS_MAX		6	/* extra response headers per reply */
+#define API_HEADERS_MAX		10	/* extra response headers per reply */
 #define API_HEADER_VALUE_MAX	256
-#define API_PARAM_MAX		64	/* longest {id} path segment kept */
+#define API_PARAM_MAX		64	/* longest {name} path segment kept */
+#define API_PARAMS_MAX		2	/* {name} segments in one route */
+#define API_IDEMPOTENCY_KEY_MAX	128	/* longest Idempotency-Key */
 
 struct api {
 	struct mg_context	*ctx;
@@ -38,6 +44,13 @@ struct api {
 	unsigned		 threads;
 	unsigned		 request_timeout_ms;
 	bool			 lib_inited;	/* mg_init_library succeeded */
+
+	/* Tenancy settings (see struct api_config). */
+	uint32_t		 rate_by_tier[TIER__COUNT];
+	uint32_t		 queue_by_tier[TIER__COUNT];
+	uint32_t		 admin_rate;
+	uint32_t		 global_max_pending;
+	struct ratelimit	*rl;		/* per-customer token buckets */
 
 	/* Known workload types (built-ins + worker capabilities), cached so a
 	 * submission does not read every worker; see api_workloads.c. */
@@ -50,8 +63,10 @@ struct api {
 /* Who is calling: from the API key that authenticated the request. */
 struct api_principal {
 	char		 key_id[MODEL_ID_LEN + 1];
-	char		*customer_id;		/* owned */
+	char		*customer_id;		/* owned; "admin" for admin keys */
 	enum key_role	 role;
+	struct customer	 customer;		/* a customer key's record, read at
+						 * authentication; zeroed for admin */
 };
 
 struct api_header {
@@ -59,13 +74,17 @@ struct api_header {
 	char		 value[API_HEADER_VALUE_MAX];
 };
 
+struct api_route;
+
 struct api_req {
 	struct api			*api;
+	const struct api_route		*route;		/* the matched route */
 	struct mg_connection		*conn;
 	const struct mg_request_info	*ri;
 	const char			*method;
 	const char			*path;		/* decoded, without the query */
-	char				 param[API_PARAM_MAX];	/* the {id} segment, "" if too long */
+	/* The route's {name} segments in order; "" if too long to be an id. */
+	char				 params[API_PARAMS_MAX][API_PARAM_MAX];
 	char				 request_id[API_REQUEST_ID_MAX + 1];
 	struct api_principal		 who;		/* valid once authenticated */
 	int				 status;	/* status sent; 0 until the reply */
@@ -77,6 +96,28 @@ struct api_req {
 
 typedef void (*api_handler_cb)(struct api_req *r);
 
+#define API_R_PUBLIC	0x1	/* no readiness check, no key, no rate limit */
+#define API_R_ADMIN	0x2	/* admin keys only: others get 403 */
+
+/* One route: the only place the server's paths are listed (api.c). */
+struct api_route {
+	const char	*method;	/* "GET", "POST", "PATCH" or "DELETE" */
+	const char	*pattern;	/* OpenAPI style: "{name}" matches one
+					 * non-empty path segment */
+	unsigned	 flags;		/* API_R_* */
+	api_handler_cb	 handler;
+};
+
+extern const struct api_route	api_routes[];
+extern const size_t		api_routes_count;
+
+/* The route for method and path: the first in table order whose pattern
+ * matches and whose method is method, with the {name} segments copied into
+ * params.  NULL if none; then allow holds the methods the path does take
+ * ("GET, POST"), or "" if no pattern matches the path at all. */
+const struct api_route *api_route_find(const char *method, const char *path,
+	    char params[API_PARAMS_MAX][API_PARAM_MAX], char *allow, size_t allow_size);
+
 /* Adds a response header to the coming reply (name must be static). */
 void	api_header_add(struct api_req *r, const char *name, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
@@ -86,12 +127,19 @@ void	api_header_add(struct api_req *r, const char *name, const char *fmt, ...)
 void	api_reply_json(struct api_req *r, int status, json_t *body);
 
 /* Sends the API error err (status from err_http_status; 503 for the
- * "try again" codes, with Retry-After; 401 with WWW-Authenticate) with a
- * formatted message; takes the reference to details (NULL: []). */
+ * "try again" codes, with Retry-After unless one was added; 401 with
+ * WWW-Authenticate) with a formatted message; takes the reference to
+ * details (NULL: []). */
 void	api_reply_error(struct api_req *r, int err, json_t *details, const char *fmt, ...)
 	    __attribute__((format(printf, 4, 5)));
 
-/* Sends len bytes of body with the given Content-Type. */
+/* Answers the failure rc of coord_propose for the write named by what:
+ * 503 for the outcomes a client may retry, rc's own status otherwise. */
+void	api_reply_propose_error(struct api_req *r, int rc, const struct errbuf *eb,
+	    const char *what);
+
+/* Sends len bytes of body with the given Content-Type (NULL for none, as
+ * a 204 has). */
 void	api_reply_raw(struct api_req *r, int status, const char *content_type,
 	    const void *body, size_t len);
 
@@ -105,14 +153,36 @@ int	api_body_read(struct api_req *r, char **body, size_t *len);
  * a customer its own. */
 bool	api_can_see(const struct api_req *r, const char *customer_id);
 
+/* The tier defaults applied: a customer's max PENDING workloads (0: no
+ * limit) and API requests per second. */
+uint32_t api_customer_queue_limit(const struct api *a, const struct customer *c);
+uint32_t api_customer_rate(const struct api *a, const struct customer *c);
+
+/* [{"field", "message"}] with one entry, for a single bad input. */
+json_t	*api_detail(const char *field, const char *message);
+
 /* Handlers. */
 void	api_workloads_submit(struct api_req *r);	/* POST /v1/workloads */
 void	api_workloads_list(struct api_req *r);		/* GET /v1/workloads */
+void	api_workloads_batch(struct api_req *r);		/* POST /v1/workloads/batch */
+void	api_workloads_batch_cancel(struct api_req *r);	/* POST /v1/workloads/batch/cancel */
 void	api_workload_get(struct api_req *r);		/* GET /v1/workloads/{id} */
 void	api_workload_cancel(struct api_req *r);		/* POST /v1/workloads/{id}/cancel */
+void	api_workload_pause(struct api_req *r);		/* POST /v1/workloads/{id}/pause */
+void	api_workload_resume(struct api_req *r);		/* POST /v1/workloads/{id}/resume */
 void	api_workers_list(struct api_req *r);		/* GET /v1/workers */
 void	api_cluster_get(struct api_req *r);		/* GET /v1/cluster */
-void	api_static_console(struct api_req *r);		/* GET /, /console/{file} */
+void	api_customers_list(struct api_req *r);		/* GET /v1/customers */
+void	api_customers_create(struct api_req *r);	/* POST /v1/customers */
+void	api_customer_get(struct api_req *r);		/* GET /v1/customers/{id} */
+void	api_customer_update(struct api_req *r);		/* PATCH /v1/customers/{id} */
+void	api_customer_keys_list(struct api_req *r);	/* GET /v1/customers/{id}/keys */
+void	api_customer_keys_create(struct api_req *r);	/* POST /v1/customers/{id}/keys */
+void	api_customer_key_revoke(struct api_req *r);	/* DELETE .../keys/{key_id} */
+void	api_queue_depth_get(struct api_req *r);		/* GET /v1/metrics/queue-depth */
+void	api_audit_list(struct api_req *r);		/* GET /v1/audit-events */
+void	api_static_console(struct api_req *r);		/* GET /, /console, /console/{file} */
+void	api_static_docs(struct api_req *r);		/* GET /docs, /docs/{file} */
 void	api_static_openapi(struct api_req *r);		/* GET /v1/openapi.json */
 
 #endif /* WEB_API_INTERNAL_H */

@@ -12,6 +12,7 @@
  */
 #include "web/json.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -21,12 +22,17 @@
 #include <string.h>
 
 #include "src/clock.h"
+#include "src/cmd.h"
 #include "src/coord.h"
 #include "src/err.h"
+#include "src/fsm.h"
 #include "src/model.h"
 #include "src/strs.h"
 
 #define JSON_PATH_MAX	512	/* longest field path kept in a detail */
+#define JSON_DETAILS_MAX 100	/* details listed in one error */
+#define JSON_XSTR(x)	#x
+#define JSON_STR(x)	JSON_XSTR(x)
 #define JSON_LIST_MAX	64	/* entries in an affinity list or tag set */
 
 /* ---- small helpers ---- */
@@ -222,8 +228,15 @@ json_body_parse(const char *body, size_t len, json_t **out, json_t **details,
 		snprintf(msg, sizeof msg, "nesting deeper than %d levels",
 		    JSON_MAX_DEPTH);
 		*details = json_parse_details(line, col, at, msg);
+		if (*details != NULL && json_object_update_new(json_array_get(*details, 0),
+		    json_pack("{s:s,s:i}", "limit", "max_json_depth", "value",
+		    JSON_MAX_DEPTH)) != 0) {
+			json_decref(*details);
+			*details = NULL;
+		}
 		return err_setf(eb, ERR_INVAL,
-		    "malformed JSON at line %d, column %d: %s", line, col, msg);
+		    "malformed JSON at line %d, column %d: %s (max_json_depth)", line, col,
+		    msg);
 	}
 	v = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
 	if (v == NULL) {
@@ -245,12 +258,25 @@ struct json_ctx {
 	json_t	*details;		/* [{"field", "message", ...}] */
 	int	 code;			/* 0, ERR_UNPROCESSABLE or ERR_INVAL: the worst seen */
 	bool	 nomem;
-	size_t	 n;			/* problems recorded */
+	bool	 types_listed;		/* a detail already carries known_types */
+	long	 index;			/* batch item being checked, or -1 */
+	size_t	 n;			/* problems found (details keeps the first ones) */
 	char	 first[ERRBUF_LEN];	/* "field: message" of the first one */
 };
 
+/* Zeroes cx and gives it an empty details array.  0 or ERR_NOMEM. */
+static int
+json_ctx_init(struct json_ctx *cx)
+{
+	memset(cx, 0, sizeof *cx);
+	cx->index = -1;
+	if ((cx->details = json_array()) == NULL)
+		return ERR_NOMEM;
+	return 0;
+}
+
 /* Records a problem with field; returns the detail object (borrowed) so a
- * caller can add to it, or NULL if out of memory. */
+ * caller can add to it, or NULL if out of memory or past the cap. */
 static json_t *
 json_ctx_add(struct json_ctx *cx, int code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -268,12 +294,22 @@ json_ctx_add(struct json_ctx *cx, int code, const char *field, const char *fmt, 
 	va_end(ap);
 	if (code == ERR_INVAL || cx->code == 0)
 		cx->code = code;
-	if (cx->n++ == 0)
-		snprintf(cx->first, sizeof cx->first, "%.120s: %.120s", field, msg);
+	if (cx->n++ == 0) {
+		if (cx->index >= 0 && strncmp(field, "workloads[", 10) != 0)
+			snprintf(cx->first, sizeof cx->first, "workloads[%ld].%.100s: %.120s",
+			    cx->index % 100000, field, msg);
+		else
+			snprintf(cx->first, sizeof cx->first, "%.120s: %.120s", field, msg);
+	}
+	/* A body can have a problem per key: the answer stays small. */
+	if (cx->n > JSON_DETAILS_MAX)
+		return NULL;
 	if ((d = json_object()) == NULL) {
 		cx->nomem = true;
 		return NULL;
 	}
+	if (cx->index >= 0)
+		json_put(d, "index", json_integer(cx->index), &bad);
 	json_put(d, "field", json_text(field), &bad);
 	json_put(d, "message", json_text(msg), &bad);
 	if (bad || json_array_append_new(cx->details, d) != 0) {
@@ -281,6 +317,20 @@ json_ctx_add(struct json_ctx *cx, int code, const char *field, const char *fmt, 
 		return NULL;
 	}
 	return d;
+}
+
+/* Adds {"limit": name, "value": value} to a detail (NULL: nothing). */
+static void
+json_ctx_limit(struct json_ctx *cx, json_t *d, const char *name, json_int_t value)
+{
+	bool	 bad = false;
+
+	if (d == NULL)
+		return;
+	json_put(d, "limit", json_string(name), &bad);
+	json_put(d, "value", json_integer(value), &bad);
+	if (bad)
+		cx->nomem = true;
 }
 
 /* dst = "base.key" ("key" if base is empty). */
@@ -591,8 +641,10 @@ json_type_check(struct json_ctx *cx, json_t *body, const struct strlist *known)
 	}
 	d = json_ctx_add(cx, ERR_UNPROCESSABLE, "workload_type",
 	    "unknown workload type \"%s\"; known types: %s", s, names);
-	if (d == NULL)
+	/* The list is the same for every item of a batch: given once. */
+	if (d == NULL || cx->types_listed)
 		return NULL;
+	cx->types_listed = true;
 	if ((list = json_array()) == NULL) {
 		cx->nomem = true;
 		return NULL;
@@ -614,97 +666,176 @@ json_ctx_finish(struct json_ctx *cx, struct errbuf *eb)
 		return err_setf(eb, ERR_NOMEM, "out of memory validating the body");
 	if (cx->n == 1)
 		return err_setf(eb, cx->code, "%s", cx->first);
-	return err_setf(eb, cx->code, "%s (and %zu more problem%s)", cx->first,
-	    cx->n - 1, cx->n > 2 ? "s" : "");
+	return err_setf(eb, cx->code, "%s (and %zu more problem%s%s)", cx->first,
+	    cx->n - 1, cx->n > 2 ? "s" : "", cx->n > JSON_DETAILS_MAX ?
+	    "; details lists the first " JSON_STR(JSON_DETAILS_MAX) : "");
+}
+
+/* Ends a validation: 0 (cx had no problem), or the code with *details
+ * taking cx's array.  Frees the array in every other case. */
+static int
+json_ctx_end(struct json_ctx *cx, json_t **details, struct errbuf *eb)
+{
+	int	 rc;
+
+	if (cx->n == 0 && !cx->nomem) {
+		json_decref(cx->details);
+		errbuf_clear(eb);
+		return 0;
+	}
+	rc = json_ctx_finish(cx, eb);
+	if (rc == ERR_NOMEM) {
+		json_decref(cx->details);
+		return rc;
+	}
+	*details = cx->details;
+	return rc;
+}
+
+/* Validates one submission object (path names it in a "must be an object"
+ * problem).  Returns true, having filled the zeroed *out (caller owns it),
+ * if root added no problem to cx. */
+static bool
+json_submission_check(struct json_ctx *cx, json_t *root, const char *path,
+    const struct strlist *known_types, struct workload *out)
+{
+	static const char *const top[] = { "workload_type", "input_params",
+	    "priority", "affinity_rules", "max_retries", "timeout_seconds", NULL };
+	struct workload	 wl;
+	json_t		*empty = NULL, *params, *m;
+	json_int_t	 prio, retries, timeout;
+	const char	*type;
+	char		*pj = NULL;
+	size_t		 n0 = cx->n;
+
+	memset(out, 0, sizeof *out);
+	memset(&wl, 0, sizeof wl);
+	if (!json_is_object(root)) {
+		json_ctx_add(cx, ERR_INVAL, path, "must be a JSON object");
+		return false;
+	}
+	json_keys_check(cx, root, "", top);
+	type = json_type_check(cx, root, known_types);
+
+	/* An absent input_params is {}: a built-in type still checks it, so
+	 * the detail names the missing member. */
+	params = json_object_get(root, "input_params");
+	if (params != NULL && !json_is_object(params)) {
+		json_ctx_add(cx, ERR_INVAL, "input_params", "must be an object");
+		type = NULL;
+	} else if (params == NULL && (params = empty = json_object()) == NULL)
+		cx->nomem = true;
+	if (params != NULL && type != NULL) {
+		if (strcmp(type, JSON_TYPE_SLEEP) == 0)
+			json_sleep_params_check(cx, params);
+		else if (strcmp(type, JSON_TYPE_EXEC) == 0)
+			json_exec_params_check(cx, params);
+	}
+
+	json_int_get(cx, ERR_INVAL, root, "priority", "priority", 0,
+	    MODEL_PRIORITY_MAX, JSON_DEFAULT_PRIORITY, &prio);
+	json_int_get(cx, ERR_INVAL, root, "max_retries", "max_retries", 0,
+	    JSON_MAX_RETRIES, JSON_DEFAULT_RETRIES, &retries);
+	json_int_get(cx, ERR_INVAL, root, "timeout_seconds", "timeout_seconds", 0,
+	    JSON_MAX_TIMEOUT_S, 0, &timeout);
+	if ((m = json_object_get(root, "affinity_rules")) != NULL)
+		json_affinity_parse(cx, m, &wl.affinity);
+	if (cx->n > n0 || cx->nomem)
+		goto fail;
+
+	pj = json_dumps(params, JSON_COMPACT);
+	if (pj == NULL || (wl.type = strdup(type)) == NULL) {
+		cx->nomem = true;
+		goto fail;
+	}
+	wl.params_json = pj;
+	wl.priority = (uint32_t)prio;
+	wl.max_retries = (uint32_t)retries;
+	wl.timeout_seconds = (uint32_t)timeout;
+	wl.status = WL_PENDING;
+	*out = wl;
+	json_decref(empty);
+	return true;
+fail:
+	free(pj);
+	workload_fini(&wl);
+	json_decref(empty);
+	return false;
 }
 
 int
 json_submission_parse(const char *body, size_t len, const struct strlist *known_types,
     struct workload *out, json_t **details, struct errbuf *eb)
 {
-	static const char *const top[] = { "workload_type", "input_params",
-	    "priority", "affinity_rules", "max_retries", "timeout_seconds", NULL };
 	struct json_ctx	 cx;
-	struct workload	 wl;
-	json_t		*root = NULL, *empty = NULL, *params, *m;
-	json_int_t	 prio, retries, timeout;
-	const char	*type;
-	char		*pj = NULL;
+	json_t		*root = NULL;
 	int		 rc;
 
 	memset(out, 0, sizeof *out);
-	memset(&wl, 0, sizeof wl);
-	memset(&cx, 0, sizeof cx);
 	*details = NULL;
 	if ((rc = json_body_parse(body, len, &root, details, eb)) != 0)
 		return rc;
-	if ((cx.details = json_array()) == NULL) {
+	if (json_ctx_init(&cx) != 0) {
 		json_decref(root);
 		return err_setf(eb, ERR_NOMEM, "out of memory");
 	}
-	if (!json_is_object(root)) {
-		json_ctx_add(&cx, ERR_INVAL, "body", "must be a JSON object");
-		goto done;
-	}
-	json_keys_check(&cx, root, "", top);
-	type = json_type_check(&cx, root, known_types);
-
-	/* An absent input_params is {}: a built-in type still checks it, so
-	 * the detail names the missing member. */
-	params = json_object_get(root, "input_params");
-	if (params != NULL && !json_is_object(params)) {
-		json_ctx_add(&cx, ERR_INVAL, "input_params", "must be an object");
-		type = NULL;
-	} else if (params == NULL && (params = empty = json_object()) == NULL)
-		cx.nomem = true;
-	if (params != NULL && type != NULL) {
-		if (strcmp(type, JSON_TYPE_SLEEP) == 0)
-			json_sleep_params_check(&cx, params);
-		else if (strcmp(type, JSON_TYPE_EXEC) == 0)
-			json_exec_params_check(&cx, params);
-	}
-
-	json_int_get(&cx, ERR_INVAL, root, "priority", "priority", 0,
-	    MODEL_PRIORITY_MAX, JSON_DEFAULT_PRIORITY, &prio);
-	json_int_get(&cx, ERR_INVAL, root, "max_retries", "max_retries", 0,
-	    JSON_MAX_RETRIES, JSON_DEFAULT_RETRIES, &retries);
-	json_int_get(&cx, ERR_INVAL, root, "timeout_seconds", "timeout_seconds", 0,
-	    JSON_MAX_TIMEOUT_S, 0, &timeout);
-	if ((m = json_object_get(root, "affinity_rules")) != NULL)
-		json_affinity_parse(&cx, m, &wl.affinity);
-	if (cx.n > 0 || cx.nomem)
-		goto done;
-
-	pj = json_dumps(params, JSON_COMPACT);
-	if (pj == NULL || (wl.type = strdup(type)) == NULL) {
-		cx.nomem = true;
-		goto done;
-	}
-	wl.params_json = pj;
-	pj = NULL;
-	wl.priority = (uint32_t)prio;
-	wl.max_retries = (uint32_t)retries;
-	wl.timeout_seconds = (uint32_t)timeout;
-	wl.status = WL_PENDING;
-	*out = wl;
-	memset(&wl, 0, sizeof wl);
-	json_decref(cx.details);
-	json_decref(empty);
+	json_submission_check(&cx, root, "body", known_types, out);
 	json_decref(root);
-	errbuf_clear(eb);
-	return 0;
-done:
-	free(pj);
-	workload_fini(&wl);
-	json_decref(empty);
-	json_decref(root);
-	rc = json_ctx_finish(&cx, eb);
-	if (rc == ERR_NOMEM) {
-		json_decref(cx.details);
-		return rc;
-	}
-	*details = cx.details;
+	if ((rc = json_ctx_end(&cx, details, eb)) != 0)
+		workload_fini(out);
 	return rc;
+}
+
+/* True if body[0..len) is only JSON whitespace. */
+static bool
+json_blank(const char *body, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		if (body[i] != ' ' && body[i] != '\t' && body[i] != '\r' &&
+		    body[i] != '\n')
+			return false;
+	return true;
+}
+
+/* Parses body as a JSON object for cx: returns it (a new reference), or
+ * NULL with the problem recorded (malformed JSON: rc and *details set). */
+static json_t *
+json_object_body(const char *body, size_t len, struct json_ctx *cx, int *rc,
+    json_t **details, struct errbuf *eb)
+{
+	json_t	*root = NULL;
+
+	*rc = 0;
+	if ((*rc = json_body_parse(body, len, &root, details, eb)) != 0)
+		return NULL;
+	if ((*rc = json_ctx_init(cx)) != 0) {
+		json_decref(root);
+		*rc = err_setf(eb, ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	if (!json_is_object(root))
+		json_ctx_add(cx, ERR_INVAL, "body", "must be a JSON object");
+	return root;
+}
+
+/* The optional "reason" of a cancel body into *reason. */
+static void
+json_reason_get(struct json_ctx *cx, json_t *root, char **reason)
+{
+	json_t	*r;
+
+	if ((r = json_object_get(root, "reason")) == NULL)
+		return;
+	if (!json_is_string(r))
+		json_ctx_add(cx, ERR_INVAL, "reason", "must be a string");
+	else if (json_string_length(r) > JSON_REASON_MAX)
+		json_ctx_limit(cx, json_ctx_add(cx, ERR_INVAL, "reason",
+		    "must be at most %d bytes", JSON_REASON_MAX), "max_reason_bytes",
+		    JSON_REASON_MAX);
+	else if ((*reason = strdup(json_string_value(r))) == NULL)
+		cx->nomem = true;
 }
 
 int
@@ -713,53 +844,633 @@ json_cancel_parse(const char *body, size_t len, char **reason, json_t **details,
 {
 	static const char *const allowed[] = { "reason", NULL };
 	struct json_ctx	 cx;
-	json_t		*root = NULL, *r;
-	size_t		 i;
+	json_t		*root;
 	int		 rc;
 
 	*reason = NULL;
 	*details = NULL;
-	for (i = 0; i < len; i++)
-		if (body[i] != ' ' && body[i] != '\t' && body[i] != '\r' &&
-		    body[i] != '\n')
-			break;
-	if (i == len)
+	if (json_blank(body, len))
 		return 0;
-	if ((rc = json_body_parse(body, len, &root, details, eb)) != 0)
+	if ((root = json_object_body(body, len, &cx, &rc, details, eb)) == NULL)
 		return rc;
-	memset(&cx, 0, sizeof cx);
-	if ((cx.details = json_array()) == NULL) {
-		json_decref(root);
-		return err_setf(eb, ERR_NOMEM, "out of memory");
-	}
-	if (!json_is_object(root))
-		json_ctx_add(&cx, ERR_INVAL, "body", "must be a JSON object");
-	else {
+	if (json_is_object(root)) {
 		json_keys_check(&cx, root, "", allowed);
-		if ((r = json_object_get(root, "reason")) != NULL) {
-			if (!json_is_string(r))
-				json_ctx_add(&cx, ERR_INVAL, "reason", "must be a string");
-			else if (json_string_length(r) > JSON_REASON_MAX)
-				json_ctx_add(&cx, ERR_INVAL, "reason",
-				    "must be at most %d bytes", JSON_REASON_MAX);
-			else if ((*reason = strdup(json_string_value(r))) == NULL)
-				cx.nomem = true;
-		}
+		json_reason_get(&cx, root, reason);
 	}
 	json_decref(root);
-	if (cx.n == 0 && !cx.nomem) {
-		json_decref(cx.details);
-		return 0;
+	if ((rc = json_ctx_end(&cx, details, eb)) != 0) {
+		free(*reason);
+		*reason = NULL;
 	}
-	free(*reason);
-	*reason = NULL;
-	rc = json_ctx_finish(&cx, eb);
-	if (rc == ERR_NOMEM) {
-		json_decref(cx.details);
+	return rc;
+}
+
+int
+json_empty_parse(const char *body, size_t len, json_t **details, struct errbuf *eb)
+{
+	static const char *const allowed[] = { NULL };
+	struct json_ctx	 cx;
+	json_t		*root;
+	int		 rc;
+
+	*details = NULL;
+	if (json_blank(body, len))
+		return 0;
+	if ((root = json_object_body(body, len, &cx, &rc, details, eb)) == NULL)
+		return rc;
+	if (json_is_object(root))
+		json_keys_check(&cx, root, "", allowed);
+	json_decref(root);
+	return json_ctx_end(&cx, details, eb);
+}
+
+int
+json_batch_parse(const char *body, size_t len, const struct strlist *known_types,
+    struct workload **out, size_t *n, json_t **details, struct errbuf *eb)
+{
+	static const char *const allowed[] = { "workloads", NULL };
+	struct workload	*wls = NULL;
+	struct json_ctx	 cx;
+	json_t		*root, *arr, *item;
+	size_t		 count = 0, i;
+	char		 path[32];
+	int		 rc;
+
+	*out = NULL;
+	*n = 0;
+	*details = NULL;
+	if ((root = json_object_body(body, len, &cx, &rc, details, eb)) == NULL)
+		return rc;
+	if (!json_is_object(root))
+		goto done;
+	json_keys_check(&cx, root, "", allowed);
+	arr = json_object_get(root, "workloads");
+	if (arr == NULL) {
+		json_ctx_add(&cx, ERR_INVAL, "workloads", "is required");
+		goto done;
+	}
+	if (!json_is_array(arr)) {
+		json_ctx_add(&cx, ERR_INVAL, "workloads",
+		    "must be an array of submissions");
+		goto done;
+	}
+	count = json_array_size(arr);
+	if (count == 0) {
+		json_ctx_limit(&cx, json_ctx_add(&cx, ERR_INVAL, "workloads",
+		    "must have 1..%d submissions, not 0", JSON_BATCH_MAX),
+		    "max_batch_items", JSON_BATCH_MAX);
+		goto done;
+	}
+	if (count > JSON_BATCH_MAX) {
+		json_t *d = json_ctx_add(&cx, ERR_INVAL, "workloads",
+		    "%zu submissions are over the limit of %d per batch", count,
+		    JSON_BATCH_MAX);
+
+		json_ctx_limit(&cx, d, "max_batch_items", JSON_BATCH_MAX);
+		if (d != NULL && json_object_set_new(d, "count",
+		    json_integer((json_int_t)count)) != 0)
+			cx.nomem = true;
+		cx.code = ERR_TOOBIG;
+		goto done;
+	}
+	if (cx.n > 0)
+		goto done;		/* unknown top-level keys: not worth more */
+	if ((wls = calloc(count, sizeof *wls)) == NULL) {
+		cx.nomem = true;
+		goto done;
+	}
+	json_array_foreach(arr, i, item) {
+		cx.index = (long)i;
+		snprintf(path, sizeof path, "workloads[%zu]", i);
+		json_submission_check(&cx, item, path, known_types, &wls[i]);
+		if (cx.nomem)
+			break;
+	}
+	cx.index = -1;
+done:
+	json_decref(root);
+	if ((rc = json_ctx_end(&cx, details, eb)) != 0) {
+		for (i = 0; wls != NULL && i < count; i++)
+			workload_fini(&wls[i]);
+		free(wls);
 		return rc;
 	}
-	*details = cx.details;
-	return rc;
+	*out = wls;
+	*n = count;
+	return 0;
+}
+
+static int
+json_id_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Index in v of the entry whose text starts at p. */
+static size_t
+json_id_index(char (*v)[MODEL_ID_LEN + 1], const char *p)
+{
+	return (size_t)(p - v[0]) / (MODEL_ID_LEN + 1);
+}
+
+int
+json_cancel_batch_parse(const char *body, size_t len, char (**ids)[MODEL_ID_LEN + 1],
+    size_t *n, char **reason, json_t **details, struct errbuf *eb)
+{
+	static const char *const allowed[] = { "ids", "reason", NULL };
+	char		(*v)[MODEL_ID_LEN + 1] = NULL;
+	const char	**sorted = NULL;
+	struct json_ctx	 cx;
+	json_t		*root, *arr, *e;
+	size_t		 count = 0, i, j;
+	char		 path[32];
+	int		 rc;
+
+	*ids = NULL;
+	*n = 0;
+	*reason = NULL;
+	*details = NULL;
+	if ((root = json_object_body(body, len, &cx, &rc, details, eb)) == NULL)
+		return rc;
+	if (!json_is_object(root))
+		goto done;
+	json_keys_check(&cx, root, "", allowed);
+	json_reason_get(&cx, root, reason);
+	arr = json_object_get(root, "ids");
+	if (arr == NULL) {
+		json_ctx_add(&cx, ERR_INVAL, "ids", "is required");
+		goto done;
+	}
+	if (!json_is_array(arr)) {
+		json_ctx_add(&cx, ERR_INVAL, "ids", "must be an array of workload ids");
+		goto done;
+	}
+	count = json_array_size(arr);
+	if (count == 0 || count > JSON_BATCH_MAX) {
+		json_t *d = json_ctx_add(&cx, ERR_INVAL, "ids",
+		    "must have 1..%d workload ids, not %zu", JSON_BATCH_MAX, count);
+
+		json_ctx_limit(&cx, d, "max_batch_items", JSON_BATCH_MAX);
+		if (d != NULL && json_object_set_new(d, "count",
+		    json_integer((json_int_t)count)) != 0)
+			cx.nomem = true;
+		if (count > 0)
+			cx.code = ERR_TOOBIG;
+		goto done;
+	}
+	if ((v = calloc(count, sizeof *v)) == NULL ||
+	    (sorted = calloc(count, sizeof *sorted)) == NULL) {
+		cx.nomem = true;
+		goto done;
+	}
+	json_array_foreach(arr, i, e) {
+		snprintf(path, sizeof path, "ids[%zu]", i);
+		if (!json_is_string(e)) {
+			json_ctx_add(&cx, ERR_INVAL, path, "must be a string");
+			continue;
+		}
+		if (!model_id_valid(json_string_value(e))) {
+			json_ctx_add(&cx, ERR_INVAL, path,
+			    "must be a workload id (a UUID)");
+			continue;
+		}
+		/* Ids are stored in lower case; accept either. */
+		for (j = 0; j <= MODEL_ID_LEN; j++)
+			v[i][j] = (char)tolower((unsigned char)json_string_value(e)[j]);
+	}
+	if (cx.n > 0)
+		goto done;
+	/* One result per id: a repeated id is a mistake worth telling. */
+	for (i = 0; i < count; i++)
+		sorted[i] = v[i];
+	qsort(sorted, count, sizeof *sorted, json_id_cmp);
+	for (i = 1; i < count; i++)
+		if (strcmp(sorted[i - 1], sorted[i]) == 0) {
+			size_t a = json_id_index(v, sorted[i - 1]);
+			size_t b = json_id_index(v, sorted[i]);
+
+			snprintf(path, sizeof path, "ids[%zu]", a > b ? a : b);
+			json_ctx_add(&cx, ERR_INVAL, path, "repeats ids[%zu] (%s)",
+			    a < b ? a : b, sorted[i]);
+			break;
+		}
+done:
+	free(sorted);
+	json_decref(root);
+	if ((rc = json_ctx_end(&cx, details, eb)) != 0) {
+		free(v);
+		free(*reason);
+		*reason = NULL;
+		return rc;
+	}
+	*ids = v;
+	*n = count;
+	return 0;
+}
+
+/* A customer's display name: 1..MODEL_NAME_MAX bytes of UTF-8 without
+ * control characters, not only spaces. */
+static bool
+json_customer_name_ok(const char *s)
+{
+	size_t	 i;
+	bool	 visible = false;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (i >= MODEL_NAME_MAX)
+			return false;
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+		if (s[i] != ' ')
+			visible = true;
+	}
+	return visible;
+}
+
+int
+json_customer_parse(const char *body, size_t len, bool patch, struct customer *out,
+    uint32_t *mask, json_t **details, struct errbuf *eb)
+{
+	static const char *const allowed[] = { "name", "tier", "max_queue_depth",
+	    "max_concurrent", "rate_limit_rps", NULL };
+	static const struct {
+		const char	*name;
+		json_int_t	 max;
+		uint32_t	 bit;
+	} limits[] = {
+		{ "max_queue_depth", JSON_CUSTOMER_QUEUE_MAX, CMD_UPDATE_MAX_QUEUE_DEPTH },
+		{ "max_concurrent", JSON_CUSTOMER_CONCURRENT_MAX, CMD_UPDATE_MAX_CONCURRENT },
+		{ "rate_limit_rps", JSON_CUSTOMER_RATE_MAX, CMD_UPDATE_RATE_LIMIT },
+	};
+	struct customer	 c;
+	struct json_ctx	 cx;
+	json_t		*root, *v;
+	json_int_t	 num;
+	uint32_t	 m = 0;
+	size_t		 i;
+	int		 rc;
+
+	memset(out, 0, sizeof *out);
+	memset(&c, 0, sizeof c);
+	*mask = 0;
+	*details = NULL;
+	if ((root = json_object_body(body, len, &cx, &rc, details, eb)) == NULL)
+		return rc;
+	if (!json_is_object(root))
+		goto done;
+	json_keys_check(&cx, root, "", allowed);
+	if ((v = json_object_get(root, "name")) != NULL) {
+		if (!json_is_string(v))
+			json_ctx_add(&cx, ERR_INVAL, "name", "must be a string");
+		else if (!json_customer_name_ok(json_string_value(v)))
+			json_ctx_add(&cx, ERR_INVAL, "name", "must be 1..%d bytes without "
+			    "control characters, not only spaces", MODEL_NAME_MAX);
+		else if ((c.name = strdup(json_string_value(v))) == NULL)
+			cx.nomem = true;
+		else
+			m |= CMD_UPDATE_NAME;
+	} else if (!patch)
+		json_ctx_add(&cx, ERR_INVAL, "name", "is required");
+	if ((v = json_object_get(root, "tier")) != NULL) {
+		if (!json_is_string(v) || tier_parse(json_string_value(v), &c.tier) != 0)
+			json_ctx_add(&cx, ERR_INVAL, "tier",
+			    "must be one of free, standard, premium, enterprise");
+		else
+			m |= CMD_UPDATE_TIER;
+	} else if (!patch)
+		json_ctx_add(&cx, ERR_INVAL, "tier",
+		    "is required: free, standard, premium or enterprise");
+	for (i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+		if (json_object_get(root, limits[i].name) == NULL)
+			continue;
+		if (!json_int_get(&cx, ERR_INVAL, root, limits[i].name, limits[i].name, 0,
+		    limits[i].max, 0, &num))
+			continue;
+		m |= limits[i].bit;
+		if (limits[i].bit == CMD_UPDATE_MAX_QUEUE_DEPTH)
+			c.max_queue_depth = (uint32_t)num;
+		else if (limits[i].bit == CMD_UPDATE_MAX_CONCURRENT)
+			c.max_concurrent = (uint32_t)num;
+		else
+			c.rate_limit_rps = (uint32_t)num;
+	}
+	if (patch && cx.n == 0 && m == 0)
+		json_ctx_add(&cx, ERR_INVAL, "body", "nothing to change: give at least one "
+		    "of name, tier, max_queue_depth, max_concurrent, rate_limit_rps");
+done:
+	json_decref(root);
+	if ((rc = json_ctx_end(&cx, details, eb)) != 0) {
+		customer_fini(&c);
+		return rc;
+	}
+	*out = c;
+	*mask = m;
+	return 0;
+}
+
+/* ---- query strings ---- */
+
+/* Value of a hex digit, or -1. */
+static int
+json_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes one URL-encoded component src[0..len) ('+' is a space) into dst
+ * of size bytes.  The length, or -1 if it is malformed, too long, or
+ * decodes to a NUL byte. */
+static long
+json_url_decode(const char *src, size_t len, char *dst, size_t size)
+{
+	size_t	 i, o = 0;
+	int	 hi, lo;
+	char	 c;
+
+	for (i = 0; i < len; i++) {
+		c = src[i];
+		if (c == '+')
+			c = ' ';
+		else if (c == '%') {
+			if (len - i < 3)
+				return -1;
+			if ((hi = json_hex(src[i + 1])) < 0 ||
+			    (lo = json_hex(src[i + 2])) < 0)
+				return -1;
+			c = (char)(hi * 16 + lo);
+			i += 2;
+		}
+		if (c == '\0' || o + 1 >= size)
+			return -1;
+		dst[o++] = c;
+	}
+	dst[o] = '\0';
+	return (long)o;
+}
+
+struct json_qparam {
+	const char	*name;
+	char		 value[JSON_QUERY_VALUE_MAX];
+	bool		 seen;
+};
+
+/* Splits the query string qs into p[0..n); unknown, repeated and
+ * undecodable parameters are recorded in cx (known lists the names for
+ * the message). */
+static void
+json_query_split(struct json_ctx *cx, const char *qs, struct json_qparam *p, size_t n,
+    const char *known)
+{
+	const char	*q = qs, *amp, *eq;
+	char		 key[64];
+	size_t		 i;
+
+	if (qs == NULL)
+		return;
+	while (*q != '\0') {
+		if ((amp = strchr(q, '&')) == NULL)
+			amp = q + strlen(q);
+		if (amp == q) {
+			q++;
+			continue;
+		}
+		if ((eq = memchr(q, '=', (size_t)(amp - q))) == NULL)
+			eq = amp;
+		i = n;
+		if (json_url_decode(q, (size_t)(eq - q), key, sizeof key) < 0)
+			key[0] = '\0';
+		else
+			for (i = 0; i < n; i++)
+				if (strcmp(key, p[i].name) == 0)
+					break;
+		if (i == n)
+			json_ctx_add(cx, ERR_INVAL, key[0] != '\0' ? key : "query",
+			    "unknown query parameter; known: %s", known);
+		else if (p[i].seen)
+			json_ctx_add(cx, ERR_INVAL, key, "given more than once");
+		else {
+			p[i].seen = true;
+			if (eq < amp && json_url_decode(eq + 1, (size_t)(amp - eq - 1),
+			    p[i].value, sizeof p[i].value) < 0) {
+				p[i].value[0] = '\0';
+				json_ctx_limit(cx, json_ctx_add(cx, ERR_INVAL, key,
+				    "malformed, contains NUL, or longer than %d bytes",
+				    JSON_QUERY_VALUE_MAX - 1), "max_query_value_bytes",
+				    JSON_QUERY_VALUE_MAX - 1);
+			}
+		}
+		q = *amp != '\0' ? amp + 1 : amp;
+	}
+}
+
+/* limit=1..JSON_LIST_LIMIT_MAX into *out (def if absent or empty). */
+static void
+json_query_limit(struct json_ctx *cx, const struct json_qparam *p, uint32_t def,
+    uint32_t *out)
+{
+	long long	 v;
+
+	*out = def;
+	if (p->value[0] == '\0')
+		return;
+	/* Digits only: no sign, no blanks (strtoll would take both). */
+	if (p->value[0] < '0' || p->value[0] > '9' ||
+	    !str_parse_ll(p->value, 1, JSON_LIST_LIMIT_MAX, &v))
+		json_ctx_limit(cx, json_ctx_add(cx, ERR_INVAL, "limit",
+		    "must be an integer 1..%d", JSON_LIST_LIMIT_MAX), "max_page_size",
+		    JSON_LIST_LIMIT_MAX);
+	else
+		*out = (uint32_t)v;
+}
+
+/* cursor into out (JSON_CURSOR_MAX bytes). */
+static void
+json_query_cursor(struct json_ctx *cx, const struct json_qparam *p, char *out)
+{
+	out[0] = '\0';
+	if (strlen(p->value) >= JSON_CURSOR_MAX)
+		json_ctx_add(cx, ERR_INVAL, "cursor", "malformed cursor");
+	else
+		memcpy(out, p->value, strlen(p->value) + 1);
+}
+
+int
+json_list_query_parse(const char *qs, struct json_list_query *out, json_t **details,
+    struct errbuf *eb)
+{
+	struct json_qparam	 p[] = { { .name = "status" }, { .name = "workload_type" },
+	    { .name = "limit" }, { .name = "cursor" } };
+	struct json_ctx		 cx;
+	size_t			 i;
+
+	memset(out, 0, sizeof *out);
+	out->limit = JSON_LIST_LIMIT_DEFAULT;
+	*details = NULL;
+	if (json_ctx_init(&cx) != 0)
+		return err_setf(eb, ERR_NOMEM, "out of memory");
+	json_query_split(&cx, qs, p, 4, "status, workload_type, limit, cursor");
+	if (p[0].value[0] != '\0') {
+		for (i = 0; p[0].value[i] != '\0'; i++)
+			p[0].value[i] = (char)toupper((unsigned char)p[0].value[i]);
+		if (wl_status_parse(p[0].value, &out->status) != 0)
+			json_ctx_add(&cx, ERR_INVAL, "status", "unknown status; one of "
+			    "PENDING, SCHEDULED, RUNNING, PAUSING, PAUSED, COMPLETED, "
+			    "FAILED, CANCELLED");
+		else
+			out->has_status = true;
+	}
+	if (p[1].value[0] != '\0') {
+		if (!model_name_valid(p[1].value))
+			json_ctx_add(&cx, ERR_INVAL, "workload_type",
+			    "must be 1..%d characters from [A-Za-z0-9._:/-]", MODEL_NAME_MAX);
+		else
+			memcpy(out->type, p[1].value, strlen(p[1].value) + 1);
+	}
+	json_query_limit(&cx, &p[2], JSON_LIST_LIMIT_DEFAULT, &out->limit);
+	json_query_cursor(&cx, &p[3], out->cursor);
+	return json_ctx_end(&cx, details, eb);
+}
+
+/* since/until: RFC 3339, after the epoch. */
+static void
+json_query_time(struct json_ctx *cx, const struct json_qparam *p, uint64_t *out)
+{
+	*out = 0;
+	if (p->value[0] == '\0')
+		return;
+	if (json_time_parse(p->value, out) != 0 || *out == 0) {
+		*out = 0;
+		json_ctx_add(cx, ERR_INVAL, p->name, "must be an RFC 3339 date-time after "
+		    "1970-01-01T00:00:00Z, e.g. 2026-01-31T12:00:00Z");
+	}
+}
+
+int
+json_audit_query_parse(const char *qs, struct json_audit_query *out, json_t **details,
+    struct errbuf *eb)
+{
+	struct json_qparam	 p[] = { { .name = "workload_id" }, { .name = "customer_id" },
+	    { .name = "since" }, { .name = "until" }, { .name = "limit" },
+	    { .name = "cursor" } };
+	struct json_ctx		 cx;
+	size_t			 i;
+
+	memset(out, 0, sizeof *out);
+	out->limit = JSON_AUDIT_LIMIT_DEFAULT;
+	*details = NULL;
+	if (json_ctx_init(&cx) != 0)
+		return err_setf(eb, ERR_NOMEM, "out of memory");
+	json_query_split(&cx, qs, p, 6,
+	    "workload_id, customer_id, since, until, limit, cursor");
+	if (p[0].value[0] != '\0') {
+		if (!model_id_valid(p[0].value))
+			json_ctx_add(&cx, ERR_INVAL, "workload_id",
+			    "must be a workload id (a UUID)");
+		else
+			for (i = 0; i <= MODEL_ID_LEN; i++)
+				out->workload_id[i] = (char)tolower(
+				    (unsigned char)p[0].value[i]);
+	}
+	if (p[1].value[0] != '\0') {
+		if (!model_name_valid(p[1].value))
+			json_ctx_add(&cx, ERR_INVAL, "customer_id",
+			    "must be a customer id (1..%d characters from "
+			    "[A-Za-z0-9._:/-])", MODEL_NAME_MAX);
+		else
+			memcpy(out->customer_id, p[1].value, strlen(p[1].value) + 1);
+	}
+	json_query_time(&cx, &p[2], &out->since_ms);
+	json_query_time(&cx, &p[3], &out->until_ms);
+	if (out->since_ms != 0 && out->until_ms != 0 && out->until_ms <= out->since_ms)
+		json_ctx_add(&cx, ERR_INVAL, "until", "must be later than since");
+	json_query_limit(&cx, &p[4], JSON_AUDIT_LIMIT_DEFAULT, &out->limit);
+	json_query_cursor(&cx, &p[5], out->cursor);
+	return json_ctx_end(&cx, details, eb);
+}
+
+/* n digits at s as a number, or -1 if they are not all digits. */
+static int
+json_digits(const char *s, int n)
+{
+	int	 v = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* Days from 1970-01-01 to y-m-d of the proleptic Gregorian calendar. */
+static int64_t
+json_days_from_civil(int y, int m, int d)
+{
+	int64_t	 era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int
+json_time_parse(const char *s, uint64_t *ms)
+{
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int	 y, mo, d, h, mi, sec, frac = 0, scale = 100, oh = 0, om = 0, sign = 0;
+	int64_t	 t;
+	bool	 leap;
+
+	*ms = 0;
+	/* YYYY-MM-DDTHH:MM:SS */
+	if (strlen(s) < 20 || s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':')
+		return ERR_INVAL;
+	if (s[10] != 'T' && s[10] != 't' && s[10] != ' ')
+		return ERR_INVAL;
+	if ((y = json_digits(s, 4)) < 0 || (mo = json_digits(s + 5, 2)) < 0 ||
+	    (d = json_digits(s + 8, 2)) < 0 || (h = json_digits(s + 11, 2)) < 0 ||
+	    (mi = json_digits(s + 14, 2)) < 0 || (sec = json_digits(s + 17, 2)) < 0)
+		return ERR_INVAL;
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap) ||
+	    h > 23 || mi > 59 || sec > 60)
+		return ERR_INVAL;
+	s += 19;
+	if (*s == '.') {
+		if (s[1] < '0' || s[1] > '9')
+			return ERR_INVAL;
+		for (s++; *s >= '0' && *s <= '9'; s++) {
+			frac += (*s - '0') * scale;	/* digits past ms are dropped */
+			scale /= 10;
+		}
+	}
+	if (*s == 'Z' || *s == 'z')
+		s++;
+	else if (*s == '+' || *s == '-') {
+		sign = *s == '+' ? 1 : -1;
+		if (strlen(s) != 6 || s[3] != ':' || (oh = json_digits(s + 1, 2)) < 0 ||
+		    (om = json_digits(s + 4, 2)) < 0 || oh > 23 || om > 59)
+			return ERR_INVAL;
+		s += 6;
+	} else
+		return ERR_INVAL;
+	if (*s != '\0')
+		return ERR_INVAL;
+	t = json_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
+	    sign * (oh * 3600 + om * 60);
+	if (t < 0)
+		return ERR_INVAL;
+	*ms = (uint64_t)t * 1000 + (uint64_t)frac;
+	return 0;
 }
 
 /* ---- renderers ---- */
@@ -964,6 +1675,146 @@ json_error_body(int err, const char *message, json_t *details, const char *reque
 	json_put(e, "details", details, &bad);
 	json_put(o, "error", e, &bad);
 	json_put(o, "request_id", json_text(request_id), &bad);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *
+json_workload_summary(const struct workload *w)
+{
+	json_t	*o;
+	bool	 bad = false;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	json_put(o, "id", json_text(w->id), &bad);
+	json_put(o, "status", json_text(wl_status_name(w->status)), &bad);
+	json_put(o, "workload_type", json_text(w->type), &bad);
+	json_put(o, "priority", json_integer(w->priority), &bad);
+	json_put(o, "created_at", json_time(w->created_ms), &bad);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* A limit where 0 means "none": the number, or null. */
+static json_t *
+json_limit(uint32_t v)
+{
+	return v != 0 ? json_integer(v) : json_null();
+}
+
+json_t *
+json_customer(const struct customer *c, uint32_t queue_default, uint32_t rate_default,
+    const struct fsm_usage *usage)
+{
+	json_t	*o, *eff;
+	bool	 bad = false;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	json_put(o, "id", json_text(c->id), &bad);
+	json_put(o, "name", json_text(c->name), &bad);
+	json_put(o, "tier", json_text(tier_name(c->tier)), &bad);
+	json_put(o, "max_queue_depth", json_integer(c->max_queue_depth), &bad);
+	json_put(o, "max_concurrent", json_integer(c->max_concurrent), &bad);
+	json_put(o, "rate_limit_rps", json_integer(c->rate_limit_rps), &bad);
+	if ((eff = json_object()) == NULL)
+		bad = true;
+	else {
+		json_put(eff, "max_queue_depth", json_limit(c->max_queue_depth != 0 ?
+		    c->max_queue_depth : queue_default), &bad);
+		json_put(eff, "max_concurrent", json_limit(c->max_concurrent), &bad);
+		json_put(eff, "rate_limit_rps", json_integer(c->rate_limit_rps != 0 ?
+		    c->rate_limit_rps : rate_default != 0 ? rate_default : 1), &bad);
+		json_put(o, "effective_limits", eff, &bad);
+	}
+	if (usage != NULL)
+		json_put(o, "usage", json_pack("{s:I,s:I}", "pending",
+		    (json_int_t)usage->pending, "active", (json_int_t)usage->active), &bad);
+	json_put(o, "created_at", json_time(c->created_ms), &bad);
+	json_put(o, "updated_at", json_time(c->updated_ms), &bad);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *
+json_api_key(const struct api_key *k)
+{
+	json_t	*o;
+	bool	 bad = false;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	json_put(o, "id", json_text(k->id), &bad);
+	json_put(o, "customer_id", json_text(k->customer_id), &bad);
+	json_put(o, "role", json_string(k->role == KEY_ROLE_ADMIN ? "admin" : "customer"),
+	    &bad);
+	json_put(o, "created_at", json_time(k->created_ms), &bad);
+	json_put(o, "revoked", json_boolean(k->revoked), &bad);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *
+json_audit_event(const struct audit_event *e)
+{
+	json_t	*o;
+	bool	 bad = false;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	json_put(o, "seq", json_integer((json_int_t)e->seq), &bad);
+	json_put(o, "at", json_time(e->at_ms), &bad);
+	json_put(o, "kind", json_text(e->kind), &bad);
+	json_put(o, "workload_id", e->workload_id[0] != '\0' ? json_text(e->workload_id) :
+	    json_null(), &bad);
+	json_put(o, "customer_id", json_text(e->customer_id), &bad);
+	json_put(o, "from", json_text(e->from), &bad);
+	json_put(o, "to", json_text(e->to), &bad);
+	json_put(o, "actor", json_text(e->actor), &bad);
+	json_put(o, "request_id", json_text(e->request_id), &bad);
+	json_put(o, "detail", json_text(e->detail), &bad);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *
+json_queue_depth(const struct fsm_queue_depth *q)
+{
+	json_t	*o, *tiers, *custs;
+	size_t	 i;
+	bool	 bad = false;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	json_put(o, "total", json_integer((json_int_t)q->total), &bad);
+	if ((tiers = json_object()) != NULL)
+		for (i = 0; i < TIER__COUNT; i++)
+			json_put(tiers, tier_name((enum tier)i),
+			    json_integer((json_int_t)q->by_tier[i]), &bad);
+	json_put(o, "by_tier", tiers, &bad);
+	if ((custs = json_object()) != NULL)
+		for (i = 0; i < q->n_customers && !bad; i++)
+			if (q->by_customer[i].customer_id != NULL)
+				json_put(custs, q->by_customer[i].customer_id,
+				    json_integer((json_int_t)q->by_customer[i].pending),
+				    &bad);
+	json_put(o, "by_customer", custs, &bad);
 	if (bad) {
 		json_decref(o);
 		return NULL;

@@ -12,22 +12,29 @@
  * Submission schema (malformed JSON, nesting, unknown keys, wrong types,
  * missing required fields, values out of range, malformed names), and
  * ERR_UNPROCESSABLE (HTTP 422) when it fits the schema but cannot be run
- * (an unknown workload type, input_params a built-in type rejects).
+ * (an unknown workload type, input_params a built-in type rejects).  A
+ * detail about an item of a batch also has its "index"; one about a size
+ * limit names it, {"limit": "max_batch_items", "value": 1000}; at most 100
+ * details are listed, and the summary counts them all.
  */
 #ifndef WEB_JSON_H
 #define WEB_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
 
+#include "src/model.h"
+
 struct affinity;
+struct audit_event;
 struct coord_status;
 struct errbuf;
+struct fsm_queue_depth;
+struct fsm_usage;
 struct strlist;
-struct workload;
-struct worker_rec;
 
 #define JSON_MAX_DEPTH		32		/* deepest accepted nesting of arrays/objects */
 #define JSON_DEFAULT_PRIORITY	100
@@ -36,6 +43,15 @@ struct worker_rec;
 #define JSON_MAX_TIMEOUT_S	2592000		/* 30 days */
 #define JSON_SLEEP_MAX_MS	604800000	/* 7 days */
 #define JSON_REASON_MAX		1024		/* cancel reason, bytes */
+#define JSON_BATCH_MAX		1000		/* submissions in a batch, ids in a batch cancel */
+#define JSON_CUSTOMER_QUEUE_MAX	100000000	/* max_queue_depth */
+#define JSON_CUSTOMER_CONCURRENT_MAX 1000000	/* max_concurrent */
+#define JSON_CUSTOMER_RATE_MAX	1000000		/* rate_limit_rps */
+#define JSON_QUERY_VALUE_MAX	256		/* longest query value, with NUL */
+#define JSON_CURSOR_MAX		32		/* longest cursor, with NUL */
+#define JSON_LIST_LIMIT_DEFAULT	50		/* page size of GET /v1/workloads */
+#define JSON_AUDIT_LIMIT_DEFAULT 100		/* page size of GET /v1/audit-events */
+#define JSON_LIST_LIMIT_MAX	1000		/* largest page */
 
 /* Built-in workload types, always known. */
 #define JSON_TYPE_SLEEP		"sleep"
@@ -66,6 +82,71 @@ int	 json_submission_parse(const char *body, size_t len, const struct strlist *k
 int	 json_cancel_parse(const char *body, size_t len, char **reason, json_t **details,
 	     struct errbuf *eb);
 
+/* Parses a body that must be empty (only whitespace) or {}: pause, resume,
+ * a new key.  0 or ERR_INVAL with details, or ERR_NOMEM. */
+int	 json_empty_parse(const char *body, size_t len, json_t **details, struct errbuf *eb);
+
+/* Parses {"workloads": [submission, ...]}: 1..JSON_BATCH_MAX items, each
+ * validated as json_submission_parse does.  On success *out is a new array
+ * of *n records (caller frees each with workload_fini, then the array).
+ * Any problem rejects the whole batch: ERR_INVAL or ERR_UNPROCESSABLE with
+ * details whose "index" names the item and "field" the member within it;
+ * ERR_INVAL for 0 items and ERR_TOOBIG for more than JSON_BATCH_MAX, with
+ * a detail {"field": "workloads", "limit": "max_batch_items", "value",
+ * "count"}; or ERR_NOMEM. */
+int	 json_batch_parse(const char *body, size_t len, const struct strlist *known_types,
+	     struct workload **out, size_t *n, json_t **details, struct errbuf *eb);
+
+/* Parses {"ids": ["<workload id>", ...], "reason": "..."}: 1..JSON_BATCH_MAX
+ * well-formed ids, none repeated, returned in lower case in the new array
+ * *ids (caller frees) of *n; *reason a new string or NULL.  Errors as
+ * json_batch_parse (fields "ids" or "ids[i]"). */
+int	 json_cancel_batch_parse(const char *body, size_t len,
+	     char (**ids)[MODEL_ID_LEN + 1], size_t *n, char **reason, json_t **details,
+	     struct errbuf *eb);
+
+/* Parses a customer body: {"name", "tier", "max_queue_depth",
+ * "max_concurrent", "rate_limit_rps"}.  Creating (patch false), name and
+ * tier are required; patching, any non-empty subset.  Fills the zeroed
+ * *out with the fields given (caller frees with customer_fini) and sets
+ * *mask to their CMD_UPDATE_* bits.  Errors as json_submission_parse
+ * (ERR_INVAL only). */
+int	 json_customer_parse(const char *body, size_t len, bool patch, struct customer *out,
+	     uint32_t *mask, json_t **details, struct errbuf *eb);
+
+/* The query of GET /v1/workloads. */
+struct json_list_query {
+	bool		 has_status;
+	enum wl_status	 status;
+	char		 type[MODEL_NAME_MAX + 1];	/* "": any */
+	uint32_t	 limit;				/* 1..JSON_LIST_LIMIT_MAX */
+	char		 cursor[JSON_CURSOR_MAX];	/* "": first page */
+};
+
+/* Parses status (any case), workload_type, limit and cursor.  Unknown,
+ * repeated or bad parameters: ERR_INVAL with a detail each. */
+int	 json_list_query_parse(const char *qs, struct json_list_query *out,
+	     json_t **details, struct errbuf *eb);
+
+/* The query of GET /v1/audit-events. */
+struct json_audit_query {
+	char		 workload_id[MODEL_ID_LEN + 1];	/* "": any; lower case */
+	char		 customer_id[MODEL_NAME_MAX + 1]; /* "": any */
+	uint64_t	 since_ms;			/* 0: no lower bound */
+	uint64_t	 until_ms;			/* 0: no upper bound */
+	uint32_t	 limit;				/* 1..JSON_LIST_LIMIT_MAX */
+	char		 cursor[JSON_CURSOR_MAX];	/* "": first page */
+};
+
+/* Parses workload_id, customer_id, since, until (RFC 3339; until later
+ * than since), limit and cursor.  Errors as json_list_query_parse. */
+int	 json_audit_query_parse(const char *qs, struct json_audit_query *out,
+	     json_t **details, struct errbuf *eb);
+
+/* Parses an RFC 3339 date-time ("2026-01-31T12:00:00.250+01:00") into ms
+ * since the epoch.  0, or ERR_INVAL (malformed, or before the epoch). */
+int	 json_time_parse(const char *s, uint64_t *ms);
+
 /* Renderers: each returns a new reference, or NULL if out of memory. */
 
 /* The API's Workload object. */
@@ -80,6 +161,21 @@ json_t	*json_cluster(const struct coord_status *s);
  * reference to details (NULL: an empty array). */
 json_t	*json_error_body(int err, const char *message, json_t *details,
 	     const char *request_id);
+
+/* {"id", "status", "workload_type", "priority", "created_at"}: what a
+ * batch submission answers per workload. */
+json_t	*json_workload_summary(const struct workload *w);
+/* The API's Customer object: its own settings, "effective_limits" (the
+ * tier defaults given applied; null for "no limit"), "usage" (omitted if
+ * usage is NULL) and times. */
+json_t	*json_customer(const struct customer *c, uint32_t queue_default,
+	     uint32_t rate_default, const struct fsm_usage *usage);
+/* The API's ApiKey object: never the secret, which is not stored. */
+json_t	*json_api_key(const struct api_key *k);
+/* The API's AuditEvent object. */
+json_t	*json_audit_event(const struct audit_event *e);
+/* {"total", "by_tier": {tier: n}, "by_customer": {id: n}}. */
+json_t	*json_queue_depth(const struct fsm_queue_depth *q);
 
 /* A JSON string of s, or JSON null for NULL.  Bytes that are not valid
  * UTF-8 are replaced with U+FFFD rather than failing. */

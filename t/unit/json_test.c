@@ -1,7 +1,9 @@
 /*
  * Unit tests for web/json.c: submission validation (every rule, with the
  * right error code and field path), defaults, affinity parsing, cancel
- * bodies, and rendering records back to JSON.
+ * bodies, batches (size limits, the item's index in details), batch
+ * cancels, customer bodies, query strings and RFC 3339 times, and
+ * rendering records back to JSON.
  */
 #include "web/json.h"
 
@@ -9,8 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "src/cmd.h"
 #include "src/coord.h"
 #include "src/err.h"
+#include "src/fsm.h"
 #include "src/model.h"
 #include "src/strs.h"
 #include "t/tap.h"
@@ -86,6 +90,19 @@ test_bad_bodies(void)
 		*p++ = ']';
 	strcpy(p, "}");
 	bad(deep, ERR_INVAL, NULL, "nesting of 33");
+	{
+		struct workload	 wl;
+		struct errbuf	 eb;
+		json_t		*details = NULL, *d;
+
+		json_submission_parse(deep, strlen(deep), &known, &wl, &details, &eb);
+		d = json_array_get(details, 0);
+		ok(str_eq(json_string_value(json_object_get(d, "limit")), "max_json_depth") &&
+		    json_integer_value(json_object_get(d, "value")) == JSON_MAX_DEPTH &&
+		    strstr(eb.msg, "max_json_depth") != NULL,
+		    "nesting of 33: the detail and message name max_json_depth");
+		json_decref(details);
+	}
 
 	bad("{}", ERR_INVAL, "workload_type", "workload_type missing");
 	bad("{\"workload_type\": 5}", ERR_INVAL, "workload_type", "workload_type not a string");
@@ -533,6 +550,685 @@ test_render_others(void)
 	json_decref(o);
 }
 
+/* The detail with this field (and index, if index >= 0), or NULL. */
+static json_t *
+detail_at(json_t *details, long index, const char *field)
+{
+	json_t	*d, *ix;
+	size_t	 i;
+
+	json_array_foreach(details, i, d) {
+		ix = json_object_get(d, "index");
+		if (index >= 0 && (!json_is_integer(ix) || json_integer_value(ix) != index))
+			continue;
+		if (index < 0 && ix != NULL)
+			continue;
+		if (field == NULL || str_eq(json_string_value(json_object_get(d, "field")),
+		    field))
+			return d;
+	}
+	return NULL;
+}
+
+static void
+diag_details(json_t *details, const struct errbuf *eb)
+{
+	char	*s = details != NULL ? json_dumps(details, JSON_COMPACT) : NULL;
+
+	tap_diag("message: %s; details: %s", eb->msg, s != NULL ? s : "(null)");
+	free(s);
+}
+
+/* A customer body that must fail with code and a detail naming field. */
+static void
+cust_bad(const char *body, bool patch, int want, const char *field, const char *name)
+{
+	struct customer	 c;
+	struct errbuf	 eb;
+	json_t		*details = NULL;
+	uint32_t	 mask = 99;
+	int		 rc;
+
+	errbuf_clear(&eb);
+	rc = json_customer_parse(body, strlen(body), patch, &c, &mask, &details, &eb);
+	if (!is_str(err_code_name(rc), err_code_name(want), name) ||
+	    !ok(field == NULL ? details != NULL : detail_at(details, -1, field) != NULL,
+	    "%s: detail names %s", name, field != NULL ? field : "the position"))
+		diag_details(details, &eb);
+	ok(c.name == NULL && mask == 0, "%s: nothing returned", name);
+	json_decref(details);
+}
+
+static void
+test_customer_bodies(void)
+{
+	struct customer	 c;
+	struct errbuf	 eb;
+	json_t		*details = NULL;
+	uint32_t	 mask;
+	char		 big[300];
+	int		 rc;
+
+	cust_bad("", false, ERR_INVAL, NULL, "customer: empty body");
+	cust_bad("{\"name\": ", false, ERR_INVAL, NULL, "customer: truncated");
+	cust_bad("[]", false, ERR_INVAL, "body", "customer: array");
+	cust_bad("{\"tier\": \"free\"}", false, ERR_INVAL, "name", "customer: name missing");
+	cust_bad("{\"name\": \"acme\"}", false, ERR_INVAL, "tier", "customer: tier missing");
+	cust_bad("{\"name\": 7, \"tier\": \"free\"}", false, ERR_INVAL, "name",
+	    "customer: name a number");
+	cust_bad("{\"name\": \"\", \"tier\": \"free\"}", false, ERR_INVAL, "name",
+	    "customer: name empty");
+	cust_bad("{\"name\": \"   \", \"tier\": \"free\"}", false, ERR_INVAL, "name",
+	    "customer: name only spaces");
+	cust_bad("{\"name\": \"a\\nb\", \"tier\": \"free\"}", false, ERR_INVAL, "name",
+	    "customer: name with a newline");
+	memset(big, 'n', 129);
+	big[129] = '\0';
+	{
+		char body[400];
+
+		snprintf(body, sizeof body, "{\"name\": \"%s\", \"tier\": \"free\"}", big);
+		cust_bad(body, false, ERR_INVAL, "name", "customer: name of 129 bytes");
+	}
+	cust_bad("{\"name\": \"acme\", \"tier\": \"gold\"}", false, ERR_INVAL, "tier",
+	    "customer: unknown tier");
+	cust_bad("{\"name\": \"acme\", \"tier\": \"Free\"}", false, ERR_INVAL, "tier",
+	    "customer: tier is case-sensitive");
+	cust_bad("{\"name\": \"acme\", \"tier\": 1}", false, ERR_INVAL, "tier",
+	    "customer: tier a number");
+	cust_bad("{\"name\": \"acme\", \"tier\": \"free\", \"max_queue_depth\": -1}", false,
+	    ERR_INVAL, "max_queue_depth", "customer: negative max_queue_depth");
+	cust_bad("{\"name\": \"acme\", \"tier\": \"free\", \"max_queue_depth\": 100000001}",
+	    false, ERR_INVAL, "max_queue_depth", "customer: max_queue_depth too big");
+	cust_bad("{\"name\": \"acme\", \"tier\": \"free\", \"max_concurrent\": 1.5}", false,
+	    ERR_INVAL, "max_concurrent", "customer: max_concurrent a real");
+	cust_bad("{\"name\": \"acme\", \"tier\": \"free\", \"max_concurrent\": 1000001}",
+	    false, ERR_INVAL, "max_concurrent", "customer: max_concurrent too big");
+	cust_bad("{\"name\": \"acme\", \"tier\": \"free\", \"rate_limit_rps\": \"10\"}", false,
+	    ERR_INVAL, "rate_limit_rps", "customer: rate a string");
+	cust_bad("{\"name\": \"acme\", \"tier\": \"free\", \"rate_limit_rps\": null}", false,
+	    ERR_INVAL, "rate_limit_rps", "customer: rate null");
+	cust_bad("{\"name\": \"acme\", \"tier\": \"free\", \"rate_limit_rps\": 1000001}",
+	    false, ERR_INVAL, "rate_limit_rps", "customer: rate too big");
+	cust_bad("{\"name\": \"acme\", \"tier\": \"free\", \"id\": \"mine\"}", false,
+	    ERR_INVAL, "id", "customer: unknown field id");
+	cust_bad("{}", true, ERR_INVAL, "body", "patch: empty object changes nothing");
+	cust_bad("{\"tier\": \"platinum\"}", true, ERR_INVAL, "tier", "patch: unknown tier");
+	cust_bad("{\"max_queue_depth\": -5}", true, ERR_INVAL, "max_queue_depth",
+	    "patch: negative limit");
+	cust_bad("{\"colour\": \"red\"}", true, ERR_INVAL, "colour", "patch: unknown field");
+
+	rc = json_customer_parse("{\"name\": \"Acme Corp\", \"tier\": \"premium\"}", 40,
+	    false, &c, &mask, &details, &eb);
+	ok(rc == 0 && details == NULL, "customer: minimal body accepted");
+	is_str(c.name, "Acme Corp", "customer: name with a space kept");
+	is_int(c.tier, TIER_PREMIUM, "customer: tier");
+	ok(c.max_queue_depth == 0 && c.max_concurrent == 0 && c.rate_limit_rps == 0,
+	    "customer: limits default to 0 (tier default / no limit)");
+	is_int(mask, CMD_UPDATE_NAME | CMD_UPDATE_TIER, "customer: mask name|tier");
+	customer_fini(&c);
+
+	{
+		const char *b = "{\"name\": \"caf\xc3\xa9\", \"tier\": \"free\", "
+		    "\"max_queue_depth\": 5, \"max_concurrent\": 0, \"rate_limit_rps\": 1000000}";
+
+		rc = json_customer_parse(b, strlen(b), false, &c, &mask, &details, &eb);
+		ok(rc == 0, "customer: all fields accepted");
+		ok(c.max_queue_depth == 5 && c.max_concurrent == 0 &&
+		    c.rate_limit_rps == 1000000, "customer: limits kept");
+		is_int(mask, CMD_UPDATE_NAME | CMD_UPDATE_TIER | CMD_UPDATE_MAX_QUEUE_DEPTH |
+		    CMD_UPDATE_MAX_CONCURRENT | CMD_UPDATE_RATE_LIMIT, "customer: every bit");
+		customer_fini(&c);
+	}
+	rc = json_customer_parse("{\"tier\": \"enterprise\"}", 22, true, &c, &mask,
+	    &details, &eb);
+	ok(rc == 0 && mask == CMD_UPDATE_TIER && c.tier == TIER_ENTERPRISE &&
+	    c.name == NULL, "patch: tier only");
+	customer_fini(&c);
+	rc = json_customer_parse("{\"max_queue_depth\": 0}", 22, true, &c, &mask,
+	    &details, &eb);
+	ok(rc == 0 && mask == CMD_UPDATE_MAX_QUEUE_DEPTH && c.max_queue_depth == 0,
+	    "patch: a limit back to 0 (the tier default) is a change");
+	customer_fini(&c);
+}
+
+/* {"workloads": [item × n]} with item at index bad replaced by bad_item. */
+static char *
+batch_body(size_t n, long bad, const char *bad_item)
+{
+	const char	*item = "{\"workload_type\": \"sleep\", \"input_params\": "
+	    "{\"duration_ms\": 5}}";
+	size_t		 cap = 32 + n * (strlen(item) + 2) + (bad_item ? strlen(bad_item) : 0);
+	char		*s = malloc(cap), *p = s;
+	size_t		 i;
+
+	p += sprintf(p, "{\"workloads\": [");
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "%s%s", i > 0 ? "," : "", (long)i == bad ? bad_item : item);
+	strcpy(p, "]}");
+	return s;
+}
+
+/* Parses a batch; returns the code, details in *details. */
+static int
+batch_parse(const char *body, size_t *n, json_t **details, struct errbuf *eb)
+{
+	struct workload	*wls = NULL;
+	size_t		 i;
+	int		 rc;
+
+	errbuf_clear(eb);
+	rc = json_batch_parse(body, strlen(body), &known, &wls, n, details, eb);
+	for (i = 0; i < *n; i++)
+		workload_fini(&wls[i]);
+	free(wls);
+	return rc;
+}
+
+static void
+test_batch_bodies(void)
+{
+	struct workload	*wls = NULL;
+	struct errbuf	 eb;
+	json_t		*details = NULL, *d;
+	char		*b;
+	size_t		 n = 0, i;
+	int		 rc, others;
+
+	b = batch_body(3, -1, NULL);
+	rc = json_batch_parse(b, strlen(b), &known, &wls, &n, &details, &eb);
+	ok(rc == 0 && n == 3 && details == NULL, "batch of 3 accepted");
+	ok(wls != NULL && str_eq(wls[2].type, "sleep") &&
+	    str_eq(wls[1].params_json, "{\"duration_ms\":5}") && wls[0].priority == 100,
+	    "items parsed like single submissions (defaults too)");
+	for (i = 0; i < n; i++)
+		workload_fini(&wls[i]);
+	free(wls);
+	free(b);
+
+	b = batch_body(1000, -1, NULL);
+	rc = batch_parse(b, &n, &details, &eb);
+	ok(rc == 0 && n == 1000, "batch of 1000 accepted (the limit)");
+	free(b);
+
+	b = batch_body(1001, -1, NULL);
+	rc = batch_parse(b, &n, &details, &eb);
+	is_str(err_code_name(rc), "payload_too_large", "batch of 1001: 413");
+	d = detail_at(details, -1, "workloads");
+	ok(d != NULL && str_eq(json_string_value(json_object_get(d, "limit")),
+	    "max_batch_items") && json_integer_value(json_object_get(d, "value")) == 1000 &&
+	    json_integer_value(json_object_get(d, "count")) == 1001,
+	    "its detail names max_batch_items, 1000, and the count");
+	ok(strstr(eb.msg, "1000") != NULL, "the message names the limit: %s", eb.msg);
+	ok(n == 0, "nothing returned");
+	json_decref(details);
+	free(b);
+
+	rc = batch_parse("{\"workloads\": []}", &n, &details, &eb);
+	is_str(err_code_name(rc), "invalid_argument", "empty batch: 400");
+	d = detail_at(details, -1, "workloads");
+	ok(d != NULL && str_eq(json_string_value(json_object_get(d, "limit")),
+	    "max_batch_items"), "its detail names the limit");
+	json_decref(details);
+
+	rc = batch_parse("{}", &n, &details, &eb);
+	ok(rc == ERR_INVAL && detail_at(details, -1, "workloads") != NULL,
+	    "batch without workloads: 400 naming it");
+	json_decref(details);
+	rc = batch_parse("{\"workloads\": {}}", &n, &details, &eb);
+	ok(rc == ERR_INVAL && detail_at(details, -1, "workloads") != NULL,
+	    "workloads not an array: 400");
+	json_decref(details);
+	rc = batch_parse("{\"workloads\": [], \"atomic\": true}", &n, &details, &eb);
+	ok(rc == ERR_INVAL && detail_at(details, -1, "atomic") != NULL,
+	    "unknown top-level key: 400");
+	json_decref(details);
+	rc = batch_parse("[{\"workload_type\": \"sleep\"}]", &n, &details, &eb);
+	ok(rc == ERR_INVAL && detail_at(details, -1, "body") != NULL,
+	    "a bare array: 400 (body must be an object)");
+	json_decref(details);
+	rc = batch_parse("{\"workloads\": [", &n, &details, &eb);
+	ok(rc == ERR_INVAL && details != NULL, "malformed JSON: 400");
+	json_decref(details);
+
+	b = batch_body(100, 57, "{\"workload_type\": \"sleep\", \"input_params\": "
+	    "{\"duration_ms\": 5}, \"priority\": 5000}");
+	rc = batch_parse(b, &n, &details, &eb);
+	is_str(err_code_name(rc), "invalid_argument", "item 57 with a bad priority: 400");
+	ok(detail_at(details, 57, "priority") != NULL, "detail has index 57 and field priority");
+	others = 0;
+	json_array_foreach(details, i, d)
+		if (json_integer_value(json_object_get(d, "index")) != 57)
+			others++;
+	is_int(others, 0, "no other item is named");
+	ok(strstr(eb.msg, "workloads[57].priority") != NULL, "message names it: %s", eb.msg);
+	ok(n == 0, "nothing returned");
+	json_decref(details);
+	free(b);
+
+	b = batch_body(5, 1, "42");
+	rc = batch_parse(b, &n, &details, &eb);
+	ok(rc == ERR_INVAL && detail_at(details, 1, "workloads[1]") != NULL,
+	    "an item that is not an object: index 1, field workloads[1]");
+	json_decref(details);
+	free(b);
+
+	b = batch_body(5, 3, "{\"workload_type\": \"video\"}");
+	rc = batch_parse(b, &n, &details, &eb);
+	is_str(err_code_name(rc), "unprocessable", "item 3 of an unknown type: 422");
+	d = detail_at(details, 3, "workload_type");
+	ok(d != NULL && json_is_array(json_object_get(d, "known_types")),
+	    "index 3, with the known types");
+	json_decref(details);
+	free(b);
+
+	b = malloc(4096);
+	snprintf(b, 4096, "{\"workloads\": [{\"workload_type\": \"video\"}, "
+	    "{\"workload_type\": \"audio\"}, {\"workload_type\": \"sleep\", "
+	    "\"input_params\": {\"duration_ms\": \"x\"}}]}");
+	rc = batch_parse(b, &n, &details, &eb);
+	ok(rc == ERR_UNPROCESSABLE && detail_at(details, 0, "workload_type") != NULL &&
+	    detail_at(details, 1, "workload_type") != NULL &&
+	    detail_at(details, 2, "input_params.duration_ms") != NULL,
+	    "every bad item is reported, each with its index");
+	ok(json_object_get(detail_at(details, 0, "workload_type"), "known_types") != NULL &&
+	    json_object_get(detail_at(details, 1, "workload_type"), "known_types") == NULL,
+	    "the known types are listed once");
+	json_decref(details);
+	free(b);
+}
+
+static void
+test_many_problems(void)
+{
+	struct workload	 wl;
+	struct errbuf	 eb;
+	json_t		*details = NULL;
+	char		*b = malloc(16384), *p = b;
+	size_t		 i;
+	int		 rc;
+
+	p += sprintf(p, "{\"workload_type\": \"sleep\", \"input_params\": {\"duration_ms\": 1}");
+	for (i = 0; i < 150; i++)
+		p += sprintf(p, ", \"x%zu\": 1", i);
+	strcpy(p, "}");
+	rc = json_submission_parse(b, strlen(b), &known, &wl, &details, &eb);
+	is_int(rc, ERR_INVAL, "150 unknown keys: 400");
+	is_int(json_array_size(details), 100, "details keep the first 100");
+	ok(strstr(eb.msg, "and 149 more problems") != NULL && strstr(eb.msg, "first 100"),
+	    "the message counts all: %s", eb.msg);
+	json_decref(details);
+	free(b);
+}
+
+/* A batch-cancel body that must fail with want, naming field. */
+static void
+cancel_bad(const char *body, int want, const char *field, const char *name)
+{
+	char		(*ids)[MODEL_ID_LEN + 1];
+	struct errbuf	 eb;
+	json_t		*details = NULL;
+	char		*reason;
+	size_t		 n = 7;
+	int		 rc;
+
+	errbuf_clear(&eb);
+	rc = json_cancel_batch_parse(body, strlen(body), &ids, &n, &reason, &details, &eb);
+	if (!is_str(err_code_name(rc), err_code_name(want), name) ||
+	    !ok(field == NULL || detail_at(details, -1, field) != NULL, "%s: names %s",
+	    name, field != NULL ? field : "-"))
+		diag_details(details, &eb);
+	ok(ids == NULL && n == 0 && reason == NULL, "%s: nothing returned", name);
+	json_decref(details);
+}
+
+static void
+test_cancel_batch_bodies(void)
+{
+	const char	*a = "0b7f2c1e-4a5d-4e6f-8a9b-0c1d2e3f4a5b";
+	char		(*ids)[MODEL_ID_LEN + 1];
+	struct errbuf	 eb;
+	json_t		*details = NULL, *d;
+	char		 body[1024], *reason, *big, *p;
+	size_t		 n, i;
+	int		 rc;
+
+	cancel_bad("{}", ERR_INVAL, "ids", "cancel batch: ids missing");
+	cancel_bad("{\"ids\": \"all\"}", ERR_INVAL, "ids", "cancel batch: ids a string");
+	cancel_bad("{\"ids\": []}", ERR_INVAL, "ids", "cancel batch: no ids");
+	cancel_bad("{\"ids\": [7]}", ERR_INVAL, "ids[0]", "cancel batch: id a number");
+	snprintf(body, sizeof body, "{\"ids\": [\"%s\", \"not-an-id\"]}", a);
+	cancel_bad(body, ERR_INVAL, "ids[1]", "cancel batch: malformed id");
+	snprintf(body, sizeof body, "{\"ids\": [\"%s\"], \"reason\": 5}", a);
+	cancel_bad(body, ERR_INVAL, "reason", "cancel batch: reason a number");
+	snprintf(body, sizeof body, "{\"ids\": [\"%s\"], \"force\": true}", a);
+	cancel_bad(body, ERR_INVAL, "force", "cancel batch: unknown key");
+	cancel_bad("[1]", ERR_INVAL, "body", "cancel batch: not an object");
+	cancel_bad("{\"ids\": [", ERR_INVAL, NULL, "cancel batch: malformed JSON");
+
+	snprintf(body, sizeof body, "{\"ids\": [\"%s\", \"11111111-2222-4333-8444-"
+	    "555555555555\", \"0B7F2C1E-4A5D-4E6F-8A9B-0C1D2E3F4A5B\"]}", a);
+	rc = json_cancel_batch_parse(body, strlen(body), &ids, &n, &reason, &details, &eb);
+	is_int(rc, ERR_INVAL, "cancel batch: a repeated id (in other case) is refused");
+	d = detail_at(details, -1, "ids[2]");
+	ok(d != NULL && strstr(json_string_value(json_object_get(d, "message")), "ids[0]"),
+	    "the later one is named, with the earlier");
+	json_decref(details);
+
+	big = malloc(1001 * 40 + 32);
+	p = big + sprintf(big, "{\"ids\": [");
+	for (i = 0; i < 1001; i++)
+		p += sprintf(p, "%s\"%08zx-0000-4000-8000-000000000000\"", i ? "," : "", i);
+	strcpy(p, "]}");
+	rc = json_cancel_batch_parse(big, strlen(big), &ids, &n, &reason, &details, &eb);
+	is_str(err_code_name(rc), "payload_too_large", "cancel batch of 1001: 413");
+	d = detail_at(details, -1, "ids");
+	ok(d != NULL && json_integer_value(json_object_get(d, "value")) == 1000 &&
+	    str_eq(json_string_value(json_object_get(d, "limit")), "max_batch_items"),
+	    "naming max_batch_items 1000");
+	json_decref(details);
+	/* The first 1000 are fine. */
+	p = strrchr(big, ',');
+	strcpy(p, "]}");
+	rc = json_cancel_batch_parse(big, strlen(big), &ids, &n, &reason, &details, &eb);
+	ok(rc == 0 && n == 1000, "cancel batch of 1000 accepted");
+	free(ids);
+	free(big);
+
+	snprintf(body, sizeof body, "{\"ids\": [\"%s\", \"0B7F2C1E-4A5D-4E6F-8A9B-"
+	    "0C1D2E3F4A5C\"], \"reason\": \"done\"}", a);
+	rc = json_cancel_batch_parse(body, strlen(body), &ids, &n, &reason, &details, &eb);
+	ok(rc == 0 && n == 2, "cancel batch of 2 accepted");
+	is_str(ids[0], a, "first id");
+	is_str(ids[1], "0b7f2c1e-4a5d-4e6f-8a9b-0c1d2e3f4a5c", "ids come back in lower case");
+	is_str(reason, "done", "reason kept");
+	free(ids);
+	free(reason);
+}
+
+static void
+test_empty_bodies(void)
+{
+	struct errbuf	 eb;
+	json_t		*details = NULL;
+
+	ok(json_empty_parse("", 0, &details, &eb) == 0, "empty body: nothing");
+	ok(json_empty_parse(" \n", 2, &details, &eb) == 0, "blank body: nothing");
+	ok(json_empty_parse("{}", 2, &details, &eb) == 0, "{}: nothing");
+	ok(json_empty_parse("{\"now\": true}", 13, &details, &eb) == ERR_INVAL &&
+	    detail_at(details, -1, "now") != NULL, "a member is refused, named");
+	json_decref(details);
+	ok(json_empty_parse("[]", 2, &details, &eb) == ERR_INVAL &&
+	    detail_at(details, -1, "body") != NULL, "an array is refused");
+	json_decref(details);
+}
+
+static void
+test_list_query(void)
+{
+	struct json_list_query	 q;
+	struct errbuf		 eb;
+	json_t			*details = NULL;
+
+	ok(json_list_query_parse(NULL, &q, &details, &eb) == 0 && q.limit == 50 &&
+	    !q.has_status && q.type[0] == '\0' && q.cursor[0] == '\0',
+	    "list: no query, defaults");
+	ok(json_list_query_parse("status=running&workload_type=sleep&limit=1000&cursor=abc",
+	    &q, &details, &eb) == 0 && q.has_status && q.status == WL_RUNNING &&
+	    str_eq(q.type, "sleep") && q.limit == 1000 && str_eq(q.cursor, "abc"),
+	    "list: every parameter, status in any case");
+	ok(json_list_query_parse("workload_type=a%2Fb&&limit=+7", &q, &details, &eb) ==
+	    ERR_INVAL && detail_at(details, -1, "limit") != NULL,
+	    "list: '+' decodes to a space, and ' 7' is not a limit");
+	json_decref(details);
+	ok(json_list_query_parse("workload_type=a%2Fb", &q, &details, &eb) == 0 &&
+	    str_eq(q.type, "a/b"), "list: percent-decoding");
+	ok(json_list_query_parse("limit=0", &q, &details, &eb) == ERR_INVAL &&
+	    detail_at(details, -1, "limit") != NULL, "list: limit 0 refused");
+	json_decref(details);
+	ok(json_list_query_parse("limit=1001", &q, &details, &eb) == ERR_INVAL,
+	    "list: limit 1001 refused");
+	json_decref(details);
+	ok(json_list_query_parse("limit=ten", &q, &details, &eb) == ERR_INVAL,
+	    "list: limit not a number refused");
+	json_decref(details);
+	ok(json_list_query_parse("status=DONE", &q, &details, &eb) == ERR_INVAL &&
+	    detail_at(details, -1, "status") != NULL, "list: unknown status");
+	json_decref(details);
+	ok(json_list_query_parse("sort=asc", &q, &details, &eb) == ERR_INVAL &&
+	    detail_at(details, -1, "sort") != NULL, "list: unknown parameter named");
+	json_decref(details);
+	ok(json_list_query_parse("limit=1&limit=2", &q, &details, &eb) == ERR_INVAL &&
+	    detail_at(details, -1, "limit") != NULL, "list: repeated parameter");
+	json_decref(details);
+	ok(json_list_query_parse("workload_type=%zz", &q, &details, &eb) == ERR_INVAL &&
+	    detail_at(details, -1, "workload_type") != NULL, "list: malformed escape");
+	json_decref(details);
+	ok(json_list_query_parse("workload_type=a%00b", &q, &details, &eb) == ERR_INVAL,
+	    "list: an escaped NUL");
+	json_decref(details);
+	ok(json_list_query_parse("workload_type=%4", &q, &details, &eb) == ERR_INVAL,
+	    "list: a truncated escape");
+	json_decref(details);
+	ok(json_list_query_parse("cursor=0123456789012345678901234567890123", &q,
+	    &details, &eb) == ERR_INVAL && detail_at(details, -1, "cursor") != NULL,
+	    "list: an over-long cursor");
+	json_decref(details);
+	ok(json_list_query_parse("workload_type=has%20space", &q, &details, &eb) == ERR_INVAL,
+	    "list: a malformed type");
+	json_decref(details);
+}
+
+static void
+test_times(void)
+{
+	uint64_t	 ms;
+
+	ok(json_time_parse("2026-01-01T00:00:00Z", &ms) == 0 && ms == 1767225600000ULL,
+	    "time: 2026-01-01T00:00:00Z");
+	ok(json_time_parse("2026-01-01T00:00:01.234Z", &ms) == 0 && ms == 1767225601234ULL,
+	    "time: milliseconds");
+	ok(json_time_parse("2026-01-01T00:00:01.5Z", &ms) == 0 && ms == 1767225601500ULL,
+	    "time: one fraction digit");
+	ok(json_time_parse("2026-01-01T00:00:01.123999z", &ms) == 0 &&
+	    ms == 1767225601123ULL, "time: digits past ms dropped, lower-case z");
+	ok(json_time_parse("2026-01-01T01:00:00+01:00", &ms) == 0 && ms == 1767225600000ULL,
+	    "time: +01:00 offset");
+	ok(json_time_parse("2025-12-31t23:30:00-00:30", &ms) == 0 && ms == 1767225600000ULL,
+	    "time: negative offset, lower-case t");
+	ok(json_time_parse("2024-02-29T12:00:00Z", &ms) == 0, "time: leap day");
+	ok(json_time_parse("1970-01-01T00:00:00Z", &ms) == 0 && ms == 0, "time: the epoch");
+	ok(json_time_parse("2023-02-29T12:00:00Z", &ms) == ERR_INVAL, "time: not a leap year");
+	ok(json_time_parse("2026-13-01T00:00:00Z", &ms) == ERR_INVAL, "time: month 13");
+	ok(json_time_parse("2026-04-31T00:00:00Z", &ms) == ERR_INVAL, "time: April 31");
+	ok(json_time_parse("2026-01-01T24:00:00Z", &ms) == ERR_INVAL, "time: hour 24");
+	ok(json_time_parse("2026-01-01T00:60:00Z", &ms) == ERR_INVAL, "time: minute 60");
+	ok(json_time_parse("2026-01-01T00:00:00", &ms) == ERR_INVAL, "time: no zone");
+	ok(json_time_parse("2026-01-01T00:00:00Zjunk", &ms) == ERR_INVAL, "time: trailing junk");
+	ok(json_time_parse("2026-01-01T00:00:00+0100", &ms) == ERR_INVAL,
+	    "time: offset without colon");
+	ok(json_time_parse("2026-01-01", &ms) == ERR_INVAL, "time: a date alone");
+	ok(json_time_parse("2026-01-01T00:00:00.Z", &ms) == ERR_INVAL, "time: empty fraction");
+	ok(json_time_parse("1969-12-31T23:59:59Z", &ms) == ERR_INVAL, "time: before the epoch");
+	ok(json_time_parse("yesterday", &ms) == ERR_INVAL, "time: words");
+	ok(json_time_parse("", &ms) == ERR_INVAL, "time: empty");
+}
+
+static void
+test_audit_query(void)
+{
+	struct json_audit_query	 q;
+	struct errbuf		 eb;
+	json_t			*details = NULL;
+
+	ok(json_audit_query_parse("", &q, &details, &eb) == 0 && q.limit == 100 &&
+	    q.workload_id[0] == '\0' && q.customer_id[0] == '\0' && q.since_ms == 0 &&
+	    q.until_ms == 0, "audit: defaults (limit 100)");
+	ok(json_audit_query_parse("workload_id=0B7F2C1E-4A5D-4E6F-8A9B-0C1D2E3F4A5B"
+	    "&customer_id=admin&since=2026-01-01T00%3A00%3A00Z&until=2026-01-02T00:00:00Z"
+	    "&limit=2&cursor=xyz", &q, &details, &eb) == 0, "audit: every parameter");
+	is_str(q.workload_id, "0b7f2c1e-4a5d-4e6f-8a9b-0c1d2e3f4a5b", "audit: id in lower case");
+	is_str(q.customer_id, "admin", "audit: customer_id");
+	ok(q.since_ms == 1767225600000ULL && q.until_ms == 1767312000000ULL,
+	    "audit: since and until");
+	ok(q.limit == 2 && str_eq(q.cursor, "xyz"), "audit: limit and cursor");
+
+	ok(json_audit_query_parse("workload_id=42", &q, &details, &eb) == ERR_INVAL &&
+	    detail_at(details, -1, "workload_id") != NULL, "audit: malformed workload_id");
+	json_decref(details);
+	ok(json_audit_query_parse("customer_id=a%20b", &q, &details, &eb) == ERR_INVAL &&
+	    detail_at(details, -1, "customer_id") != NULL, "audit: malformed customer_id");
+	json_decref(details);
+	ok(json_audit_query_parse("since=yesterday", &q, &details, &eb) == ERR_INVAL &&
+	    detail_at(details, -1, "since") != NULL, "audit: since not RFC 3339");
+	json_decref(details);
+	ok(json_audit_query_parse("until=2026-02-30T00:00:00Z", &q, &details, &eb) ==
+	    ERR_INVAL && detail_at(details, -1, "until") != NULL, "audit: until not a date");
+	json_decref(details);
+	ok(json_audit_query_parse("until=1970-01-01T00:00:00Z", &q, &details, &eb) ==
+	    ERR_INVAL, "audit: until at the epoch");
+	json_decref(details);
+	ok(json_audit_query_parse("since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z",
+	    &q, &details, &eb) == ERR_INVAL && detail_at(details, -1, "until") != NULL,
+	    "audit: until before since");
+	json_decref(details);
+	ok(json_audit_query_parse("since=2026-01-01T00:00:00Z&until=2026-01-01T00:00:00Z",
+	    &q, &details, &eb) == ERR_INVAL, "audit: until equal to since");
+	json_decref(details);
+	ok(json_audit_query_parse("limit=1001", &q, &details, &eb) == ERR_INVAL &&
+	    detail_at(details, -1, "limit") != NULL, "audit: limit over 1000");
+	json_decref(details);
+	ok(json_audit_query_parse("kind=status", &q, &details, &eb) == ERR_INVAL &&
+	    detail_at(details, -1, "kind") != NULL, "audit: unknown parameter");
+	json_decref(details);
+	ok(json_audit_query_parse("since=2026-01-01T00:00:00Z&since=2026-01-01T00:00:00Z",
+	    &q, &details, &eb) == ERR_INVAL, "audit: repeated since");
+	json_decref(details);
+	ok(json_audit_query_parse("workload_id=1&since=x&limit=0", &q, &details, &eb) ==
+	    ERR_INVAL && json_array_size(details) == 3, "audit: every problem listed");
+	json_decref(details);
+}
+
+static void
+test_render_tenancy(void)
+{
+	struct customer		 c;
+	struct fsm_usage	 u = { .pending = 3, .active = 2 };
+	struct api_key		 k;
+	struct audit_event	 e;
+	struct fsm_queue_depth	 q;
+	struct fsm_customer_depth cd[2];
+	struct workload		 wl;
+	json_t			*o, *eff;
+
+	memset(&c, 0, sizeof c);
+	strcpy(c.id, "0b7f2c1e-4a5d-4e6f-8a9b-0c1d2e3f4a5b");
+	c.name = strdup("Acme");
+	c.tier = TIER_FREE;
+	c.max_concurrent = 4;
+	c.created_ms = 1767225600000ULL;
+	o = round_trip(json_customer(&c, 100, 10, &u));
+	is_str(str_of(o, "name"), "Acme", "customer: name");
+	is_str(str_of(o, "tier"), "free", "customer: tier");
+	is_int(json_integer_value(json_object_get(o, "max_queue_depth")), 0,
+	    "customer: its own max_queue_depth (0)");
+	eff = json_object_get(o, "effective_limits");
+	is_int(json_integer_value(json_object_get(eff, "max_queue_depth")), 100,
+	    "customer: effective max_queue_depth is the tier default");
+	is_int(json_integer_value(json_object_get(eff, "rate_limit_rps")), 10,
+	    "customer: effective rate is the tier default");
+	is_int(json_integer_value(json_object_get(eff, "max_concurrent")), 4,
+	    "customer: effective max_concurrent");
+	ok(json_integer_value(json_object_get(json_object_get(o, "usage"), "pending")) == 3 &&
+	    json_integer_value(json_object_get(json_object_get(o, "usage"), "active")) == 2,
+	    "customer: usage");
+	is_str(str_of(o, "created_at"), "2026-01-01T00:00:00.000Z", "customer: created_at");
+	json_decref(o);
+	c.max_queue_depth = 7;
+	c.rate_limit_rps = 3;
+	c.max_concurrent = 0;
+	o = round_trip(json_customer(&c, 0, 10, NULL));
+	eff = json_object_get(o, "effective_limits");
+	ok(json_integer_value(json_object_get(eff, "max_queue_depth")) == 7 &&
+	    json_integer_value(json_object_get(eff, "rate_limit_rps")) == 3,
+	    "customer: its own limits win over the tier's");
+	ok(json_is_null(json_object_get(eff, "max_concurrent")), "customer: no limit is null");
+	ok(json_object_get(o, "usage") == NULL, "customer: usage omitted when unknown");
+	json_decref(o);
+	c.max_queue_depth = 0;
+	o = round_trip(json_customer(&c, 0, 10, NULL));
+	ok(json_is_null(json_object_get(json_object_get(o, "effective_limits"),
+	    "max_queue_depth")), "customer: a tier without a queue limit: null");
+	json_decref(o);
+	customer_fini(&c);
+
+	memset(&k, 0, sizeof k);
+	strcpy(k.id, "11111111-2222-4333-8444-555555555555");
+	k.customer_id = strdup("acme");
+	k.role = KEY_ROLE_CUSTOMER;
+	k.hash[0] = 0xab;
+	k.revoked = true;
+	o = round_trip(json_api_key(&k));
+	ok(str_eq(str_of(o, "id"), k.id) && str_eq(str_of(o, "customer_id"), "acme") &&
+	    str_eq(str_of(o, "role"), "customer") && json_is_true(json_object_get(o,
+	    "revoked")), "api key: id, customer, role, revoked");
+	ok(json_object_get(o, "key") == NULL && json_object_get(o, "hash") == NULL,
+	    "api key: neither key nor hash rendered");
+	json_decref(o);
+	api_key_fini(&k);
+
+	memset(&e, 0, sizeof e);
+	e.seq = 9;
+	e.at_ms = 1767225600000ULL;
+	e.kind = strdup("key");
+	e.actor = strdup("k1");
+	e.customer_id = strdup("acme");
+	o = round_trip(json_audit_event(&e));
+	ok(json_integer_value(json_object_get(o, "seq")) == 9 &&
+	    str_eq(str_of(o, "at"), "2026-01-01T00:00:00.000Z") &&
+	    str_eq(str_of(o, "kind"), "key") && str_eq(str_of(o, "customer_id"), "acme"),
+	    "audit event: seq, at, kind, customer_id");
+	ok(json_is_null(json_object_get(o, "workload_id")) &&
+	    json_is_null(json_object_get(o, "from")) &&
+	    json_is_null(json_object_get(o, "request_id")), "audit event: absent fields null");
+	ok(json_object_size(o) == 10, "audit event: ten fields");
+	json_decref(o);
+	audit_event_fini(&e);
+
+	memset(&q, 0, sizeof q);
+	q.total = 7;
+	q.by_tier[TIER_STANDARD] = 5;
+	q.by_tier[TIER_PREMIUM] = 2;
+	cd[0].customer_id = "a";
+	cd[0].pending = 5;
+	cd[1].customer_id = "b";
+	cd[1].pending = 2;
+	q.by_customer = cd;
+	q.n_customers = 2;
+	o = round_trip(json_queue_depth(&q));
+	ok(json_integer_value(json_object_get(o, "total")) == 7 &&
+	    json_integer_value(json_object_get(json_object_get(o, "by_tier"), "standard")) == 5 &&
+	    json_integer_value(json_object_get(json_object_get(o, "by_tier"), "free")) == 0 &&
+	    json_object_size(json_object_get(o, "by_tier")) == 4 &&
+	    json_integer_value(json_object_get(json_object_get(o, "by_customer"), "b")) == 2,
+	    "queue depth: total, by tier (all four), by customer");
+	json_decref(o);
+
+	memset(&wl, 0, sizeof wl);
+	strcpy(wl.id, "0b7f2c1e-4a5d-4e6f-8a9b-0c1d2e3f4a5b");
+	wl.type = strdup("sleep");
+	wl.priority = 5;
+	wl.created_ms = 1767225600000ULL;
+	o = round_trip(json_workload_summary(&wl));
+	ok(json_object_size(o) == 5 && str_eq(str_of(o, "status"), "PENDING") &&
+	    str_eq(str_of(o, "workload_type"), "sleep") &&
+	    json_integer_value(json_object_get(o, "priority")) == 5 &&
+	    str_eq(str_of(o, "created_at"), "2026-01-01T00:00:00.000Z"),
+	    "workload summary: five fields");
+	json_decref(o);
+	workload_fini(&wl);
+}
+
 int
 main(void)
 {
@@ -546,6 +1242,15 @@ main(void)
 	test_render_workload();
 	test_submission_round_trip();
 	test_render_others();
+	test_customer_bodies();
+	test_batch_bodies();
+	test_many_problems();
+	test_cancel_batch_bodies();
+	test_empty_bodies();
+	test_list_query();
+	test_times();
+	test_audit_query();
+	test_render_tenancy();
 	strlist_fini(&known);
 	return tap_done();
 }

@@ -2,7 +2,9 @@
  * The Niyanta console: a client of the public REST API, nothing more.  The
  * API key is kept in this browser's localStorage and sent as a bearer
  * token; every value from the server is put on the page as text (never as
- * HTML).
+ * HTML).  An admin key also sees the workers, the cluster and the
+ * customers (create one, see its keys, add or revoke keys; a new key's
+ * text is shown once).
  */
 "use strict";
 
@@ -14,6 +16,8 @@
 
   let cursor = null;      // next_cursor of the last page shown
   let detailId = null;    // workload shown in the detail panel
+  let keysFor = null;     // customer whose keys are shown
+  let admin = null;       // null until known; false once an admin route said 403
   let timer = null;
 
   function apiKey() {
@@ -66,6 +70,10 @@
       show("The API key was rejected: " + e.message, true);
       return;
     }
+    if (e.status === 429) {
+      show("Too many requests for this key's rate limit; " + e.message, true);
+      return;
+    }
     show(errorText(e), true);
   }
 
@@ -99,7 +107,17 @@
       "status st-" + w.status));
     tr.append(st, el("td", w.priority, "num"), el("td", Math.round(w.progress) + "%", "num"),
       el("td", w.worker_id || ""), el("td", fmtTime(w.created_at)));
-    const act = el("td");
+    const act = el("td", null, "actions");
+    if (["PENDING", "SCHEDULED", "RUNNING"].includes(w.status)) {
+      const p = el("button", "Pause");
+      p.addEventListener("click", () => transition(w.id, "pause"));
+      act.append(p);
+    }
+    if (w.status === "PAUSED") {
+      const r = el("button", "Resume");
+      r.addEventListener("click", () => transition(w.id, "resume"));
+      act.append(r);
+    }
     if (!TERMINAL.has(w.status)) {
       const b = el("button", "Cancel");
       b.addEventListener("click", () => cancel(w.id));
@@ -107,6 +125,18 @@
     }
     tr.append(act);
     return tr;
+  }
+
+  /* Pause or resume: the answer is the workload's new status. */
+  async function transition(id, verb) {
+    try {
+      const { status, data } = await api("POST", "/v1/workloads/" + encodeURIComponent(id) + "/" + verb);
+      show(status === 202 ? "Pause requested; the worker will checkpoint and stop." :
+        "Workload " + id.slice(0, 8) + " is " + data.status + ".");
+      await refresh();
+    } catch (e) {
+      fail(e);
+    }
   }
 
   async function loadWorkloads(append) {
@@ -160,11 +190,144 @@
     }
   }
 
+  /* ---- customers and keys (admin keys) ---- */
+
+  function limitText(v) {
+    return v === null || v === undefined ? "\u221e" : String(v);
+  }
+
+  async function loadCustomers() {
+    const section = $("customers-section");
+    if (admin === false) {
+      section.hidden = true;
+      return;
+    }
+    try {
+      const { data } = await api("GET", "/v1/customers");
+      section.hidden = false;
+      const body = $("customers");
+      body.replaceChildren();
+      for (const c of data.customers) {
+        const eff = c.effective_limits || {};
+        const use = c.usage || {};
+        const tr = document.createElement("tr");
+        const idCell = el("td", c.id.slice(0, 8), "mono");
+        idCell.title = c.id;
+        const act = el("td", null, "actions");
+        const b = el("button", "Keys");
+        b.addEventListener("click", () => showKeys(c.id, c.name));
+        act.append(b);
+        tr.append(idCell, el("td", c.name), el("td", c.tier),
+          el("td", limitText(eff.max_queue_depth), "num"), el("td", limitText(eff.max_concurrent), "num"),
+          el("td", limitText(eff.rate_limit_rps), "num"), el("td", use.pending, "num"),
+          el("td", use.active, "num"), act);
+        body.append(tr);
+      }
+      if (data.customers.length === 0) {
+        const tr = document.createElement("tr");
+        const td = el("td", "No customers yet.", "muted");
+        td.colSpan = 9;
+        tr.append(td);
+        body.append(tr);
+      }
+      if (keysFor) await loadKeys();
+    } catch (e) {
+      if (e.status !== 403) throw e;
+      admin = false;
+      section.hidden = true;
+    }
+  }
+
+  /* Shows a key's secret text once, until the user says it is saved. */
+  function showNewKey(forName, text) {
+    $("new-key-for").textContent = forName;
+    $("new-key-text").textContent = text;
+    $("new-key").hidden = false;
+  }
+
+  async function createCustomer(ev) {
+    ev.preventDefault();
+    const body = { name: $("customer-name").value.trim(), tier: $("customer-tier").value };
+    for (const [id, field] of [["customer-queue", "max_queue_depth"],
+      ["customer-concurrent", "max_concurrent"], ["customer-rate", "rate_limit_rps"]]) {
+      const v = $(id).value;
+      if (v !== "") body[field] = Number(v);
+    }
+    try {
+      const { data } = await api("POST", "/v1/customers", body);
+      $("customer-form").reset();
+      showNewKey(data.customer.name, data.api_key.key);
+      show("Created customer " + data.customer.name + " (" + data.customer.id + ").");
+      await loadCustomers();
+    } catch (e) {
+      fail(e);
+    }
+  }
+
+  async function showKeys(id, name) {
+    keysFor = { id, name };
+    $("keys-for").textContent = name;
+    $("keys").hidden = false;
+    try {
+      await loadKeys();
+    } catch (e) {
+      fail(e);
+    }
+  }
+
+  async function loadKeys() {
+    const { id } = keysFor;
+    const { data } = await api("GET", "/v1/customers/" + encodeURIComponent(id) + "/keys");
+    const body = $("keys-list");
+    body.replaceChildren();
+    for (const k of data.keys) {
+      const tr = document.createElement("tr");
+      const act = el("td", null, "actions");
+      if (!k.revoked) {
+        const b = el("button", "Revoke");
+        b.addEventListener("click", () => revokeKey(id, k.id));
+        act.append(b);
+      }
+      tr.append(el("td", k.id, "mono"), el("td", fmtTime(k.created_at)),
+        el("td", k.revoked ? "revoked" : "active", k.revoked ? "muted" : ""), act);
+      body.append(tr);
+    }
+  }
+
+  async function newKey() {
+    if (!keysFor) return;
+    try {
+      const { data } = await api("POST", "/v1/customers/" + encodeURIComponent(keysFor.id) + "/keys", {});
+      showNewKey(keysFor.name, data.key);
+      await loadKeys();
+    } catch (e) {
+      fail(e);
+    }
+  }
+
+  async function revokeKey(customerId, keyId) {
+    if (!window.confirm("Revoke key " + keyId + "? Requests with it will be refused at once.")) return;
+    try {
+      await api("DELETE", "/v1/customers/" + encodeURIComponent(customerId) + "/keys/" +
+        encodeURIComponent(keyId));
+      show("Key " + keyId + " revoked.");
+      await loadKeys();
+    } catch (e) {
+      fail(e);
+    }
+  }
+
   /* ---- workers and cluster (admin keys) ---- */
 
   async function loadWorkers() {
     const body = $("workers");
     const note = $("workers-note");
+    if (admin === false) {
+      body.replaceChildren();
+      note.textContent = "Workers are shown to admin keys only.";
+      note.hidden = false;
+      return;
+    }
     try {
       const { data } = await api("GET", "/v1/workers");
       body.replaceChildren();
@@ -190,6 +353,7 @@
       note.textContent = "No workers have registered.";
     } catch (e) {
       if (e.status !== 403) throw e;
+      admin = false;
       body.replaceChildren();
       note.textContent = "Workers are shown to admin keys only.";
       note.hidden = false;
@@ -197,12 +361,17 @@
   }
 
   async function loadCluster() {
+    if (admin === false) {
+      $("cluster").textContent = "";
+      return;
+    }
     try {
       const { data } = await api("GET", "/v1/cluster");
       $("cluster").textContent = "node " + data.node_id + (data.leader ? " \u00b7 leader" : "") +
         " \u00b7 term " + data.term + " \u00b7 applied " + data.applied_index;
     } catch (e) {
       if (e.status !== 403) throw e;
+      admin = false;
       $("cluster").textContent = "";
     }
   }
@@ -211,7 +380,7 @@
 
   async function refresh() {
     try {
-      await Promise.all([loadWorkloads(false), loadWorkers(), loadCluster()]);
+      await Promise.all([loadWorkloads(false), loadWorkers(), loadCluster(), loadCustomers()]);
       if (detailId && !$("detail").hidden) await showDetail(detailId);
     } catch (e) {
       fail(e);
@@ -239,6 +408,11 @@
 
   function forgetKey() {
     localStorage.removeItem(KEY);
+    admin = null;
+    keysFor = null;
+    $("keys").hidden = true;
+    $("new-key").hidden = true;
+    $("customers-section").hidden = true;
     start();
   }
 
@@ -270,6 +444,7 @@
       const k = $("key-input").value.trim();
       if (!k) return;
       localStorage.setItem(KEY, k);
+      admin = null;
       $("key-input").value = "";
       show("");
       start();
@@ -283,6 +458,16 @@
     $("refresh").addEventListener("click", refresh);
     $("more").addEventListener("click", () => loadWorkloads(true).catch(fail));
     $("auto-refresh").addEventListener("change", schedule);
+    $("customer-form").addEventListener("submit", createCustomer);
+    $("new-key-hide").addEventListener("click", () => {
+      $("new-key").hidden = true;
+      $("new-key-text").textContent = "";
+    });
+    $("key-new").addEventListener("click", newKey);
+    $("keys-close").addEventListener("click", () => {
+      $("keys").hidden = true;
+      keysFor = null;
+    });
     $("detail-close").addEventListener("click", () => {
       $("detail").hidden = true;
       detailId = null;
