@@ -15,8 +15,9 @@
  * Shutdown: every struct bus_call handed to the callback must have been
  * answered (bus_call_reply) or dropped (bus_call_drop) before
  * bus_server_close is called; the coordinator's worker endpoint guarantees
- * it by answering its held long polls first.  bus_server_close then closes
- * the socket, which aborts the request threads' receives, and joins them.
+ * it by answering its held long polls first.  bus_server_close then lets
+ * the request threads finish their requests and joins them, and closes the
+ * socket last.
  */
 #include "net/bus.h"
 
@@ -35,6 +36,8 @@
 
 /* Largest request accepted: a 64 MiB checkpoint plus its envelope. */
 #define BUS_SERVER_MSG_MAX	((size_t)72 * 1024 * 1024)
+/* Longest a request thread waits before looking at the close flag. */
+#define BUS_SERVER_RECV_MS	200
 /* How long a reply may wait for room on a busy connection. */
 #define BUS_SERVER_SEND_MS	10000
 
@@ -108,12 +111,17 @@ bus_server_thread(void *arg)
 			bus_server_pause();
 			continue;
 		}
+		/* Receives time out now and then so the thread notices a
+		 * close without the socket being closed under it. */
+		nng_ctx_set_ms(ctx, NNG_OPT_RECVTIMEO, BUS_SERVER_RECV_MS);
 		nng_ctx_recv(ctx, aio);
 		nng_aio_wait(aio);
 		if ((rv = nng_aio_result(aio)) != 0) {
 			nng_ctx_close(ctx);
 			if (rv == NNG_ECLOSED || atomic_load(&s->closing))
 				break;
+			if (rv == NNG_ETIMEDOUT)
+				continue;
 			log_warn("BUSRECV", "%s: receive failed: %s", s->url,
 			    nng_strerror(rv));
 			bus_server_pause();
@@ -299,14 +307,14 @@ bus_server_close(struct bus_server *s)
 	if (atomic_load(&s->calls) != 0)
 		log_warn("BUSCLOSE", "%s: %u calls still unanswered at close",
 		    s->url, atomic_load(&s->calls));
-	/* Closing the socket aborts every pending receive with NNG_ECLOSED,
-	 * which ends the request threads.  Contexts of calls still held by
-	 * the callback are destroyed with it: their late replies fail
-	 * harmlessly, but by contract none should be left. */
-	if (s->sock_open)
-		bus_server_sock_close(s->sock, s->url);
+	/* The request threads finish the request in hand (its handler may be
+	 * waiting for a command to commit, and then replies on the socket)
+	 * and stop within BUS_SERVER_RECV_MS; only then is the socket closed,
+	 * so nothing sends on it after it is gone. */
 	for (i = 0; i < s->nthreads; i++)
 		pthread_join(s->threads[i], NULL);
+	if (s->sock_open)
+		bus_server_sock_close(s->sock, s->url);
 	free(s->threads);
 	free(s->url);
 	free(s);
