@@ -17,7 +17,9 @@ wait_worker_alive w1
 
 long_ids=() short_ids=()
 for i in 1 2 3; do
-	long_ids+=("$(submit_sleep 4000)")
+	# Long enough that a loaded machine still finds them running after
+	# the short ones are done and the coordinator has been restarted.
+	long_ids+=("$(submit_sleep 15000)")
 done
 for i in 1 2 3 4; do
 	short_ids+=("$(submit_sleep 100)")
