@@ -290,7 +290,73 @@ int
 http_client_request(struct http_client *c, const char *method, const char *path,
     const char *body, struct http_response *resp, struct errbuf *eb)
 {
+	return http_client_request_hdrs(c, method, path, body, NULL, resp, eb);
+}
+
+/* True if line is "Name: value": an RFC 9110 token, ':', optional blanks
+ * and a non-empty value of printable characters (and tabs). */
+static bool
+http_header_line_valid(const char *line)
+{
+	static const char	 tchar[] = "!#$%&'*+-.^_`|~";
+	const char		*p = line;
+
+	for (; *p != '\0' && *p != ':'; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || strchr(tchar, *p) != NULL))
+			return false;
+	if (p == line || *p != ':')
+		return false;
+	for (p++; *p == ' ' || *p == '\t'; p++)
+		;
+	if (*p == '\0')
+		return false;
+	for (; *p != '\0'; p++)
+		if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return false;
+	return true;
+}
+
+/* A new list: a copy of base followed by the lines of extra.  0, ERR_INVAL
+ * (a malformed line, named in eb) or ERR_NOMEM. */
+static int
+http_header_list_build(const struct curl_slist *base, const char *const *extra,
+    struct curl_slist **out, struct errbuf *eb)
+{
+	struct curl_slist	*l = NULL, *nl;
+	const struct curl_slist	*b;
+	size_t			 i;
+
+	*out = NULL;
+	for (i = 0; extra[i] != NULL; i++)
+		if (!http_header_line_valid(extra[i]))
+			return err_setf(eb, ERR_INVAL, "malformed request header "
+			    "\"%.64s\": want \"Name: value\" in printable "
+			    "characters", extra[i]);
+	for (b = base; b != NULL; b = b->next) {
+		if ((nl = curl_slist_append(l, b->data)) == NULL)
+			goto oom;
+		l = nl;
+	}
+	for (i = 0; extra[i] != NULL; i++) {
+		if ((nl = curl_slist_append(l, extra[i])) == NULL)
+			goto oom;
+		l = nl;
+	}
+	*out = l;
+	return 0;
+oom:
+	curl_slist_free_all(l);
+	return err_setf(eb, ERR_NOMEM, "out of memory");
+}
+
+int
+http_client_request_hdrs(struct http_client *c, const char *method,
+    const char *path, const char *body, const char *const *hdrs,
+    struct http_response *resp, struct errbuf *eb)
+{
 	struct http_sink	 sink;
+	struct curl_slist	*base, *extra = NULL;
 	CURLcode		 cc;
 	char			*url;
 	double			 secs = 0;
@@ -300,8 +366,14 @@ http_client_request(struct http_client *c, const char *method, const char *path,
 	http_response_fini(resp);
 	if (path == NULL || path[0] != '/')
 		return err_setf(eb, ERR_INVAL, "request path must start with '/'");
-	if (asprintf(&url, "%s%s", c->base, path) < 0)
+	base = body != NULL ? c->hdr_json : c->hdr_plain;
+	if (hdrs != NULL && hdrs[0] != NULL &&
+	    (rc = http_header_list_build(base, hdrs, &extra, eb)) != 0)
+		return rc;
+	if (asprintf(&url, "%s%s", c->base, path) < 0) {
+		curl_slist_free_all(extra);
 		return err_setf(eb, ERR_NOMEM, "out of memory");
+	}
 
 	memset(&sink, 0, sizeof sink);
 	sink.resp = resp;
@@ -332,10 +404,14 @@ http_client_request(struct http_client *c, const char *method, const char *path,
 		curl_easy_setopt(c->easy, CURLOPT_CUSTOMREQUEST,
 		    strcmp(method, "GET") == 0 ? NULL : method);
 	}
-	curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER,
-	    body != NULL ? c->hdr_json : c->hdr_plain);
+	curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, extra != NULL ? extra : base);
 
 	cc = curl_easy_perform(c->easy);
+	if (extra != NULL) {
+		/* The handle must not keep pointing at a list about to be freed. */
+		curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, base);
+		curl_slist_free_all(extra);
+	}
 	if (cc != CURLE_OK) {
 		if (sink.toobig)
 			rc = err_setf(eb, ERR_TOOBIG, "%s %s: reply larger than %u bytes",

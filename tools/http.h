@@ -56,6 +56,15 @@ int		 http_client_request(struct http_client *c, const char *method,
 		     const char *path, const char *body, struct http_response *resp,
 		     struct errbuf *eb);
 
+/* As http_client_request, with extra request headers: hdrs is a
+ * NULL-terminated array of "Name: value" lines (NULL: none), sent besides
+ * the client's own.  A line that is not a header name, ':' and a non-empty
+ * value, or that holds a CR, LF or other control character, is refused with
+ * ERR_INVAL before anything is sent. */
+int		 http_client_request_hdrs(struct http_client *c, const char *method,
+		     const char *path, const char *body, const char *const *hdrs,
+		     struct http_response *resp, struct errbuf *eb);
+
 /* Value of the first header called name (any case).  Borrowed, valid until
  * the response is finalised; NULL if absent. */
 const char	*http_response_header(const struct http_response *r, const char *name);

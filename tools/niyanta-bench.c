@@ -5,7 +5,10 @@
  *           workloads as fast as the server acknowledges them.  A 201 means
  *           the submission is committed (durable), so the rate printed is
  *           durable submissions per second; the latency is the client-side
- *           round trip of each POST.
+ *           round trip of each POST.  With --batch K each POST carries K
+ *           workloads to /v1/workloads/batch (one command, one commit), and
+ *           the figure is workloads per second, with requests per second
+ *           and the latency of each request beside it.
  *   e2e     submits M sleep workloads of duration 0, then polls each one
  *           until it is terminal, and reports submit-to-RUNNING and
  *           submit-to-COMPLETED latency from the records' own timestamps
@@ -40,6 +43,7 @@
 #define BENCH_DEFAULT_SERVER	"http://127.0.0.1:8080"
 #define BENCH_COUNT_MAX		10000000
 #define BENCH_CONN_MAX		1024
+#define BENCH_BATCH_MAX		1000	/* the server's limit per batch */
 
 enum { BENCH_EXIT_OK = 0, BENCH_EXIT_FAIL = 1, BENCH_EXIT_USAGE = 2 };
 
@@ -53,13 +57,15 @@ struct bench_opts {
 	long long	 count;
 	long long	 conns;
 	long long	 timeout_s;	/* e2e: give up polling after this */
+	long long	 batch;		/* workloads per request; 0: no batching */
 	bool		 json;
 };
 
-/* One submitted (or attempted) workload. */
+/* One submission request (one workload, or one batch of them). */
 struct bench_item {
 	double		 lat_ms;	/* POST round trip */
-	bool		 submitted;	/* got 201 */
+	bool		 submitted;	/* got 201 (and, for a batch, all of it) */
+	size_t		 n;		/* workloads in the request */
 	bool		 terminal;	/* e2e: seen in a terminal status */
 	char		 status[16];	/* e2e: terminal status */
 	char		 id[64];	/* e2e: the workload id */
@@ -70,8 +76,12 @@ struct bench_item {
 struct bench_run {
 	const struct bench_opts	*o;
 	struct http_client	**clients;	/* one per thread */
-	struct bench_item	*items;		/* o->count */
+	struct bench_item	*items;		/* one per request */
+	size_t			 nreq;		/* requests to send */
+	const char		*path;		/* where to POST */
 	const char		*body;		/* the POST body */
+	const char		*last_body;	/* a smaller last batch, or NULL */
+	size_t			 last_n;	/* workloads in last_body */
 	bool			 keep_ids;	/* e2e: parse the reply's id */
 	size_t			*todo;		/* poll phase: indexes to fetch */
 	size_t			 ntodo;
@@ -90,8 +100,9 @@ struct bench_thread {
 #define BENCH_SYNOPSIS							\
 "SYNOPSIS\n"								\
 "    niyanta-bench submit [--server URL] [--key-file FILE] [--connections N]\n" \
-"                         [--count M] [--type T] [--duration-ms D]\n"	\
-"                         [--params JSON] [--priority P] [--json]\n"	\
+"                         [--count M] [--batch K] [--type T]\n"	\
+"                         [--duration-ms D] [--params JSON] [--priority P]\n" \
+"                         [--json]\n"					\
 "    niyanta-bench e2e    [--server URL] [--key-file FILE] [--connections N]\n" \
 "                         [--count M] [--timeout S] [--json]\n"
 
@@ -104,7 +115,10 @@ BENCH_SYNOPSIS
 "MODES\n"
 "    submit   POST M workloads over N keep-alive connections (one thread\n"
 "             each); report durable submissions per second and the latency\n"
-"             of each POST (p50, p90, p99, max).\n"
+"             of each POST (p50, p90, p99, max).  With --batch K, each POST\n"
+"             carries K of them to /v1/workloads/batch (the last one the\n"
+"             rest); report workloads per second (the figure to compare),\n"
+"             requests per second, and the latency of each request.\n"
 "    e2e      submit M sleep workloads with duration_ms 0, poll until all are\n"
 "             terminal, and report submit-to-RUNNING and submit-to-COMPLETED\n"
 "             latency (p50, p99) from each record's created_at, started_at\n"
@@ -116,6 +130,9 @@ BENCH_SYNOPSIS
 "    --key-file FILE     API key file (default $NIYANTA_KEY_FILE)\n"
 "    --connections N     concurrent connections, 1..1024 (default 4)\n"
 "    --count M           workloads to submit, 1..10000000 (default 1000)\n"
+"    --batch K           submit: K workloads per request, 1..1000, through\n"
+"                        POST /v1/workloads/batch (default: one per POST\n"
+"                        to /v1/workloads)\n"
 "    --type T            submit: workload type (default sleep)\n"
 "    --duration-ms D     submit: sleep's duration_ms (default 0)\n"
 "    --params JSON       submit: input_params object (replaces --duration-ms)\n"
@@ -285,6 +302,34 @@ bench_reply_error(struct bench_run *run, const char *what,
 	json_decref(root);
 }
 
+/*
+ * A batch's 201: the server must have taken every workload of it (its
+ * "count", or the length of its "workloads").  Marks it submitted if so.
+ */
+static void
+bench_batch_check(struct bench_run *run, struct bench_item *it,
+    const struct http_response *resp)
+{
+	json_t		*reply, *count, *list;
+	json_int_t	 n = -1;
+
+	reply = json_loadb(resp->body, resp->len, 0, NULL);
+	count = json_object_get(reply, "count");
+	list = json_object_get(reply, "workloads");
+	if (json_is_integer(count))
+		n = json_integer_value(count);
+	else if (json_is_array(list))
+		n = (json_int_t)json_array_size(list);
+	if (n == (json_int_t)it->n)
+		it->submitted = true;
+	else if (n < 0)
+		bench_run_error(run, "POST %s: the 201 reply has no count", run->path);
+	else
+		bench_run_error(run, "POST %s: sent %zu workloads, the reply "
+		    "counts %" JSON_INTEGER_FORMAT, run->path, it->n, n);
+	json_decref(reply);
+}
+
 static void *
 bench_submit_thread(void *arg)
 {
@@ -298,25 +343,33 @@ bench_submit_thread(void *arg)
 	const char		*id;
 	double			 t0;
 	size_t			 i;
+	bool			 last;
 	int			 rc;
 
 	for (;;) {
 		i = atomic_fetch_add(&run->next, 1);
-		if (i >= (size_t)run->o->count)
+		if (i >= run->nreq)
 			break;
 		it = &run->items[i];
+		last = run->last_body != NULL && i == run->nreq - 1;
+		it->n = last ? run->last_n : (size_t)(run->o->batch > 0 ?
+		    run->o->batch : 1);
 		errbuf_clear(&eb);
 		t0 = bench_now_s();
-		rc = http_client_request(http, "POST", "/v1/workloads", run->body,
-		    &resp, &eb);
+		rc = http_client_request(http, "POST", run->path,
+		    last ? run->last_body : run->body, &resp, &eb);
 		it->lat_ms = (bench_now_s() - t0) * 1000.0;
 		if (rc != 0) {
-			bench_run_error(run, "POST /v1/workloads: %s: %s",
+			bench_run_error(run, "POST %s: %s: %s", run->path,
 			    err_code_name(rc), eb.msg);
 			continue;
 		}
 		if (resp.status != 201) {
-			bench_reply_error(run, "POST /v1/workloads", &resp);
+			bench_reply_error(run, run->path, &resp);
+			continue;
+		}
+		if (run->o->batch > 0) {
+			bench_batch_check(run, it, &resp);
 			continue;
 		}
 		it->submitted = true;
@@ -489,6 +542,31 @@ bench_body_build(const struct bench_opts *o)
 	return text;
 }
 
+/* {"workloads": [one, one, ...]} with n copies of the body one.  Caller
+ * frees; NULL on OOM. */
+static char *
+bench_batch_body_build(const char *one, size_t n)
+{
+	size_t	 len = strlen(one), i;
+	char	*text, *p;
+
+	if ((text = malloc(16 + n * (len + 1) + 3)) == NULL) {
+		fprintf(stderr, "%s: out of memory\n", BENCH_PROG);
+		return NULL;
+	}
+	p = text;
+	memcpy(p, "{\"workloads\":[", 14);
+	p += 14;
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			*p++ = ',';
+		memcpy(p, one, len);
+		p += len;
+	}
+	memcpy(p, "]}", 3);
+	return text;
+}
+
 /* Creates run->clients, one per connection. */
 static int
 bench_clients_open(struct bench_run *run)
@@ -550,21 +628,39 @@ bench_cmd_submit(const struct bench_opts *o)
 {
 	struct bench_run	 run;
 	double			*lat = NULL, secs = 0, rate;
-	size_t			 n = 0, i;
+	size_t			 n = 0, i, nwl = 0, k;
+	char			*one = NULL;
 	long			 errors;
 	int			 rc;
 
 	memset(&run, 0, sizeof run);
 	run.o = o;
+	run.path = "/v1/workloads";
+	run.nreq = (size_t)o->count;
 	pthread_mutex_init(&run.lock, NULL);
-	if ((run.body = bench_body_build(o)) == NULL) {
+	if ((one = bench_body_build(o)) == NULL) {
 		rc = BENCH_EXIT_USAGE;
 		goto out;
 	}
+	if (o->batch > 0) {
+		k = (size_t)o->batch;
+		run.path = "/v1/workloads/batch";
+		run.nreq = ((size_t)o->count + k - 1) / k;
+		run.last_n = (size_t)o->count % k;
+		if ((run.body = bench_batch_body_build(one, k)) == NULL ||
+		    (run.last_n > 0 && (run.last_body =
+		    bench_batch_body_build(one, run.last_n)) == NULL)) {
+			rc = BENCH_EXIT_FAIL;
+			goto out;
+		}
+	} else {
+		run.body = one;
+		one = NULL;
+	}
 	if ((rc = bench_clients_open(&run)) != 0)
 		goto out;
-	run.items = calloc((size_t)o->count, sizeof *run.items);
-	lat = calloc((size_t)o->count, sizeof *lat);
+	run.items = calloc(run.nreq, sizeof *run.items);
+	lat = calloc(run.nreq, sizeof *lat);
 	if (run.items == NULL || lat == NULL) {
 		fprintf(stderr, "%s: out of memory\n", BENCH_PROG);
 		rc = BENCH_EXIT_FAIL;
@@ -572,13 +668,35 @@ bench_cmd_submit(const struct bench_opts *o)
 	}
 	if ((rc = bench_submit_phase(&run, &secs)) != 0)
 		goto out;
-	for (i = 0; i < (size_t)o->count; i++)
-		if (run.items[i].submitted)
+	for (i = 0; i < run.nreq; i++) {
+		if (run.items[i].submitted) {
 			lat[n++] = run.items[i].lat_ms;
+			nwl += run.items[i].n;
+		}
+	}
 	qsort(lat, n, sizeof *lat, bench_cmp_double);
 	errors = atomic_load(&run.errors);
-	rate = secs > 0 ? (double)n / secs : 0;
-	if (o->json) {
+	rate = secs > 0 ? (double)nwl / secs : 0;
+	if (o->batch > 0 && o->json) {
+		printf("{\"mode\":\"submit\",\"count\":%lld,\"batch\":%lld,"
+		    "\"connections\":%lld,\"seconds\":%.3f,\"requests\":%zu,"
+		    "\"durable\":%zu,\"workloads_per_s\":%.1f,\"rate_per_s\":%.1f,"
+		    "\"requests_per_s\":%.1f,\"latency_ms\":{\"p50\":%.3f,"
+		    "\"p90\":%.3f,\"p99\":%.3f,\"max\":%.3f},\"errors\":%ld}\n",
+		    o->count, o->batch, o->conns, secs, run.nreq, nwl, rate, rate,
+		    secs > 0 ? (double)n / secs : 0, bench_pct(lat, n, 50),
+		    bench_pct(lat, n, 90), bench_pct(lat, n, 99),
+		    n ? lat[n - 1] : 0, errors);
+	} else if (o->batch > 0) {
+		printf("submit: %lld workloads in %zu requests of up to %lld, "
+		    "%lld connections, %.2f s\n", o->count, run.nreq, o->batch,
+		    o->conns, secs);
+		printf("submit: %.0f workloads/s durable, %.1f requests/s, "
+		    "request latency p50 %.2f ms p90 %.2f ms p99 %.2f ms max "
+		    "%.2f ms, errors %ld\n", rate, secs > 0 ? (double)n / secs : 0,
+		    bench_pct(lat, n, 50), bench_pct(lat, n, 90),
+		    bench_pct(lat, n, 99), n ? lat[n - 1] : 0, errors);
+	} else if (o->json) {
 		printf("{\"mode\":\"submit\",\"count\":%lld,\"connections\":%lld,"
 		    "\"seconds\":%.3f,\"durable\":%zu,\"rate_per_s\":%.1f,"
 		    "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,"
@@ -597,7 +715,9 @@ bench_cmd_submit(const struct bench_opts *o)
 	rc = errors > 0 ? BENCH_EXIT_FAIL : BENCH_EXIT_OK;
 out:
 	bench_clients_close(&run);
+	free(one);
 	free((char *)run.body);
+	free((char *)run.last_body);
 	free(run.items);
 	free(lat);
 	pthread_mutex_destroy(&run.lock);
@@ -620,6 +740,8 @@ bench_cmd_e2e(const struct bench_opts *o)
 	memset(&run, 0, sizeof run);
 	run.o = o;
 	run.keep_ids = true;
+	run.path = "/v1/workloads";
+	run.nreq = (size_t)o->count;
 	pthread_mutex_init(&run.lock, NULL);
 	if ((run.body = bench_body_build(o)) == NULL) {
 		rc = BENCH_EXIT_USAGE;
@@ -729,7 +851,7 @@ out:
 
 enum {
 	OPT_SERVER = 256, OPT_KEY_FILE, OPT_CONNECTIONS, OPT_COUNT, OPT_TYPE,
-	OPT_DURATION, OPT_PARAMS, OPT_PRIORITY, OPT_TIMEOUT, OPT_JSON,
+	OPT_DURATION, OPT_PARAMS, OPT_PRIORITY, OPT_TIMEOUT, OPT_JSON, OPT_BATCH,
 };
 
 int
@@ -747,6 +869,7 @@ main(int argc, char **argv)
 		{ "priority", required_argument, NULL, OPT_PRIORITY },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "batch", required_argument, NULL, OPT_BATCH },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -834,6 +957,14 @@ main(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			o.json = true;
+			break;
+		case OPT_BATCH:
+			if (e2e)
+				return bench_usage_error("--batch is for submit; e2e "
+				    "submits one workload per request");
+			if (!str_parse_ll(optarg, 1, BENCH_BATCH_MAX, &o.batch))
+				return bench_usage_error("--batch wants 1..%d, not "
+				    "'%s'", BENCH_BATCH_MAX, optarg);
 			break;
 		case 'h':
 			fputs(bench_usage_text, stdout);

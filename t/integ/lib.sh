@@ -20,6 +20,7 @@ set -u
 NIYANTAD=$top_builddir/niyantad
 NIYANTA_WORKER=$top_builddir/niyanta-worker
 NIYANTACTL=$top_builddir/niyantactl
+NIYANTA_BENCH=$top_builddir/niyanta-bench
 T_LOG_LEVEL=${NIYANTA_TEST_LOG_LEVEL:-info}
 T_TIMEOUT=${T_TIMEOUT:-300}		# whole-test watchdog, seconds
 
@@ -185,13 +186,13 @@ alloc_port() {
 		if ! mkdir "$T_PORT_LOCKS/$p" 2>/dev/null; then
 			owner=$(cat "$T_PORT_LOCKS/$p/owner" 2>/dev/null)
 			if [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null; then
-				rm -rf "$T_PORT_LOCKS/$p"
+				rm -rf "${T_PORT_LOCKS:?}/$p"
 			fi
 			continue
 		fi
 		echo $$ >"$T_PORT_LOCKS/$p/owner"
 		if t_port_listening "$p"; then
-			rm -rf "$T_PORT_LOCKS/$p"
+			rm -rf "${T_PORT_LOCKS:?}/$p"
 			continue
 		fi
 		T_PORTS+=("$p")
@@ -374,12 +375,20 @@ wait_worker_alive() {
 # api METHOD PATH [BODY]: calls the API with the admin key and prints the
 # reply body.  The status code goes to API_STATUS and to a file read by
 # api_status (so it survives "$(api ...)"); "000" if there was no reply.
-# The reply headers are in $T_DIR/api.headers.
+# The reply headers are in $T_DIR/api.headers.  Two variables, usually set
+# for one call ("API_AS=$key api GET /v1/workloads"), change the request:
+# API_AS is the key to use instead of the admin key (empty: no key), and
+# API_HDRS holds extra header lines, one a line ("Idempotency-Key: k").
 api() {
-	local method=$1 path=$2 args
+	local method=$1 path=$2 args key=${API_AS-$ADMIN_KEY} h
 	args=(-s --max-time 15 -o "$T_DIR/api.body" -D "$T_DIR/api.headers"
 	    -w '%{http_code}' -X "$method")
-	[ -n "$ADMIN_KEY" ] && args+=(-H "Authorization: Bearer $ADMIN_KEY")
+	[ -n "$key" ] && args+=(-H "Authorization: Bearer $key")
+	if [ -n "${API_HDRS:-}" ]; then
+		while IFS= read -r h; do
+			[ -n "$h" ] && args+=(-H "$h")
+		done <<<"$API_HDRS"
+	fi
 	if [ $# -ge 3 ]; then
 		printf '%s' "$3" >"$T_DIR/api.req"
 		args+=(-H 'Content-Type: application/json'
@@ -398,13 +407,21 @@ api_status() {
 	cat "$T_DIR/api.status" 2>/dev/null || echo 000
 }
 
+# header_in FILE NAME: a header in a file written by curl -D
+# (case-insensitive name; the final response's, if there were several).
+header_in() {
+	tr -d '\r' <"$1" 2>/dev/null |
+	    awk -v n="$2" '
+		/^HTTP\// { v = ""; found = 0; next }
+		{ i = index($0, ":"); if (i == 0 || found) next
+		  k = tolower(substr($0, 1, i - 1))
+		  if (k == tolower(n)) { v = substr($0, i + 1); sub(/^[ \t]+/, "", v); found = 1 } }
+		END { if (found) print v }'
+}
+
 # api_header NAME: a header of the last reply (case-insensitive name).
 api_header() {
-	tr -d '\r' <"$T_DIR/api.headers" 2>/dev/null |
-	    awk -v n="$(echo "$1" | tr 'A-Z' 'a-z')" '
-		{ i = index($0, ":"); if (i == 0) next
-		  k = tolower(substr($0, 1, i - 1))
-		  if (k == n) { v = substr($0, i + 1); sub(/^[ \t]+/, "", v); print v; exit } }'
+	header_in "$T_DIR/api.headers" "$1"
 }
 
 # jget JSON FILTER: jq -r over a JSON text.
@@ -413,7 +430,7 @@ jget() {
 }
 
 # submit BODY: submits a workload and prints its id; on anything but 201
-# prints nothing, explains why, and fails.
+# prints nothing, explains why, and fails.  API_AS and API_HDRS apply.
 submit() {
 	local body id
 	body=$(api POST /v1/workloads "$1")
@@ -538,6 +555,88 @@ submit_bulk() {
 		[ -e "$f" ] && diag "bulk submit errors: $(sort "$f" | uniq -c | head -5)"
 	done
 	rm -f "$T_DIR"/bulk.*
+}
+
+# ---------------------------------------------------------------- tenants
+
+# Customer keys are rate-limited (the tier's requests per second unless the
+# customer says otherwise): a test that polls with a customer's key gives
+# that customer a generous rate_limit_rps.
+
+# customer_create NAME TIER KEYFILE [EXTRA JSON MEMBERS]: creates a customer
+# with the admin key and prints its id.  Its first API key goes to KEYFILE
+# (mode 0600) and that key's id to KEYFILE.id.  On anything but 201 prints
+# nothing, explains why, and fails.
+customer_create() {
+	local name=$1 tier=$2 file=$3 extra=${4:-} body id key kid
+	body=$(API_AS=$ADMIN_KEY api POST /v1/customers \
+	    "{\"name\":\"$name\",\"tier\":\"$tier\"${extra:+,$extra}}")
+	id=$(jget "$body" '.customer.id // empty')
+	key=$(jget "$body" '.api_key.key // empty')
+	kid=$(jget "$body" '.api_key.id // empty')
+	if [ "$(api_status)" != 201 ] || [ -z "$id" ] || [ -z "$key" ] ||
+	    [ -z "$kid" ]; then
+		diag "create customer $name got $(api_status): $(head -c 300 <<<"$body")" >&2
+		return 1
+	fi
+	(umask 077 && printf '%s\n' "$key" >"$file" && printf '%s\n' "$kid" >"$file.id")
+	echo "$id"
+}
+
+# key_create CUSTOMER_ID KEYFILE: a new API key for the customer, into
+# KEYFILE (mode 0600), its id into KEYFILE.id; prints the key id.
+key_create() {
+	local body key kid
+	body=$(API_AS=$ADMIN_KEY api POST "/v1/customers/$1/keys" '{}')
+	key=$(jget "$body" '.key // empty')
+	kid=$(jget "$body" '.id // empty')
+	if [ "$(api_status)" != 201 ] || [ -z "$key" ] || [ -z "$kid" ]; then
+		diag "create a key for $1 got $(api_status): $(head -c 300 <<<"$body")" >&2
+		return 1
+	fi
+	(umask 077 && printf '%s\n' "$key" >"$2" && printf '%s\n' "$kid" >"$2.id")
+	echo "$kid"
+}
+
+# key_of KEYFILE: the key in a file written by customer_create or key_create.
+key_of() {
+	head -n 1 "$1" 2>/dev/null | tr -d ' \t\r\n'
+}
+
+# error_detail JSON: the error's details as one array of objects (a server
+# may give details as an array or as one object).
+error_detail() {
+	jq -c '[.error.details | if type == "array" then .[] else . end | objects]' \
+	    <<<"$1" 2>/dev/null
+}
+
+# audit_all QUERY: every audit event matching QUERY ("workload_id=...", may
+# be empty) as one JSON array, walking the pages; API_AS applies.  Fails on
+# an error reply.
+audit_all() {
+	local query=$1 cursor="" body n=0 q pages="$T_DIR/audit.$BASHPID"
+	: >"$pages"
+	while :; do
+		q=$query
+		[ -n "$cursor" ] && q="${q:+$q&}cursor=$cursor"
+		body=$(api GET "/v1/audit-events${q:+?$q}")
+		if [ "$(api_status)" != 200 ] ||
+		    ! jq -ce '.events | arrays' <<<"$body" >>"$pages" 2>/dev/null; then
+			diag "audit $query got $(api_status): $(head -c 300 <<<"$body")" >&2
+			rm -f "$pages"
+			return 1
+		fi
+		cursor=$(jget "$body" '.next_cursor // empty | @uri')
+		[ -n "$cursor" ] || break
+		n=$((n + 1))
+		if [ "$n" -ge 10000 ]; then
+			diag "audit $query: more than 10000 pages" >&2
+			rm -f "$pages"
+			return 1
+		fi
+	done
+	jq -cs 'add // []' "$pages"
+	rm -f "$pages"
 }
 
 # ---------------------------------------------------------------- cleanup
