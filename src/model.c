@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "net/wire.h"
+#include "src/clock.h"
 #include "src/err.h"
 #include "src/log.h"
 
@@ -657,9 +658,18 @@ model_id_generate(char id[MODEL_ID_LEN + 1])
 	uint8_t			 b[16];
 	size_t			 i, o = 0;
 
+	uint64_t		 ms = clock_wall_ms();
+
+	/* UUID version 7 (RFC 9562): 48 bits of Unix milliseconds, then 74
+	 * random bits.  Ids made close in time sort close together, so new
+	 * workloads land at the right edge of LMDB's B-trees instead of on a
+	 * random leaf each: a batch of 1000 dirties a handful of pages, not
+	 * thousands, and the commit that writes them is that much cheaper. */
 	model_random_bytes(b, sizeof b);
-	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);	/* version 4 */
-	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);	/* RFC 4122 variant */
+	for (i = 0; i < 6; i++)
+		b[i] = (uint8_t)(ms >> (8 * (5 - i)));
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x70);	/* version 7 */
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);	/* RFC 9562 variant */
 	for (i = 0; i < sizeof b; i++) {
 		if (i == 4 || i == 6 || i == 8 || i == 10)
 			id[o++] = '-';

@@ -161,7 +161,8 @@ int	model_api_key_decode(const struct wire_val *v, struct api_key *out);
 void	model_customer_encode(struct wire_writer *w, const struct customer *c);
 int	model_customer_decode(const struct wire_val *v, struct customer *out);
 
-/* Fills id with a random UUID (version 4) text, NUL-terminated. */
+/* Fills id with a new UUID (version 7: time-ordered, 74 random bits) as
+ * text, NUL-terminated. */
 void	model_id_generate(char id[MODEL_ID_LEN + 1]);
 /* True if s is a well-formed id (36 chars, hex and dashes). */
 bool	model_id_valid(const char *s);

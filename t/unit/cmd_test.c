@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "net/wire.h"
+#include "src/clock.h"
 #include "src/cmd.h"
 #include "src/err.h"
 #include "src/model.h"
@@ -1581,6 +1582,18 @@ cmd_test_models(void)
 	cmd_test_customer_models();
 }
 
+/* The millisecond timestamp of a version 7 id (its first 12 hex digits). */
+static uint64_t
+cmd_test_id_ms(const char *id)
+{
+	char	 hex[13];
+
+	memcpy(hex, id, 8);
+	memcpy(hex + 8, id + 9, 4);
+	hex[12] = '\0';
+	return strtoull(hex, NULL, 16);
+}
+
 static int
 cmd_test_strcmp(const void *a, const void *b)
 {
@@ -1594,6 +1607,7 @@ cmd_test_names(void)
 	enum tier		 t;
 	struct workload		 w;
 	char			(*ids)[MODEL_ID_LEN + 1];
+	uint64_t		 t0;
 	char			 name[MODEL_NAME_MAX + 2];
 	int			 i, bad = 0, dups = 0;
 	static const char *const statuses[] = { "PENDING", "SCHEDULED",
@@ -1655,14 +1669,19 @@ cmd_test_names(void)
 
 	/* Ids. */
 	ids = calloc(2000, sizeof *ids);
+	t0 = clock_wall_ms();
 	for (i = 0; i < 2000; i++) {
 		model_id_generate(ids[i]);
 		if (!model_id_valid(ids[i]) || strlen(ids[i]) != MODEL_ID_LEN ||
-		    ids[i][14] != '4' || strchr("89ab", ids[i][19]) == NULL ||
+		    ids[i][14] != '7' || strchr("89ab", ids[i][19]) == NULL ||
 		    strspn(ids[i], "0123456789abcdef-") != MODEL_ID_LEN)
 			bad++;
 	}
-	is_int(bad, 0, "2000 generated ids: valid v4, lower-case");
+	is_int(bad, 0, "2000 generated ids: valid v7, lower-case");
+	/* The first 48 bits are the time they were made, in milliseconds. */
+	ok(cmd_test_id_ms(ids[0]) >= t0 && cmd_test_id_ms(ids[1999]) <= clock_wall_ms() &&
+	    cmd_test_id_ms(ids[0]) <= cmd_test_id_ms(ids[1999]),
+	    "ids carry their creation time, so later ids sort later");
 	qsort(ids, 2000, sizeof *ids, cmd_test_strcmp);
 	for (i = 1; i < 2000; i++)
 		if (strcmp(ids[i - 1], ids[i]) == 0)
