@@ -123,6 +123,16 @@ struct fsm_ctx {
 	const struct cmd	*c;
 	struct fsm_meta		 meta;		/* working copy */
 	struct errbuf		*eb;
+	struct fsm_usage_delta	*ud;		/* usage changes, written once at the end */
+	size_t			 n_ud;
+};
+
+/* A change to one customer's usage counters, summed over a command: a
+ * batch of 1000 submissions writes the counter once, not 1000 times. */
+struct fsm_usage_delta {
+	char		*customer_id;	/* owned */
+	int64_t		 pending;
+	int64_t		 active;
 };
 
 /* A key under construction; an overflow is reported once, at use. */
@@ -510,6 +520,80 @@ fsm_usage_add(struct kv_txn *t, const char *cust, int dp, int da,
 	return kv_put(t, KV_DB_USAGE, cust, strlen(cust), b, sizeof b, eb);
 }
 
+/* Adds to the command's pending usage change of cust. */
+static int
+fsm_usage_defer(struct fsm_ctx *x, const char *cust, int dp, int da)
+{
+	struct fsm_usage_delta	*v;
+	size_t			 i;
+
+	if (!fsm_cust_ok(cust))
+		return err_setf(x->eb, ERR_CORRUPT, "workload without a customer");
+	for (i = 0; i < x->n_ud; i++)
+		if (strcmp(x->ud[i].customer_id, cust) == 0)
+			break;
+	if (i == x->n_ud) {
+		if ((v = realloc(x->ud, (x->n_ud + 1) * sizeof *v)) == NULL)
+			return err_setf(x->eb, ERR_NOMEM, "usage: out of memory");
+		x->ud = v;
+		if ((v[i].customer_id = strdup(cust)) == NULL)
+			return err_setf(x->eb, ERR_NOMEM, "usage: out of memory");
+		v[i].pending = v[i].active = 0;
+		x->n_ud++;
+	}
+	x->ud[i].pending += dp;
+	x->ud[i].active += da;
+	return 0;
+}
+
+/* Writes the command's usage changes into its transaction. */
+static int
+fsm_usage_flush(struct fsm_ctx *x)
+{
+	struct fsm_usage_delta	*d;
+	uint64_t		 p, a;
+	uint8_t			 b[FSM_USAGE_LEN];
+	size_t			 i;
+	int			 rc;
+
+	for (i = 0; i < x->n_ud; i++) {
+		d = &x->ud[i];
+		if (d->pending == 0 && d->active == 0)
+			continue;
+		if ((rc = fsm_usage_get(x->txn, d->customer_id, &p, &a, x->eb)) != 0)
+			return rc;
+		p = d->pending < 0 && (uint64_t)-d->pending > p ? 0 :
+		    (uint64_t)((int64_t)p + d->pending);
+		a = d->active < 0 && (uint64_t)-d->active > a ? 0 :
+		    (uint64_t)((int64_t)a + d->active);
+		if (p == 0 && a == 0) {
+			rc = kv_del(x->txn, KV_DB_USAGE, d->customer_id,
+			    strlen(d->customer_id), x->eb);
+			if (rc != 0 && rc != ERR_NOTFOUND)
+				return rc;
+			continue;
+		}
+		fsm_be64_put(b, p);
+		fsm_be64_put(b + 8, a);
+		if ((rc = kv_put(x->txn, KV_DB_USAGE, d->customer_id,
+		    strlen(d->customer_id), b, sizeof b, x->eb)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void
+fsm_usage_deltas_free(struct fsm_ctx *x)
+{
+	size_t	 i;
+
+	for (i = 0; i < x->n_ud; i++)
+		free(x->ud[i].customer_id);
+	free(x->ud);
+	x->ud = NULL;
+	x->n_ud = 0;
+}
+
 /* ---- events ---- */
 
 static int
@@ -680,9 +764,9 @@ fsm_wl_index(struct fsm_ctx *x, const struct workload *w, bool add)
 	if (w->status == WL_PENDING || wl_status_holds_slot(w->status)) {
 		int	 d = add ? 1 : -1;
 
-		if ((rc = fsm_usage_add(x->txn, w->customer_id,
+		if ((rc = fsm_usage_defer(x, w->customer_id,
 		    w->status == WL_PENDING ? d : 0,
-		    w->status == WL_PENDING ? 0 : d, x->eb)) != 0)
+		    w->status == WL_PENDING ? 0 : d)) != 0)
 			return rc;
 	}
 	if (w->status == WL_PENDING && (unsigned)w->tier < TIER__COUNT) {
@@ -699,19 +783,23 @@ fsm_wl_index(struct fsm_ctx *x, const struct workload *w, bool add)
 }
 
 /* Writes w (updated now), moving its index entries if its status or worker
- * changed since the stored version. */
+ * changed since the stored version; is_new skips reading a stored version
+ * (a submission's existence was checked already). */
 static int
-fsm_wl_store(struct fsm_ctx *x, struct workload *w)
+fsm_wl_put(struct fsm_ctx *x, struct workload *w, bool is_new)
 {
 	struct workload		 old;
 	struct wire_writer	*wr;
-	bool			 exists;
+	bool			 exists = false;
 	int			 rc;
 
-	rc = fsm_wl_read(x->txn, w->id, &old, x->eb);
-	if (rc != 0 && rc != ERR_NOTFOUND)
-		return rc;
-	exists = rc == 0;
+	memset(&old, 0, sizeof old);
+	if (!is_new) {
+		rc = fsm_wl_read(x->txn, w->id, &old, x->eb);
+		if (rc != 0 && rc != ERR_NOTFOUND)
+			return rc;
+		exists = rc == 0;
+	}
 	w->updated_ms = x->c->now_ms;
 	if (!exists || old.status != w->status ||
 	    !str_eq(old.worker_id, w->worker_id)) {
@@ -730,6 +818,13 @@ fsm_wl_store(struct fsm_ctx *x, struct workload *w)
 out:
 	workload_fini(&old);
 	return rc;
+}
+
+/* Stores w, moving its index entries if its status or worker changed. */
+static int
+fsm_wl_store(struct fsm_ctx *x, struct workload *w)
+{
+	return fsm_wl_put(x, w, false);
 }
 
 /* Ids of the workloads holding a slot on worker_id, from by_worker. */
@@ -1026,7 +1121,7 @@ fsm_submit_one(struct fsm_ctx *x, const struct workload *in)
 	fsm_be64_put(key, w.seq);
 	if ((rc = kv_put(x->txn, KV_DB_BY_CREATED, key, sizeof key, w.id,
 	    MODEL_ID_LEN, x->eb)) == 0 &&
-	    (rc = fsm_wl_store(x, &w)) == 0)
+	    (rc = fsm_wl_put(x, &w, true)) == 0)
 		rc = fsm_audit_status(x, &w, -1, NULL);
 	workload_fini(&w);
 	return rc;
@@ -2320,6 +2415,9 @@ fsm_apply(struct fsm *f, uint64_t index, const void *buf, size_t len, int *resul
 		return fsm_fail(f, rc, &eb);
 	}
 	rc = fsm_cmd_run(&x);
+	if (rc == 0)
+		rc = fsm_usage_flush(&x);
+	fsm_usage_deltas_free(&x);
 	if (rc == 0) {
 		if ((rc = kv_txn_commit(x.txn, &eb)) != 0) {
 			fsm_event_truncate(f, mark);

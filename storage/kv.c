@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <lmdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -76,7 +77,12 @@ kv_err(struct errbuf *eb, int rc, const char *what, const char *name)
 {
 	switch (rc) {
 	case MDB_NOTFOUND:
-		return err_setf(eb, ERR_NOTFOUND, "%s %s: not found", what, name);
+		/* Expected on every miss, some on every write: no formatting. */
+		if (eb != NULL) {
+			eb->code = ERR_NOTFOUND;
+			snprintf(eb->msg, sizeof eb->msg, "not found");
+		}
+		return ERR_NOTFOUND;
 	case MDB_MAP_FULL:
 		return err_setf(eb, ERR_NOSPACE, "%s %s: the LMDB map is full; "
 		    "raise the state map size and restart", what, name);
