@@ -122,7 +122,6 @@ coord_config_defaults(struct coord_config *cfg)
 	cfg->poll_wait_ms = 5000;
 	cfg->worker_threads = 8;
 	cfg->propose_timeout_ms = 10000;
-	cfg->max_pending = 0;
 }
 
 const struct coord_config *

@@ -40,7 +40,6 @@ struct coord_config {
 	unsigned	 poll_wait_ms;		/* longest a worker's poll is held */
 	unsigned	 worker_threads;	/* worker endpoint request threads */
 	unsigned	 propose_timeout_ms;	/* coord_propose gives up after this */
-	unsigned	 max_pending;		/* 0: no global limit */
 };
 
 /* Fills cfg with the documented defaults (paths left NULL). */
