@@ -226,9 +226,12 @@ str_parse_ll(const char *s, long long min, long long max, long long *out)
 	char		*end;
 	long long	 v;
 
+	/* strtoll would skip leading blanks and take a '+'. */
+	if (!(s[0] >= '0' && s[0] <= '9') && !(s[0] == '-' && s[1] >= '0' && s[1] <= '9'))
+		return false;
 	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (s[0] == '\0' || *end != '\0' || errno != 0 || v < min || v > max)
+	if (*end != '\0' || errno != 0 || v < min || v > max)
 		return false;
 	*out = v;
 	return true;

@@ -1,0 +1,75 @@
+/*
+ * String list, tag set and strict integer parsing.
+ */
+#include <string.h>
+
+#include "src/err.h"
+#include "src/strs.h"
+#include "t/tap.h"
+
+static void
+test_parse_ll(void)
+{
+	long long	 v = 0;
+
+	ok(str_parse_ll("12", 0, 100, &v) && v == 12, "plain number");
+	ok(str_parse_ll("-3", -10, 100, &v) && v == -3, "negative within bounds");
+	ok(!str_parse_ll(" 12", 0, 100, &v), "leading blank refused");
+	ok(!str_parse_ll("+12", 0, 100, &v), "plus sign refused");
+	ok(!str_parse_ll("", 0, 100, &v), "empty refused");
+	ok(!str_parse_ll("-", -10, 100, &v), "lone minus refused");
+	ok(!str_parse_ll("1x", 0, 100, &v), "trailing junk refused");
+	ok(!str_parse_ll("12 ", 0, 100, &v), "trailing blank refused");
+	ok(!str_parse_ll("101", 0, 100, &v), "above max refused");
+	ok(!str_parse_ll("-1", 0, 100, &v), "below min refused");
+	ok(!str_parse_ll("99999999999999999999", 0, 100, &v), "overflow refused");
+}
+
+static void
+test_tagset(void)
+{
+	struct tagset	 t = { 0 }, want = { 0 }, copy = { 0 };
+
+	ok(tagset_set(&t, "zone", "a") == 0 && tagset_set(&t, "gpu", "true") == 0,
+	    "set two tags");
+	is_str(t.v[0].key, "gpu", "kept sorted by key");
+	ok(tagset_set(&t, "zone", "b") == 0 && t.n == 2, "setting again replaces");
+	is_str(tagset_get(&t, "zone"), "b", "get the new value");
+	ok(tagset_get(&t, "none") == NULL, "absent key");
+	is_int(tagset_set_pair(&t, "=x"), ERR_INVAL, "pair without a key refused");
+	is_int(tagset_set_pair(&t, "novalue"), ERR_INVAL, "pair without '=' refused");
+	ok(tagset_set_pair(&t, "k=v=w") == 0 && strcmp(tagset_get(&t, "k"), "v=w") == 0,
+	    "value may hold '='");
+	tagset_set(&want, "gpu", "true");
+	ok(tagset_matches(&t, &want), "subset matches");
+	tagset_set(&want, "zone", "a");
+	ok(!tagset_matches(&t, &want), "a differing value does not");
+	ok(tagset_dup(&copy, &t) == 0 && copy.n == t.n, "deep copy");
+	tagset_fini(&t);
+	tagset_fini(&want);
+	tagset_fini(&copy);
+	ok(t.n == 0 && t.v == NULL, "fini leaves an empty set");
+}
+
+static void
+test_strlist(void)
+{
+	struct strlist	 l = { 0 }, copy = { 0 };
+
+	ok(strlist_add(&l, "a") == 0 && strlist_addn(&l, "bcd", 2) == 0, "add");
+	ok(strlist_contains(&l, "bc") && !strlist_contains(&l, "bcd"), "contains");
+	ok(strlist_dup(&copy, &l) == 0 && copy.n == 2, "deep copy");
+	strlist_fini(&l);
+	strlist_fini(&copy);
+	ok(l.n == 0, "fini empties");
+	ok(str_eq(NULL, NULL) && !str_eq("a", NULL) && str_eq("a", "a"), "str_eq");
+}
+
+int
+main(void)
+{
+	test_parse_ll();
+	test_tagset();
+	test_strlist();
+	return tap_done();
+}
