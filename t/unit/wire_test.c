@@ -4,6 +4,7 @@
  * buffers (truncated at every length, trailing bytes), and the ownership
  * rules of wire_writer_take.
  */
+#include <msgpack.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -408,9 +409,69 @@ wire_test_take(void)
 	ok(1, "free(NULL) is harmless");
 }
 
+/* Our writer must produce exactly the bytes msgpack-c's packer produces for
+ * the same values (the smallest form of each). */
+static void
+test_same_bytes_as_msgpack_c(void)
+{
+	static const uint64_t	 uints[] = { 0, 1, 127, 128, 255, 256, 65535, 65536,
+	    4294967295ULL, 4294967296ULL, UINT64_MAX };
+	static const int64_t	 ints[] = { -1, -32, -33, -128, -129, -32768, -32769,
+	    INT32_MIN, (int64_t)INT32_MIN - 1, INT64_MIN, 5, 300 };
+	static const size_t	 lens[] = { 0, 1, 31, 32, 255, 256, 65535, 65536 };
+	static const uint32_t	 counts[] = { 0, 15, 16, 65535, 65536 };
+	struct wire_writer	*w = wire_writer_new();
+	msgpack_sbuffer		 sb;
+	msgpack_packer		 pk;
+	const void		*ours;
+	size_t			 i, len;
+	char			*text = malloc(65536);
+
+	memset(text, 'x', 65536);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	for (i = 0; i < sizeof uints / sizeof uints[0]; i++) {
+		wire_put_uint(w, uints[i]);
+		msgpack_pack_uint64(&pk, uints[i]);
+	}
+	for (i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+		wire_put_int(w, ints[i]);
+		msgpack_pack_int64(&pk, ints[i]);
+	}
+	for (i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+		wire_put_strn(w, text, lens[i]);
+		msgpack_pack_str(&pk, lens[i]);
+		msgpack_pack_str_body(&pk, text, lens[i]);
+		wire_put_bin(w, text, lens[i]);
+		msgpack_pack_bin(&pk, lens[i]);
+		msgpack_pack_bin_body(&pk, text, lens[i]);
+	}
+	for (i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+		wire_put_map(w, counts[i]);
+		msgpack_pack_map(&pk, counts[i]);
+		wire_put_array(w, counts[i]);
+		msgpack_pack_array(&pk, counts[i]);
+	}
+	wire_put_double(w, -1.5);
+	msgpack_pack_double(&pk, -1.5);
+	wire_put_bool(w, true);
+	msgpack_pack_true(&pk);
+	wire_put_bool(w, false);
+	msgpack_pack_false(&pk);
+	wire_put_nil(w);
+	msgpack_pack_nil(&pk);
+	ours = wire_writer_data(w, &len);
+	ok(len == sb.size && memcmp(ours, sb.data, len) == 0,
+	    "every kind of value encodes to the same bytes as msgpack-c's packer");
+	msgpack_sbuffer_destroy(&sb);
+	wire_writer_free(w);
+	free(text);
+}
+
 int
 main(void)
 {
+	test_same_bytes_as_msgpack_c();
 	wire_test_scalars();
 	wire_test_maps();
 	wire_test_malformed();
