@@ -33,6 +33,7 @@
 
 #include "src/err.h"
 #include "src/strs.h"
+#include "tools/bench_apply.h"
 #include "tools/http.h"
 
 #ifndef NIYANTA_VERSION
@@ -104,7 +105,8 @@ struct bench_thread {
 "                         [--duration-ms D] [--params JSON] [--priority P]\n" \
 "                         [--json]\n"					\
 "    niyanta-bench e2e    [--server URL] [--key-file FILE] [--connections N]\n" \
-"                         [--count M] [--timeout S] [--json]\n"
+"                         [--count M] [--timeout S] [--json]\n"		\
+"    niyanta-bench apply  [--count N] [--batch K] [--json]\n"
 
 static const char bench_usage_text[] =
 "NAME\n"
@@ -123,6 +125,11 @@ BENCH_SYNOPSIS
 "             terminal, and report submit-to-RUNNING and submit-to-COMPLETED\n"
 "             latency (p50, p99) from each record's created_at, started_at\n"
 "             and finished_at, plus the total wall time.  Needs workers.\n"
+"    apply    in-process, no server: apply SUBMIT commands of K workloads\n"
+"             (default 1000) to a state machine in a temporary directory,\n"
+"             N workloads in all (default 200000); report the encode, apply\n"
+"             and commit time per workload and the workloads/s the apply\n"
+"             loop (a coordinator's one serial stage) can take.\n"
 "\n"
 "OPTIONS\n"
 "    --server URL        API base URL (default $NIYANTA_SERVER, else\n"
@@ -896,6 +903,8 @@ main(int argc, char **argv)
 	if (argc < 2)
 		return bench_usage_error("no mode given (submit or e2e)");
 	mode = argv[1];
+	if (strcmp(mode, "apply") == 0)
+		return bench_apply_main(argc - 1, argv + 1);
 	if (strcmp(mode, "submit") == 0)
 		e2e = false;
 	else if (strcmp(mode, "e2e") == 0)
