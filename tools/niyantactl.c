@@ -1306,28 +1306,44 @@ out:
 	return rc;
 }
 
+/* A verb without arguments that GETs one object and prints it with print
+ * (or raw with --output json). */
 static int
-ctl_cmd_cluster(struct ctl *ctl, int argc, char **argv)
+ctl_get_object(struct ctl *ctl, int argc, char **argv, const char *verb,
+    const char *path, void (*print)(const json_t *))
 {
 	struct http_response	 resp = { 0 };
 	json_t			*reply = NULL;
 	int			 rc;
 
-	if ((rc = ctl_simple_args(ctl, argc, argv, 0, NULL, "cluster",
+	if ((rc = ctl_simple_args(ctl, argc, argv, 0, NULL, verb,
 	    "no arguments")) != 0)
 		return rc < 0 ? CTL_EXIT_OK : rc;
 	if ((rc = ctl_connect(ctl, true)) != 0)
 		return rc;
-	rc = ctl_call(ctl, "GET", "/v1/cluster", NULL, &resp, &reply);
+	rc = ctl_call(ctl, "GET", path, NULL, &resp, &reply);
 	if (rc == 0 && ctl->json)
 		ctl_print_raw(&resp);
 	else if (rc == 0 && json_is_object(reply))
-		ctl_print_record(reply, NULL);
+		print(reply);
 	else if (rc == 0)
 		ctl_print_raw(&resp);
 	json_decref(reply);
 	http_response_fini(&resp);
 	return rc;
+}
+
+static void
+ctl_print_cluster(const json_t *reply)
+{
+	ctl_print_record(reply, NULL);
+}
+
+static int
+ctl_cmd_cluster(struct ctl *ctl, int argc, char **argv)
+{
+	return ctl_get_object(ctl, argc, argv, "cluster", "/v1/cluster",
+	    ctl_print_cluster);
 }
 
 static int
@@ -2442,25 +2458,8 @@ ctl_print_queue_depth(const json_t *reply)
 static int
 ctl_cmd_queue_depth(struct ctl *ctl, int argc, char **argv)
 {
-	struct http_response	 resp = { 0 };
-	json_t			*reply = NULL;
-	int			 rc;
-
-	if ((rc = ctl_simple_args(ctl, argc, argv, 0, NULL, "queue-depth",
-	    "no arguments")) != 0)
-		return rc < 0 ? CTL_EXIT_OK : rc;
-	if ((rc = ctl_connect(ctl, true)) != 0)
-		return rc;
-	rc = ctl_call(ctl, "GET", "/v1/metrics/queue-depth", NULL, &resp, &reply);
-	if (rc == 0 && ctl->json)
-		ctl_print_raw(&resp);
-	else if (rc == 0 && json_is_object(reply))
-		ctl_print_queue_depth(reply);
-	else if (rc == 0)
-		ctl_print_raw(&resp);
-	json_decref(reply);
-	http_response_fini(&resp);
-	return rc;
+	return ctl_get_object(ctl, argc, argv, "queue-depth", "/v1/metrics/queue-depth",
+	    ctl_print_queue_depth);
 }
 
 static const struct {
