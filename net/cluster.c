@@ -108,9 +108,8 @@ cluster_fsm_apply(struct raft_fsm *rf, const struct raft_buffer *buf, void **res
 		    (unsigned long long)index, err_code_name(rc));
 		return RAFT_IOERR;
 	}
-	/* The result travels as an integer in the pointer, so nothing leaks
-	 * when no proposer waits (followers, replay after restart). */
-	*result = (void *)(intptr_t)res;
+	*result = NULL;	/* nothing to free when no proposer waits */
+	(void)res;
 	return 0;
 }
 
@@ -283,8 +282,8 @@ cluster_apply_cb(struct raft_apply *req, int status, void *result)
 {
 	struct cluster_req	*r = req->data;
 
-	r->done(r->arg, cluster_status_err(status),
-	    status == 0 ? (int)(intptr_t)result : 0);
+	(void)result;	/* the FSM applies on its own thread and keeps results */
+	r->done(r->arg, cluster_status_err(status), req->index);
 	free(r);
 }
 
@@ -331,7 +330,7 @@ cluster_barrier_cb(struct raft_barrier *req, int status)
 {
 	struct cluster_req	*r = req->data;
 
-	r->done(r->arg, cluster_status_err(status), 0);
+	r->done(r->arg, cluster_status_err(status), req->index);
 	free(r);
 }
 

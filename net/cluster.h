@@ -19,8 +19,8 @@ struct cluster;
 /* The state machine, as the cluster sees it. */
 struct cluster_fsm {
 	void	*arg;
-	/* Applies the committed entry at index; *result is handed to the
-	 * proposer's callback. Nonzero return is fatal for the node. */
+	/* Takes the committed entry at index (buf is borrowed for the call).
+	 * Nonzero return is fatal for the node. */
 	int	(*apply)(void *arg, uint64_t index, const void *buf, size_t len, int *result);
 	/* A snapshot of the whole state in a new malloc'd buffer. */
 	int	(*snapshot)(void *arg, void **buf, size_t *len);
@@ -47,10 +47,11 @@ struct cluster_config {
 	bool				 trace;		/* libraft's own trace to the log */
 };
 
-/* status 0: the entry was applied and `result` is the FSM's result;
+/* status 0: the entry at `index` is committed and has been handed to the
+ * FSM's apply callback (which may apply it later, on a thread of its own);
  * otherwise an ERR_* (ERR_NOTLEADER: leadership was lost before commit,
  * and the entry may or may not be applied later). */
-typedef void (*cluster_done_cb)(void *arg, int status, int result);
+typedef void (*cluster_done_cb)(void *arg, int status, uint64_t index);
 typedef void (*cluster_closed_cb)(void *arg);
 
 /* Initialises the uv backend and the node, bootstraps the configuration on
@@ -69,7 +70,8 @@ void	cluster_close(struct cluster *c, cluster_closed_cb closed_cb, void *arg);
  * not called and buf is freed. */
 int	cluster_propose(struct cluster *c, void *buf, size_t len, cluster_done_cb done,
 	    void *arg);
-/* Completes (done with result 0) once every entry before it is applied. */
+/* Completes once every entry before it has been handed to the FSM; done
+ * gets the barrier's own index. */
 int	cluster_barrier(struct cluster *c, cluster_done_cb done, void *arg);
 
 struct cluster_state {

@@ -46,13 +46,33 @@
 struct proposal {
 	void			*buf;		/* encoded command, until handed to raft */
 	size_t			 len;
+	uint64_t		 index;		/* its log entry, once committed */
 	int			 status;	/* ERR_* of the log (0: applied) */
 	int			 result;	/* the FSM's verdict */
 	bool			 done;
 	bool			 abandoned;	/* the waiter timed out; loop frees it */
 	pthread_cond_t		 cond;
-	struct proposal		*next;
+	struct proposal		*next;		/* submit queue, then waiting list */
 };
+
+/* A committed entry on its way to the apply thread. */
+struct apply_item {
+	struct apply_item	*next;
+	uint64_t		 index;
+	size_t			 len;
+	uint8_t			 buf[];
+};
+
+/* The FSM's verdict on one recent entry. */
+struct apply_result {
+	uint64_t		 index;
+	int			 result;
+};
+
+/* Results are kept for this many recent entries: a proposal learns its
+ * entry's index from libraft right after the entry is queued, so the apply
+ * thread can only be a few batches ahead of it. */
+#define COORD_RESULTS_RING	65536
 
 struct coord {
 	struct coord_config	 cfg;
@@ -69,12 +89,23 @@ struct coord {
 	uv_loop_t		 loop;
 	uv_async_t		 async;
 	uv_timer_t		 state_timer;
-	uv_check_t		 check;
-	uv_idle_t		 idle;		/* keeps poll from blocking while a flush is due */
 	bool			 loop_ready;
-	bool			 idle_on;
 	pthread_t		 loop_thread;
 	bool			 loop_started;
+
+	/* The apply thread: every write to the state machine happens on it,
+	 * so applying one batch overlaps with the Raft loop writing the
+	 * next one to the log. */
+	pthread_t		 apply_thread;
+	bool			 apply_started;
+	pthread_mutex_t		 aq_mu;
+	pthread_cond_t		 aq_cv;		/* entries queued, or stop */
+	pthread_cond_t		 aq_drained;	/* applied caught up */
+	struct apply_item	*aq_head;
+	struct apply_item	*aq_tail;
+	uint64_t		 aq_queued;	/* last entry queued */
+	uint64_t		 aq_applied;	/* last entry applied and committed */
+	bool			 aq_stop;
 
 	pthread_mutex_t		 mu;
 	struct proposal		*queue_head;	/* submitted, not yet given to raft */
@@ -82,13 +113,16 @@ struct coord {
 	bool			 stopping;
 	struct coord_status	 status;	/* snapshot for other threads */
 
+	/* Under mu, written by the apply thread. */
+	uint64_t		 applied_index;	/* last entry applied and committed */
+	struct proposal		*waiting;	/* committed, not yet applied */
+	struct apply_result	*results;	/* ring of COORD_RESULTS_RING */
+
 	/* Loop thread only. */
-	struct proposal		**applied;	/* applied, waiting for the flush */
-	size_t			 n_applied;
-	size_t			 cap_applied;
 	bool			 was_leader;
 	bool			 barrier_inflight;
-	bool			 barrier_applied;
+	bool			 barrier_done;	/* waiting for barrier_need to apply */
+	uint64_t		 barrier_need;	/* last entry queued before the barrier */
 	uint64_t		 barrier_term;
 	bool			 cluster_closed;
 
@@ -102,7 +136,6 @@ struct coord {
 	uint64_t		 duty_term;	/* term the duty thread last prepared */
 };
 
-static void	coord_loop_check_cb(uv_check_t *h);
 
 void
 coord_config_defaults(struct coord_config *cfg)
@@ -183,60 +216,44 @@ coord_proposal_finish_locked(struct proposal *p, int status, int result)
 		pthread_cond_signal(&p->cond);
 }
 
-static void
-coord_idle_cb(uv_idle_t *h)
+/* The FSM's verdict on entry index, from the ring. Caller holds mu. */
+static int
+coord_result_locked(struct coord *c, uint64_t index, int *result)
 {
-	(void)h;	/* only there to keep the poll phase from blocking */
+	const struct apply_result	*r = &c->results[index % COORD_RESULTS_RING];
+
+	if (r->index != index)
+		return ERR_INTERNAL;
+	*result = r->result;
+	return 0;
 }
 
 static void
-coord_flush_soon(struct coord *c)
-{
-	if (!c->idle_on) {
-		uv_idle_start(&c->idle, coord_idle_cb);
-		c->idle_on = true;
-	}
-}
-
-static void
-coord_proposal_done(void *arg, int status, int result)
+coord_proposal_done(void *arg, int status, uint64_t index)
 {
 	struct proposal	*p = arg;
 	struct coord	*c;
+	int		 result = 0, rc;
 
 	/* The coord pointer travels in p->buf's place once raft owns the
 	 * buffer: see coord_loop_drain. */
 	c = (struct coord *)p->buf;
 	p->buf = NULL;
-	if (status != 0) {
-		pthread_mutex_lock(&c->mu);
+	pthread_mutex_lock(&c->mu);
+	if (status != 0)
 		coord_proposal_finish_locked(p, status, 0);
-		pthread_mutex_unlock(&c->mu);
-		return;
+	else if (index <= c->applied_index) {
+		/* The apply thread got there first. */
+		if ((rc = coord_result_locked(c, index, &result)) != 0)
+			log_error("APPLYRESULT", "no result kept for entry %llu",
+			    (unsigned long long)index);
+		coord_proposal_finish_locked(p, rc, result);
+	} else {
+		p->index = index;
+		p->next = c->waiting;
+		c->waiting = p;
 	}
-	/* Applied, but not yet visible to readers: hold it until the batch's
-	 * transaction commits in the check phase. */
-	if (c->n_applied == c->cap_applied) {
-		size_t			 cap = c->cap_applied ? c->cap_applied * 2 : 64;
-		struct proposal		**v = realloc(c->applied, cap * sizeof *v);
-
-		if (v == NULL) {
-			/* Flush now rather than lose the acknowledgement. */
-			coord_loop_check_cb(&c->check);
-			v = realloc(c->applied, cap * sizeof *v);
-			if (v == NULL) {
-				pthread_mutex_lock(&c->mu);
-				coord_proposal_finish_locked(p, 0, result);
-				pthread_mutex_unlock(&c->mu);
-				return;
-			}
-		}
-		c->applied = v;
-		c->cap_applied = cap;
-	}
-	p->result = result;
-	c->applied[c->n_applied++] = p;
-	coord_flush_soon(c);
+	pthread_mutex_unlock(&c->mu);
 }
 
 static void
@@ -334,68 +351,144 @@ coord_propose(struct coord *c, const struct cmd *cmd, struct errbuf *eb)
 	return 0;
 }
 
-/* ---- the loop thread ---- */
+/* ---- the apply thread ---- */
+
+/* Waits until every entry queued so far is applied and committed. */
+static void
+coord_apply_drain(struct coord *c)
+{
+	pthread_mutex_lock(&c->aq_mu);
+	while (c->aq_applied < c->aq_queued && c->apply_started)
+		pthread_cond_wait(&c->aq_drained, &c->aq_mu);
+	pthread_mutex_unlock(&c->aq_mu);
+}
+
+/* Records the verdicts of one batch, then tells the waiting proposals. */
+static void
+coord_apply_publish(struct coord *c, const struct apply_result *done, size_t n,
+    uint64_t last)
+{
+	struct proposal	**pp, *p;
+	size_t		 i;
+	int		 result = 0, rc;
+
+	pthread_mutex_lock(&c->mu);
+	for (i = 0; i < n; i++)
+		c->results[done[i].index % COORD_RESULTS_RING] = done[i];
+	c->applied_index = last;
+	for (pp = &c->waiting; (p = *pp) != NULL;) {
+		if (p->index > last) {
+			pp = &p->next;
+			continue;
+		}
+		*pp = p->next;
+		p->next = NULL;
+		if ((rc = coord_result_locked(c, p->index, &result)) != 0)
+			log_error("APPLYRESULT", "no result kept for entry %llu",
+			    (unsigned long long)p->index);
+		coord_proposal_finish_locked(p, rc, result);
+	}
+	pthread_mutex_unlock(&c->mu);
+}
 
 static void
-coord_loop_check_cb(uv_check_t *h)
+coord_apply_events(struct coord *c)
 {
-	struct coord		*c = h->data;
 	struct fsm_event	*ev;
-	struct errbuf		 eb = { 0 };
 	size_t			 i, n;
-	int			 rc;
 
-	if (c->idle_on) {
-		uv_idle_stop(&c->idle);
-		c->idle_on = false;
-	}
-	if (c->fsm == NULL)
-		return;
-	if ((rc = fsm_flush(c->fsm, &eb)) != 0) {
-		/* The batch could not be made durable in LMDB; the Raft log
-		 * still holds it, and a restart replays it.  Nothing can be
-		 * acknowledged in the meantime. */
-		log_fatal("FSMFLUSH", "committing applied entries failed: %s", eb.msg);
-	}
-	pthread_mutex_lock(&c->mu);
-	for (i = 0; i < c->n_applied; i++)
-		coord_proposal_finish_locked(c->applied[i], 0, c->applied[i]->result);
-	pthread_mutex_unlock(&c->mu);
-	c->n_applied = 0;
+	bool			 wake = false;
 
 	n = fsm_events_take(c->fsm, &ev);
+	/* c->workers goes away under mu at shutdown. */
+	pthread_mutex_lock(&c->mu);
 	for (i = 0; i < n; i++) {
 		if (c->workers != NULL && atomic_load(&c->leader_ready))
 			coord_workers_event(c->workers, &ev[i]);
 		if (ev[i].type == FSM_EV_PENDING || ev[i].type == FSM_EV_FREED ||
 		    ev[i].type == FSM_EV_WORKER)
-			coord_duty_wake(c);
+			wake = true;
 	}
+	pthread_mutex_unlock(&c->mu);
 	fsm_events_free(ev, n);
-
-	if (c->barrier_applied) {
-		c->barrier_applied = false;
-		if (c->was_leader) {
-			atomic_store(&c->leader_ready, true);
-			log_info("LEADREADY", "leader for term %llu, state up to date",
-			    (unsigned long long)c->barrier_term);
-			if (c->workers != NULL)
-				coord_workers_leader_start(c->workers);
-			coord_duty_wake(c);
-		}
-	}
+	if (wake)
+		coord_duty_wake(c);
 }
 
+static void *
+coord_apply_main(void *arg)
+{
+	struct coord		*c = arg;
+	struct apply_item	*list, *it, *next;
+	struct apply_result	*done = NULL;
+	struct errbuf		 eb = { 0 };
+	size_t			 n, cap = 0;
+	uint64_t		 last = 0;
+	int			 result, rc;
+
+	for (;;) {
+		pthread_mutex_lock(&c->aq_mu);
+		while (c->aq_head == NULL && !c->aq_stop)
+			pthread_cond_wait(&c->aq_cv, &c->aq_mu);
+		list = c->aq_head;
+		c->aq_head = c->aq_tail = NULL;
+		pthread_mutex_unlock(&c->aq_mu);
+		if (list == NULL)
+			break;	/* stopping, and nothing left */
+
+		for (n = 0, it = list; it != NULL; it = next) {
+			next = it->next;
+			result = 0;
+			if ((rc = fsm_apply(c->fsm, it->index, it->buf, it->len,
+			    &result)) != 0)
+				log_fatal("FSMAPPLY", "applying entry %llu failed: %s",
+				    (unsigned long long)it->index, err_code_name(rc));
+			if (n == cap) {
+				cap = cap ? cap * 2 : 256;
+				done = xrealloc(done, cap * sizeof *done);
+			}
+			done[n].index = it->index;
+			done[n].result = result;
+			n++;
+			last = it->index;
+			free(it);
+		}
+		/* One LMDB transaction for the batch; only once it is
+		 * committed are its proposers told, so a read that follows an
+		 * acknowledgement sees the write. */
+		if ((rc = fsm_flush(c->fsm, &eb)) != 0) {
+			/* The Raft log still holds the batch, and a restart
+			 * replays it; nothing can be acknowledged meanwhile. */
+			log_fatal("FSMFLUSH", "committing applied entries failed: %s",
+			    eb.msg);
+		}
+		coord_apply_publish(c, done, n, last);
+		coord_apply_events(c);
+		pthread_mutex_lock(&c->aq_mu);
+		c->aq_applied = last;
+		pthread_cond_broadcast(&c->aq_drained);
+		pthread_mutex_unlock(&c->aq_mu);
+	}
+	free(done);
+	return NULL;
+}
+
+/* ---- the loop thread ---- */
+
 static void
-coord_barrier_done(void *arg, int status, int result)
+coord_barrier_done(void *arg, int status, uint64_t index)
 {
 	struct coord	*c = arg;
 
-	(void)result;
+	(void)index;
 	c->barrier_inflight = false;
 	if (status == 0) {
-		c->barrier_applied = true;
-		coord_flush_soon(c);
+		/* Every entry before the barrier has been queued to the apply
+		 * thread: the node is ready once those are applied. */
+		pthread_mutex_lock(&c->aq_mu);
+		c->barrier_need = c->aq_queued;
+		pthread_mutex_unlock(&c->aq_mu);
+		c->barrier_done = true;
 	}
 }
 
@@ -437,6 +530,26 @@ coord_state_timer_cb(uv_timer_t *h)
 		c->barrier_term = st.term;
 		atomic_store(&c->leader_ready, false);
 		c->barrier_inflight = false;
+		c->barrier_done = false;
+	}
+	if (c->barrier_done) {
+		uint64_t	 applied;
+
+		pthread_mutex_lock(&c->aq_mu);
+		applied = c->aq_applied;
+		pthread_mutex_unlock(&c->aq_mu);
+		if (applied >= c->barrier_need) {
+			c->barrier_done = false;
+			atomic_store(&c->leader_ready, true);
+			log_info("LEADREADY", "leader for term %llu, state up to date",
+			    (unsigned long long)c->barrier_term);
+			pthread_mutex_lock(&c->mu);
+			if (c->workers != NULL)
+				coord_workers_leader_start(c->workers);
+			pthread_mutex_unlock(&c->mu);
+			coord_duty_wake(c);
+		}
+		return;
 	}
 	if (!atomic_load(&c->leader_ready) && !c->barrier_inflight) {
 		if ((rc = cluster_barrier(c->cluster, coord_barrier_done, c)) == 0)
@@ -460,8 +573,6 @@ coord_cluster_closed(void *arg)
 	c->cluster_closed = true;
 	uv_close((uv_handle_t *)&c->async, coord_handle_closed);
 	uv_close((uv_handle_t *)&c->state_timer, coord_handle_closed);
-	uv_close((uv_handle_t *)&c->check, coord_handle_closed);
-	uv_close((uv_handle_t *)&c->idle, coord_handle_closed);
 }
 
 static void
@@ -477,8 +588,6 @@ coord_async_cb(uv_async_t *h)
 	if (stopping && c->cluster != NULL) {
 		struct cluster	*cl = c->cluster;
 
-		/* Make what was applied durable before libraft goes. */
-		coord_loop_check_cb(&c->check);
 		c->cluster = NULL;
 		atomic_store(&c->leader_ready, false);
 		cluster_close(cl, coord_cluster_closed, c);
@@ -817,12 +926,27 @@ coord_duty_main(void *arg)
 static int
 coord_fsm_apply(void *arg, uint64_t index, const void *buf, size_t len, int *result)
 {
-	struct coord	*c = arg;
-	int		 rc;
+	struct coord		*c = arg;
+	struct apply_item	*it;
 
-	rc = fsm_apply(c->fsm, index, buf, len, result);
-	coord_flush_soon(c);
-	return rc;
+	/* libraft's buffer is borrowed for this call only: copy it. */
+	if ((it = malloc(sizeof *it + len)) == NULL)
+		return ERR_NOMEM;
+	it->next = NULL;
+	it->index = index;
+	it->len = len;
+	memcpy(it->buf, buf, len);
+	*result = 0;
+	pthread_mutex_lock(&c->aq_mu);
+	if (c->aq_tail != NULL)
+		c->aq_tail->next = it;
+	else
+		c->aq_head = it;
+	c->aq_tail = it;
+	c->aq_queued = index;
+	pthread_cond_signal(&c->aq_cv);
+	pthread_mutex_unlock(&c->aq_mu);
+	return 0;
 }
 
 static int
@@ -832,6 +956,8 @@ coord_fsm_snapshot(void *arg, void **buf, size_t *len)
 	struct errbuf	 eb = { 0 };
 	int		 rc;
 
+	/* The snapshot must hold every entry up to libraft's last applied. */
+	coord_apply_drain(c);
 	if ((rc = fsm_snapshot(c->fsm, buf, len, &eb)) != 0)
 		log_error("FSMSNAP", "%s", eb.msg);
 	return rc;
@@ -844,6 +970,7 @@ coord_fsm_restore(void *arg, const void *buf, size_t len)
 	struct errbuf	 eb = { 0 };
 	int		 rc;
 
+	coord_apply_drain(c);
 	if ((rc = fsm_restore(c->fsm, buf, len, &eb)) != 0)
 		log_error("FSMRESTORE", "%s", eb.msg);
 	return rc;
@@ -862,6 +989,7 @@ coord_open(struct coord **out, const struct coord_config *cfg, struct errbuf *eb
 {
 	struct cluster_config	 ccfg;
 	struct cluster_fsm	 cfsm;
+	struct coord_workers	*cw;
 	struct coord		*c;
 	char			 path[4096];
 	int			 rc;
@@ -873,6 +1001,13 @@ coord_open(struct coord **out, const struct coord_config *cfg, struct errbuf *eb
 	c->cfg = *cfg;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->duty_cv, NULL);
+	pthread_mutex_init(&c->aq_mu, NULL);
+	pthread_cond_init(&c->aq_cv, NULL);
+	pthread_cond_init(&c->aq_drained, NULL);
+	if ((c->results = calloc(COORD_RESULTS_RING, sizeof *c->results)) == NULL) {
+		free(c);
+		return err_setf(eb, ERR_NOMEM, "out of memory");
+	}
 	c->data_dir = strdup(cfg->data_dir);
 	c->worker_listen = strdup(cfg->worker_listen);
 	c->raft_listen = strdup(cfg->raft_listen);
@@ -905,11 +1040,6 @@ coord_open(struct coord **out, const struct coord_config *cfg, struct errbuf *eb
 	c->async.data = c;
 	uv_timer_init(&c->loop, &c->state_timer);
 	c->state_timer.data = c;
-	uv_check_init(&c->loop, &c->check);
-	c->check.data = c;
-	uv_idle_init(&c->loop, &c->idle);
-	c->idle.data = c;
-	uv_check_start(&c->check, coord_loop_check_cb);
 	uv_timer_start(&c->state_timer, coord_state_timer_cb, 0, COORD_STATE_POLL_MS);
 
 	memset(&ccfg, 0, sizeof ccfg);
@@ -926,22 +1056,27 @@ coord_open(struct coord **out, const struct coord_config *cfg, struct errbuf *eb
 	cfsm.apply = coord_fsm_apply;
 	cfsm.snapshot = coord_fsm_snapshot;
 	cfsm.restore = coord_fsm_restore;
-	/* libraft restores the snapshot and may apply entries right here, on
-	 * this thread, before the loop thread exists: that is still the only
-	 * thread touching libraft at this point. */
+	/* The apply thread first: libraft restores the snapshot and replays
+	 * the log tail inside raft_start, right here on this thread (still
+	 * the only one touching libraft), and the replayed entries go to it.
+	 * Every LMDB write stays on that one thread, as LMDB's writer lock
+	 * requires. */
+	if (pthread_create(&c->apply_thread, NULL, coord_apply_main, c) != 0) {
+		rc = err_setf(eb, ERR_INTERNAL, "cannot start the apply thread");
+		goto fail;
+	}
+	c->apply_started = true;
 	if ((rc = cluster_open(&c->cluster, &c->loop, &ccfg, &cfsm, eb)) != 0)
 		goto fail;
-	/* The replay inside raft_start opened the batch's LMDB write
-	 * transaction on this thread.  LMDB's writer lock belongs to the
-	 * thread that took it: committed from the loop thread, the lock would
-	 * never be released and the next write would deadlock. */
-	if ((rc = fsm_flush(c->fsm, eb)) != 0)
-		goto fail;
+	coord_apply_drain(c);
 
-	if ((rc = coord_workers_open(&c->workers, c, eb)) != 0)
+	if ((rc = coord_workers_open(&cw, c, eb)) != 0)
 		goto fail;
+	pthread_mutex_lock(&c->mu);
+	c->workers = cw;
+	pthread_mutex_unlock(&c->mu);
 	if ((rc = bus_server_open(&c->bus, c->worker_listen, cfg->worker_threads,
-	    coord_workers_request, c->workers, eb)) != 0)
+	    coord_workers_request, cw, eb)) != 0)
 		goto fail;
 
 	if (pthread_create(&c->loop_thread, NULL, coord_loop_main, c) != 0) {
@@ -964,7 +1099,8 @@ fail:
 void
 coord_close(struct coord *c)
 {
-	struct proposal	*p, *next;
+	struct coord_workers	*cw;
+	struct proposal		*p, *next;
 
 	if (c == NULL)
 		return;
@@ -978,11 +1114,14 @@ coord_close(struct coord *c)
 	 * commits, then the loop stops. */
 	if (c->duty_started)
 		pthread_join(c->duty_thread, NULL);
-	coord_workers_stop(c->workers);
+	pthread_mutex_lock(&c->mu);
+	cw = c->workers;
+	c->workers = NULL;
+	pthread_mutex_unlock(&c->mu);
+	coord_workers_stop(cw);
 	bus_server_close(c->bus);
 	c->bus = NULL;
-	coord_workers_close(c->workers);
-	c->workers = NULL;
+	coord_workers_close(cw);
 
 	if (c->loop_started) {
 		uv_async_send(&c->async);
@@ -1002,6 +1141,16 @@ coord_close(struct coord *c)
 	if (c->loop_ready)
 		uv_loop_close(&c->loop);
 
+	/* libraft is gone: apply what it handed over, then stop. */
+	if (c->apply_started) {
+		pthread_mutex_lock(&c->aq_mu);
+		c->aq_stop = true;
+		pthread_cond_signal(&c->aq_cv);
+		pthread_mutex_unlock(&c->aq_mu);
+		pthread_join(c->apply_thread, NULL);
+		c->apply_started = false;
+	}
+
 	/* Whatever is still queued was never proposed. */
 	pthread_mutex_lock(&c->mu);
 	for (p = c->queue_head; p != NULL; p = next) {
@@ -1009,10 +1158,19 @@ coord_close(struct coord *c)
 		coord_proposal_finish_locked(p, ERR_SHUTDOWN, 0);
 	}
 	c->queue_head = c->queue_tail = NULL;
+	/* Committed entries that were never applied (the loop stopped). */
+	for (p = c->waiting; p != NULL; p = next) {
+		next = p->next;
+		coord_proposal_finish_locked(p, ERR_SHUTDOWN, 0);
+	}
+	c->waiting = NULL;
 	pthread_mutex_unlock(&c->mu);
 
 	fsm_close(c->fsm);
-	free(c->applied);
+	free(c->results);
+	pthread_cond_destroy(&c->aq_drained);
+	pthread_cond_destroy(&c->aq_cv);
+	pthread_mutex_destroy(&c->aq_mu);
 	free(c->data_dir);
 	free(c->worker_listen);
 	free(c->raft_listen);
