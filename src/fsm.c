@@ -285,50 +285,69 @@ fsm_put_writer(struct kv_txn *t, enum kv_db db, const void *key, size_t klen,
 	return rc;
 }
 
+/* Decodes a stored record of one kind into out (a zeroed record). */
+typedef int (*fsm_decode_cb)(const struct wire_val *v, void *out);
+
+/* Reads the record under key in db and decodes it.  ERR_NOTFOUND (naming
+ * what and the key) if absent; ERR_CORRUPT if it does not decode. */
 static int
-fsm_wl_read(struct kv_txn *t, const char *id, struct workload *out,
-    struct errbuf *eb)
+fsm_record_read(struct kv_txn *t, enum kv_db db, const char *key, size_t klen,
+    const char *what, fsm_decode_cb decode, void *out, struct errbuf *eb)
 {
 	struct wire_doc	*d;
 	struct kv_val	 v;
 	int		 rc;
 
+	if ((rc = kv_get(t, db, key, klen, &v, eb)) != 0) {
+		if (rc == ERR_NOTFOUND)
+			return err_setf(eb, ERR_NOTFOUND, "no %s %s", what, key);
+		return rc;
+	}
+	if ((rc = fsm_doc_open(&v, &d, what, eb)) != 0)
+		return rc;
+	rc = decode(wire_doc_root(d), out);
+	wire_doc_free(d);
+	return fsm_decoded(rc, what, eb);
+}
+
+static int
+fsm_decode_workload(const struct wire_val *v, void *out)
+{
+	return model_workload_decode(v, out);
+}
+
+static int
+fsm_decode_worker(const struct wire_val *v, void *out)
+{
+	return model_worker_decode(v, out);
+}
+
+static int
+fsm_decode_customer(const struct wire_val *v, void *out)
+{
+	return model_customer_decode(v, out);
+}
+
+static int
+fsm_wl_read(struct kv_txn *t, const char *id, struct workload *out,
+    struct errbuf *eb)
+{
 	memset(out, 0, sizeof *out);
 	if (id == NULL || !model_id_valid(id))
 		return err_setf(eb, ERR_NOTFOUND, "no workload %s", id ? id : "");
-	if ((rc = kv_get(t, KV_DB_WORKLOADS, id, MODEL_ID_LEN, &v, eb)) != 0) {
-		if (rc == ERR_NOTFOUND)
-			return err_setf(eb, ERR_NOTFOUND, "no workload %s", id);
-		return rc;
-	}
-	if ((rc = fsm_doc_open(&v, &d, "workload", eb)) != 0)
-		return rc;
-	rc = model_workload_decode(wire_doc_root(d), out);
-	wire_doc_free(d);
-	return fsm_decoded(rc, "workload", eb);
+	return fsm_record_read(t, KV_DB_WORKLOADS, id, MODEL_ID_LEN, "workload",
+	    fsm_decode_workload, out, eb);
 }
 
 static int
 fsm_worker_read(struct kv_txn *t, const char *id, struct worker_rec *out,
     struct errbuf *eb)
 {
-	struct wire_doc	*d;
-	struct kv_val	 v;
-	int		 rc;
-
 	memset(out, 0, sizeof *out);
 	if (id == NULL || !model_name_valid(id))
 		return err_setf(eb, ERR_NOTFOUND, "no worker %s", id ? id : "");
-	if ((rc = kv_get(t, KV_DB_WORKERS, id, strlen(id), &v, eb)) != 0) {
-		if (rc == ERR_NOTFOUND)
-			return err_setf(eb, ERR_NOTFOUND, "no worker %s", id);
-		return rc;
-	}
-	if ((rc = fsm_doc_open(&v, &d, "worker", eb)) != 0)
-		return rc;
-	rc = model_worker_decode(wire_doc_root(d), out);
-	wire_doc_free(d);
-	return fsm_decoded(rc, "worker", eb);
+	return fsm_record_read(t, KV_DB_WORKERS, id, strlen(id), "worker",
+	    fsm_decode_worker, out, eb);
 }
 
 static int
@@ -1867,23 +1886,11 @@ static int
 fsm_customer_read(struct kv_txn *t, const char *id, struct customer *out,
     struct errbuf *eb)
 {
-	struct wire_doc	*d;
-	struct kv_val	 v;
-	int		 rc;
-
 	memset(out, 0, sizeof *out);
 	if (id == NULL || !model_id_valid(id))
 		return err_setf(eb, ERR_NOTFOUND, "no customer %s", id ? id : "");
-	if ((rc = kv_get(t, KV_DB_CUSTOMERS, id, MODEL_ID_LEN, &v, eb)) != 0) {
-		if (rc == ERR_NOTFOUND)
-			return err_setf(eb, ERR_NOTFOUND, "no customer %s", id);
-		return rc;
-	}
-	if ((rc = fsm_doc_open(&v, &d, "customer", eb)) != 0)
-		return rc;
-	rc = model_customer_decode(wire_doc_root(d), out);
-	wire_doc_free(d);
-	return fsm_decoded(rc, "customer", eb);
+	return fsm_record_read(t, KV_DB_CUSTOMERS, id, MODEL_ID_LEN, "customer",
+	    fsm_decode_customer, out, eb);
 }
 
 static int
