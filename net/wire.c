@@ -23,17 +23,29 @@ struct wire_doc {
 	msgpack_unpacked	 up;
 };
 
+/* Where the last lookup in a map found its key: decoders read fields in the
+ * order encoders wrote them, so the next key is usually the next entry and
+ * a lookup costs one comparison instead of a scan. */
+static _Thread_local const msgpack_object	*wire_hint_map;
+static _Thread_local uint32_t			 wire_hint_next;
+
+static bool	wire_grow(struct wire_writer *w, size_t n);
+
 /* Makes room for n more bytes; false (and sticky ERR_NOMEM) if it cannot. */
-static bool
+static inline bool
 wire_reserve(struct wire_writer *w, size_t n)
+{
+	return w->len + n <= w->cap ? w->failed == 0 : wire_grow(w, n);
+}
+
+static bool
+wire_grow(struct wire_writer *w, size_t n)
 {
 	size_t	 cap;
 	uint8_t	*p;
 
 	if (w->failed)
 		return false;
-	if (w->len + n <= w->cap)
-		return true;
 	cap = w->cap ? w->cap : 256;
 	while (cap < w->len + n)
 		cap *= 2;
@@ -48,7 +60,7 @@ wire_reserve(struct wire_writer *w, size_t n)
 
 /* Appends a type byte and the low nbytes of v, big-endian.  Room must have
  * been reserved. */
-static void
+static inline void
 wire_put_tagged(struct wire_writer *w, uint8_t tag, uint64_t v, int nbytes)
 {
 	int	 i;
@@ -61,7 +73,7 @@ wire_put_tagged(struct wire_writer *w, uint8_t tag, uint64_t v, int nbytes)
 /* A header of a string, binary or container: the fix form when small
  * (fixbase | n, below fixlimit), else the 8-, 16- or 32-bit length form
  * whose type bytes are t8 (0 if there is none), t16 and t32. */
-static void
+static inline void
 wire_put_header(struct wire_writer *w, uint64_t n, uint8_t fixbase, uint64_t fixlimit,
     uint8_t t8, uint8_t t16, uint8_t t32)
 {
@@ -204,6 +216,13 @@ wire_put_double(struct wire_writer *w, double d)
 void
 wire_put_strn(struct wire_writer *w, const char *s, size_t len)
 {
+	/* The common case, a short string: one check, one copy. */
+	if (len < 32 && wire_reserve(w, len + 1)) {
+		w->data[w->len++] = (uint8_t)(0xa0 | len);
+		memcpy(w->data + w->len, s, len);
+		w->len += len;
+		return;
+	}
 	wire_put_header(w, len, 0xa0, 32, 0xd9, 0xda, 0xdb);
 	if (wire_reserve(w, len)) {
 		memcpy(w->data + w->len, s, len);
@@ -358,6 +377,10 @@ wire_doc_decode(struct wire_doc **out, const void *buf, size_t len)
 
 	if (wire_framing_check(buf, len) != 0)
 		return ERR_PROTO;
+	/* A lookup must depend only on this document and the lookups made
+	 * in it (with duplicate keys, the hint decides which one is found):
+	 * nodes decoding the same entry must agree. */
+	wire_hint_map = NULL;
 	if ((d = calloc(1, sizeof *d)) == NULL)
 		return ERR_NOMEM;
 	msgpack_unpacked_init(&d->up);
@@ -431,25 +454,36 @@ wire_val_type(const struct wire_val *v)
 	}
 }
 
+
+static inline bool
+wire_key_is(const msgpack_object *k, const char *key, size_t klen)
+{
+	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
+	    (klen == 0 || (k->via.str.ptr[0] == key[0] &&
+	    memcmp(k->via.str.ptr, key, klen) == 0));
+}
+
 const struct wire_val *
 wire_map_get(const struct wire_val *v, const char *key)
 {
 	const msgpack_object	*o = wire_obj(v);
 	const msgpack_object_kv	*kv;
 	size_t			 klen = strlen(key);
-	uint32_t		 i;
+	uint32_t		 i, start, size;
 
 	if (v == NULL || o->type != MSGPACK_OBJECT_MAP)
 		return NULL;
-	for (i = 0; i < o->via.map.size; i++) {
-		kv = &o->via.map.ptr[i];
-		if (kv->key.type == MSGPACK_OBJECT_STR &&
-		    kv->key.via.str.size == klen &&
-		    memcmp(kv->key.via.str.ptr, key, klen) == 0) {
-			if (kv->val.type == MSGPACK_OBJECT_NIL)
-				return NULL;
-			return wire_val_of(&kv->val);
-		}
+	size = o->via.map.size;
+	start = wire_hint_map == o && wire_hint_next < size ? wire_hint_next : 0;
+	for (i = 0; i < size; i++) {
+		kv = &o->via.map.ptr[(start + i) % size];
+		if (!wire_key_is(&kv->key, key, klen))
+			continue;
+		wire_hint_map = o;
+		wire_hint_next = (start + i + 1) % size;
+		if (kv->val.type == MSGPACK_OBJECT_NIL)
+			return NULL;
+		return wire_val_of(&kv->val);
 	}
 	return NULL;
 }
