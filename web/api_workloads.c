@@ -416,8 +416,8 @@ api_workloads_batch(struct api_req *r)
 	struct errbuf	 eb;
 	struct cmd	 cmd;
 	json_t		*details = NULL, *arr = NULL, *res;
-	char		*body = NULL;
-	size_t		 len, n = 0, i;
+	char		*body = NULL, *text;
+	size_t		 len, n = 0, i, text_len;
 	uint64_t	 now = clock_wall_ms();
 	int		 rc;
 
@@ -472,6 +472,11 @@ api_workloads_batch(struct api_req *r)
 	}
 	/* Summaries of what was stored, not a read-back of every record: a
 	 * 1000-item answer stays cheap. */
+	if ((text = json_batch_answer(wls, n, &text_len)) != NULL) {
+		api_reply_raw(r, 201, "application/json", text, text_len);
+		free(text);
+		goto out;
+	}
 	arr = json_array();
 	for (i = 0; i < n && arr != NULL; i++)
 		if (json_array_append_new(arr, json_workload_summary(&wls[i])) != 0) {

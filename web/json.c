@@ -743,7 +743,15 @@ json_submission_check(struct json_ctx *cx, json_t *root, const char *path,
 	if (cx->n > n0 || cx->nomem)
 		goto fail;
 
-	pj = json_dumps(params, JSON_COMPACT);
+	/* Small parameters (the common case) are dumped into the stack, not
+	 * into jansson's growing heap buffer. */
+	{
+		char	 small[1024];
+		size_t	 plen = json_dumpb(params, small, sizeof small, JSON_COMPACT);
+
+		pj = plen > 0 && plen < sizeof small ? strndup(small, plen) :
+		    json_dumps(params, JSON_COMPACT);
+	}
 	if (pj == NULL || (wl.type = strdup(type)) == NULL) {
 		cx->nomem = true;
 		goto fail;
@@ -1700,6 +1708,49 @@ json_workload_summary(const struct workload *w)
 		return NULL;
 	}
 	return o;
+}
+
+char *
+json_batch_answer(const struct workload *wls, size_t n, size_t *len)
+{
+	char	*buf, *p;
+	char	 at[32];
+	size_t	 cap, left, i;
+	int	 k;
+
+	/* Each summary is at most ~100 bytes plus the type name. */
+	cap = 64 + n * (160 + MODEL_NAME_MAX);
+	if ((buf = malloc(cap)) == NULL)
+		return NULL;
+	p = buf;
+	left = cap;
+	k = snprintf(p, left, "{\"workloads\":[");
+	p += k;
+	left -= (size_t)k;
+	for (i = 0; i < n; i++) {
+		if (!model_name_valid(wls[i].type) || !model_id_valid(wls[i].id)) {
+			free(buf);
+			return NULL;
+		}
+		clock_format_rfc3339(wls[i].created_ms, at, sizeof at);
+		k = snprintf(p, left, "%s{\"id\":\"%s\",\"status\":\"%s\","
+		    "\"workload_type\":\"%s\",\"priority\":%u,\"created_at\":\"%s\"}",
+		    i > 0 ? "," : "", wls[i].id, wl_status_name(wls[i].status),
+		    wls[i].type, wls[i].priority, at);
+		if (k < 0 || (size_t)k >= left) {
+			free(buf);
+			return NULL;
+		}
+		p += k;
+		left -= (size_t)k;
+	}
+	k = snprintf(p, left, "],\"count\":%zu}", n);
+	if (k < 0 || (size_t)k >= left) {
+		free(buf);
+		return NULL;
+	}
+	*len = (size_t)(p - buf) + (size_t)k;
+	return buf;
 }
 
 /* A limit where 0 means "none": the number, or null. */

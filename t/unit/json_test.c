@@ -1229,6 +1229,48 @@ test_render_tenancy(void)
 	workload_fini(&wl);
 }
 
+/* The hand-written batch answer says what the jansson summaries say. */
+static void
+test_batch_answer(void)
+{
+	struct workload	 w[2];
+	json_t		*doc, *item, *want;
+	json_error_t	 jerr;
+	char		*text;
+	size_t		 len, i;
+	int		 same = 1;
+
+	memset(w, 0, sizeof w);
+	for (i = 0; i < 2; i++) {
+		model_id_generate(w[i].id);
+		w[i].type = strdup(i == 0 ? "sleep" : "my.type:v2/x-y");
+		w[i].priority = (uint32_t)(i * 1000);
+		w[i].created_ms = 1795400000123ULL + i;
+	}
+	text = json_batch_answer(w, 2, &len);
+	ok(text != NULL && len == strlen(text), "batch answer written");
+	doc = text != NULL ? json_loadb(text, len, 0, &jerr) : NULL;
+	ok(doc != NULL, "batch answer is valid JSON");
+	is_int(json_integer_value(json_object_get(doc, "count")), 2, "count");
+	for (i = 0; i < 2; i++) {
+		item = json_array_get(json_object_get(doc, "workloads"), i);
+		want = json_workload_summary(&w[i]);
+		if (!json_equal(item, want))
+			same = 0;
+		json_decref(want);
+	}
+	ok(same, "each item equals json_workload_summary's rendering");
+	json_decref(doc);
+	free(text);
+	free(w[1].type);
+	w[1].type = strdup("needs \"escaping\"");
+	text = json_batch_answer(w, 2, &len);
+	ok(text == NULL, "a name that would need escaping falls back to jansson");
+	free(text);
+	for (i = 0; i < 2; i++)
+		workload_fini(&w[i]);
+}
+
 int
 main(void)
 {
@@ -1252,5 +1294,6 @@ main(void)
 	test_audit_query();
 	test_render_tenancy();
 	strlist_fini(&known);
+	test_batch_answer();
 	return tap_done();
 }
