@@ -458,9 +458,16 @@ wire_val_type(const struct wire_val *v)
 static inline bool
 wire_key_is(const msgpack_object *k, const char *key, size_t klen)
 {
-	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
-	    (klen == 0 || (k->via.str.ptr[0] == key[0] &&
-	    memcmp(k->via.str.ptr, key, klen) == 0));
+	const char	*p = k->via.str.ptr;
+	size_t		 i;
+
+	if (k->type != MSGPACK_OBJECT_STR || k->via.str.size != klen)
+		return false;
+	/* Record keys are a few bytes: a loop beats a call to memcmp. */
+	for (i = 0; i < klen; i++)
+		if (p[i] != key[i])
+			return false;
+	return true;
 }
 
 const struct wire_val *

@@ -120,7 +120,7 @@ struct fsm {
 struct fsm_ctx {
 	struct fsm		*f;
 	struct kv_txn		*txn;		/* the command's nested txn */
-	const struct cmd	*c;
+	struct cmd		*c;		/* fsm_apply's: records may be moved out */
 	struct fsm_meta		 meta;		/* working copy */
 	struct errbuf		*eb;
 	struct fsm_usage_delta	*ud;		/* usage changes, written once at the end */
@@ -1104,7 +1104,7 @@ fsm_submit_check(struct fsm_ctx *x, const struct workload *in,
 
 /* Stores one new workload, PENDING. */
 static int
-fsm_submit_one(struct fsm_ctx *x, const struct workload *in)
+fsm_submit_one(struct fsm_ctx *x, struct workload *in)
 {
 	const struct cmd	*c = x->c;
 	struct workload		 w;
@@ -1118,8 +1118,10 @@ fsm_submit_one(struct fsm_ctx *x, const struct workload *in)
 	if (rc != ERR_NOTFOUND)
 		return rc;
 
-	if ((rc = workload_dup(&w, in)) != 0)
-		return err_setf(x->eb, ERR_NOMEM, "submit: out of memory");
+	/* Take the record out of the command rather than copy it: the
+	 * command is dropped after it is applied. */
+	w = *in;
+	memset(in, 0, sizeof *in);
 	/* The FSM owns these fields, whatever the proposer sent. */
 	w.status = WL_PENDING;
 	w.seq = x->meta.next_seq++;
@@ -1205,7 +1207,7 @@ fsm_cmd_submit(struct fsm_ctx *x)
 	    (rc = fsm_idem_store(x, &ik, &old, have_old)) != 0)
 		return rc;
 	for (i = 0; i < c->n_workloads; i++)
-		if ((rc = fsm_submit_one(x, &c->workloads[i])) != 0)
+		if ((rc = fsm_submit_one(x, &x->c->workloads[i])) != 0)
 			return rc;
 	return fsm_event_add(x, FSM_EV_PENDING, NULL, 0, NULL);
 }
