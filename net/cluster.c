@@ -95,21 +95,20 @@ cluster_fsm_apply(struct raft_fsm *rf, const struct raft_buffer *buf, void **res
 	uint64_t	 index = raft_last_applied(&c->raft) + 1;
 	const void	*payload;
 	size_t		 len;
-	int		 res = 0, rc;
+	int		 rc;
 
 	if ((payload = cluster_frame_payload(buf, &len)) == NULL) {
 		log_error("RAFTAPPLY", "entry %llu is not a framed command",
 		    (unsigned long long)index);
 		return RAFT_MALFORMED;
 	}
-	rc = c->fsm.apply(c->fsm.arg, index, payload, len, &res);
+	rc = c->fsm.apply(c->fsm.arg, index, payload, len);
 	if (rc != 0) {
 		log_error("RAFTAPPLY", "applying entry %llu failed: %s",
 		    (unsigned long long)index, err_code_name(rc));
 		return RAFT_IOERR;
 	}
-	*result = NULL;	/* nothing to free when no proposer waits */
-	(void)res;
+	*result = NULL;	/* verdicts are kept by the FSM's side, not passed here */
 	return 0;
 }
 

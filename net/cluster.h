@@ -21,7 +21,7 @@ struct cluster_fsm {
 	void	*arg;
 	/* Takes the committed entry at index (buf is borrowed for the call).
 	 * Nonzero return is fatal for the node. */
-	int	(*apply)(void *arg, uint64_t index, const void *buf, size_t len, int *result);
+	int	(*apply)(void *arg, uint64_t index, const void *buf, size_t len);
 	/* A snapshot of the whole state in a new malloc'd buffer. */
 	int	(*snapshot)(void *arg, void **buf, size_t *len);
 	/* Replaces the whole state with a snapshot; buf is borrowed. */

@@ -924,7 +924,7 @@ coord_duty_main(void *arg)
 /* ---- open and close ---- */
 
 static int
-coord_fsm_apply(void *arg, uint64_t index, const void *buf, size_t len, int *result)
+coord_fsm_apply(void *arg, uint64_t index, const void *buf, size_t len)
 {
 	struct coord		*c = arg;
 	struct apply_item	*it;
@@ -936,7 +936,6 @@ coord_fsm_apply(void *arg, uint64_t index, const void *buf, size_t len, int *res
 	it->index = index;
 	it->len = len;
 	memcpy(it->buf, buf, len);
-	*result = 0;
 	pthread_mutex_lock(&c->aq_mu);
 	if (c->aq_tail != NULL)
 		c->aq_tail->next = it;

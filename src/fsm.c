@@ -142,6 +142,24 @@ struct fsm_key {
 	bool		 over;
 };
 
+/* Room for element n of an array of capacity *cap, growing it by doubling:
+ * the array (moved, perhaps), or NULL on OOM with the old one untouched. */
+static void *
+fsm_array_grow(void *arr, size_t *cap, size_t n, size_t size)
+{
+	size_t	 ncap;
+	void	*p;
+
+	if (n < *cap)
+		return arr;
+	ncap = *cap ? *cap * 2 : 16;
+	if ((p = realloc(arr, ncap * size)) == NULL)
+		return NULL;
+	*cap = ncap;
+	return p;
+}
+
+
 static const char *const fsm_outcome_names[OUTCOME__COUNT] = {
 	[OUTCOME_SUCCEEDED] = "succeeded",
 	[OUTCOME_FAILED] = "failed",
@@ -1390,14 +1408,11 @@ fsm_ckpt_prune(struct fsm_ctx *x, const char *id)
 		if (key.len != MODEL_ID_LEN + 8 ||
 		    memcmp(key.data, id, MODEL_ID_LEN) != 0)
 			break;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 8;
-			if ((p = realloc(seqs, cap * sizeof *p)) == NULL) {
-				rc = err_setf(x->eb, ERR_NOMEM, "out of memory");
-				goto out;
-			}
-			seqs = p;
+		if ((p = fsm_array_grow(seqs, &cap, n, sizeof *p)) == NULL) {
+			rc = err_setf(x->eb, ERR_NOMEM, "out of memory");
+			goto out;
 		}
+		seqs = p;
 		seqs[n++] = fsm_be64_get((const uint8_t *)key.data + MODEL_ID_LEN);
 	}
 	if (rc != 0 && rc != ERR_NOTFOUND) {
@@ -3221,14 +3236,11 @@ fsm_worker_list(struct fsm *f, struct worker_rec **out, size_t *n)
 		goto out;
 	for (rc = kv_cursor_first(cur, NULL, &val); rc == 0;
 	    rc = kv_cursor_next(cur, NULL, &val)) {
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((p = realloc(v, cap * sizeof *p)) == NULL) {
-				rc = ERR_NOMEM;
-				goto out;
-			}
-			v = p;
+		if ((p = fsm_array_grow(v, &cap, cnt, sizeof *p)) == NULL) {
+			rc = ERR_NOMEM;
+			goto out;
 		}
+		v = p;
 		if ((rc = fsm_doc_open(&val, &d, "worker", NULL)) != 0)
 			goto out;
 		memset(&v[cnt], 0, sizeof v[cnt]);
@@ -3511,14 +3523,11 @@ fsm_audit_list(struct fsm *f, const char *workload_id, uint32_t limit,
 				rc = ERR_CORRUPT;
 			goto out;
 		}
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((p = realloc(v, cap * sizeof *p)) == NULL) {
-				rc = ERR_NOMEM;
-				goto out;
-			}
-			v = p;
+		if ((p = fsm_array_grow(v, &cap, cnt, sizeof *p)) == NULL) {
+			rc = ERR_NOMEM;
+			goto out;
 		}
+		v = p;
 		if ((rc = fsm_audit_decode(&val, &v[cnt])) != 0)
 			goto out;
 		cnt++;
@@ -3742,14 +3751,11 @@ fsm_customer_list(struct fsm *f, struct customer **out, size_t *n)
 		}
 		memcpy(id, val.data, MODEL_ID_LEN);
 		id[MODEL_ID_LEN] = '\0';
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((p = realloc(v, cap * sizeof *p)) == NULL) {
-				rc = ERR_NOMEM;
-				goto out;
-			}
-			v = p;
+		if ((p = fsm_array_grow(v, &cap, cnt, sizeof *p)) == NULL) {
+			rc = ERR_NOMEM;
+			goto out;
 		}
+		v = p;
 		if ((rc = fsm_customer_read(t, id, &v[cnt], NULL)) != 0) {
 			if (rc == ERR_NOTFOUND)
 				rc = ERR_CORRUPT;
@@ -3848,15 +3854,12 @@ fsm_customer_keys(struct fsm *f, const char *customer_id,
 			api_key_fini(&k);
 			continue;
 		}
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 8;
-			if ((p = realloc(v, cap * sizeof *p)) == NULL) {
-				api_key_fini(&k);
-				rc = ERR_NOMEM;
-				goto out;
-			}
-			v = p;
+		if ((p = fsm_array_grow(v, &cap, cnt, sizeof *p)) == NULL) {
+			api_key_fini(&k);
+			rc = ERR_NOMEM;
+			goto out;
 		}
+		v = p;
 		v[cnt++] = k;
 	}
 	if (rc != ERR_NOTFOUND)
@@ -3927,14 +3930,12 @@ fsm_queue_depth_get(struct fsm *f, struct fsm_queue_depth *out)
 		}
 		if ((pending = fsm_be64_get(val.data)) == 0)
 			continue;
-		if (out->n_customers == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((p = realloc(out->by_customer, cap * sizeof *p)) == NULL) {
-				rc = ERR_NOMEM;
-				goto out;
-			}
-			out->by_customer = p;
+		if ((p = fsm_array_grow(out->by_customer, &cap, out->n_customers,
+		    sizeof *p)) == NULL) {
+			rc = ERR_NOMEM;
+			goto out;
 		}
+		out->by_customer = p;
 		p = &out->by_customer[out->n_customers];
 		if ((p->customer_id = strndup(key.data, key.len)) == NULL) {
 			rc = ERR_NOMEM;
