@@ -1065,6 +1065,8 @@ coord_open(struct coord **out, const struct coord_config *cfg, struct errbuf *eb
 		goto fail;
 	}
 	c->apply_started = true;
+	/* Named so that `top -H` and debuggers tell the stages apart. */
+	pthread_setname_np(c->apply_thread, "niyanta-apply");
 	if ((rc = cluster_open(&c->cluster, &c->loop, &ccfg, &cfsm, eb)) != 0)
 		goto fail;
 	coord_apply_drain(c);
@@ -1083,11 +1085,13 @@ coord_open(struct coord **out, const struct coord_config *cfg, struct errbuf *eb
 		goto fail;
 	}
 	c->loop_started = true;
+	pthread_setname_np(c->loop_thread, "niyanta-raft");
 	if (pthread_create(&c->duty_thread, NULL, coord_duty_main, c) != 0) {
 		rc = err_setf(eb, ERR_INTERNAL, "cannot start the duty thread");
 		goto fail;
 	}
 	c->duty_started = true;
+	pthread_setname_np(c->duty_thread, "niyanta-duty");
 	*out = c;
 	return 0;
 fail:

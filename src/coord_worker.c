@@ -666,6 +666,7 @@ coord_workers_open(struct coord_workers **out, struct coord *c, struct errbuf *e
 		return err_setf(eb, ERR_INTERNAL, "cannot start the delivery thread");
 	}
 	cw->thread_started = true;
+	pthread_setname_np(cw->thread, "niyanta-deliver");
 	*out = cw;
 	return 0;
 }
