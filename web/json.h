@@ -167,7 +167,7 @@ json_t	*json_error_body(int err, const char *message, json_t *details,
 json_t	*json_workload_summary(const struct workload *w);
 /* The answer to a batch submission, {"workloads": [summary, ...], "count":
  * n}, as compact JSON text written directly (no jansson objects: a batch is
- * 1000 of them).  Caller frees.  NULL on OOM, or if a value would need
+ * 1000 of them), NUL-terminated; *len excludes the NUL.  Caller frees.  NULL on OOM, or if a value would need
  * escaping (it cannot: ids, statuses and type names are validated), so the
  * caller can fall back to json_workload_summary. */
 char	*json_batch_answer(const struct workload *wls, size_t n, size_t *len);

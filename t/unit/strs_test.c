@@ -1,8 +1,9 @@
 /*
- * String list, tag set and strict integer parsing.
+ * String list, tag set, strict integer parsing, and RFC 3339 formatting.
  */
 #include <string.h>
 
+#include "src/clock.h"
 #include "src/err.h"
 #include "src/strs.h"
 #include "t/tap.h"
@@ -65,11 +66,32 @@ test_strlist(void)
 	ok(str_eq(NULL, NULL) && !str_eq("a", NULL) && str_eq("a", "a"), "str_eq");
 }
 
+static void
+test_rfc3339(void)
+{
+	char	 a[32], b[32], small[12];
+
+	is_str(clock_format_rfc3339(0, a, sizeof a), "1970-01-01T00:00:00.000Z",
+	    "the epoch");
+	is_str(clock_format_rfc3339(1795411421123ULL, a, sizeof a),
+	    "2026-11-23T05:23:41.123Z", "a date with milliseconds");
+	/* The same second again takes the cached path. */
+	is_str(clock_format_rfc3339(1795411421007ULL, b, sizeof b),
+	    "2026-11-23T05:23:41.007Z", "same second, other milliseconds");
+	is_str(clock_format_rfc3339(1795411422999ULL, b, sizeof b),
+	    "2026-11-23T05:23:42.999Z", "the next second");
+	is_str(clock_format_rfc3339(951782400000ULL, a, sizeof a),
+	    "2000-02-29T00:00:00.000Z", "a leap day");
+	is_str(clock_format_rfc3339(1795411421123ULL, small, sizeof small),
+	    "2026-11-23T", "a short buffer is truncated, still terminated");
+}
+
 int
 main(void)
 {
 	test_parse_ll();
 	test_tagset();
 	test_strlist();
+	test_rfc3339();
 	return tap_done();
 }
