@@ -284,10 +284,11 @@ fsm_decoded(int rc, const char *what, struct errbuf *eb)
 	return err_setf(eb, ERR_CORRUPT, "stored %s is malformed", what);
 }
 
-/* Puts the writer's bytes under key and frees the writer. */
+/* Stores the writer's bytes under key (replacing, or as kv_insert's mode
+ * says when insert is non-NULL) and frees the writer. */
 static int
-fsm_put_writer(struct kv_txn *t, enum kv_db db, const void *key, size_t klen,
-    struct wire_writer *w, struct errbuf *eb)
+fsm_store_writer(struct kv_txn *t, enum kv_db db, const void *key, size_t klen,
+    struct wire_writer *w, const enum kv_insert_mode *insert, struct errbuf *eb)
 {
 	const void	*p;
 	size_t		 len;
@@ -298,9 +299,18 @@ fsm_put_writer(struct kv_txn *t, enum kv_db db, const void *key, size_t klen,
 		return err_setf(eb, ERR_NOMEM, "encode: out of memory");
 	}
 	p = wire_writer_data(w, &len);
-	rc = kv_put(t, db, key, klen, p, len, eb);
+	rc = insert == NULL ? kv_put(t, db, key, klen, p, len, eb) :
+	    kv_insert(t, db, key, klen, p, len, *insert, eb);
 	wire_writer_free(w);
 	return rc;
+}
+
+/* Puts the writer's bytes under key, replacing, and frees the writer. */
+static int
+fsm_put_writer(struct kv_txn *t, enum kv_db db, const void *key, size_t klen,
+    struct wire_writer *w, struct errbuf *eb)
+{
+	return fsm_store_writer(t, db, key, klen, w, NULL, eb);
 }
 
 /* Decodes a stored record of one kind into out (a zeroed record). */
@@ -708,8 +718,8 @@ fsm_audit(struct fsm_ctx *x, const char *wl_id, const char *cust,
 	wire_put_str(w, "detail");
 	wire_put_str(w, detail);
 	fsm_be64_put(key, seq);
-	if ((rc = fsm_put_writer(x->txn, KV_DB_AUDIT, key, sizeof key, w,
-	    x->eb)) != 0)
+	if ((rc = fsm_store_writer(x->txn, KV_DB_AUDIT, key, sizeof key, w,
+	    &(enum kv_insert_mode){ KV_INSERT_LAST }, x->eb)) != 0)
 		return rc;
 	if (cust != NULL) {
 		fsm_key_str(&k, cust);
@@ -850,8 +860,12 @@ fsm_wl_put(struct fsm_ctx *x, struct workload *w, bool is_new)
 		goto out;
 	}
 	model_workload_encode(wr, w);
-	rc = fsm_put_writer(x->txn, KV_DB_WORKLOADS, w->id, MODEL_ID_LEN, wr,
-	    x->eb);
+	/* A new record is inserted, not put: an id already taken is refused
+	 * by the same B-tree descent, with no lookup before it. */
+	rc = fsm_store_writer(x->txn, KV_DB_WORKLOADS, w->id, MODEL_ID_LEN, wr,
+	    is_new ? &(enum kv_insert_mode){ KV_INSERT_NEW } : NULL, x->eb);
+	if (rc == ERR_EXISTS)
+		rc = err_setf(x->eb, ERR_EXISTS, "workload %s exists", w->id);
 out:
 	workload_fini(&old);
 	return rc;
@@ -1126,15 +1140,8 @@ fsm_submit_one(struct fsm_ctx *x, struct workload *in)
 {
 	const struct cmd	*c = x->c;
 	struct workload		 w;
-	struct kv_val		 v;
 	uint8_t			 key[8];
 	int			 rc;
-
-	rc = kv_get(x->txn, KV_DB_WORKLOADS, in->id, MODEL_ID_LEN, &v, x->eb);
-	if (rc == 0)
-		return err_setf(x->eb, ERR_EXISTS, "workload %s exists", in->id);
-	if (rc != ERR_NOTFOUND)
-		return rc;
 
 	/* Take the record out of the command rather than copy it: the
 	 * command is dropped after it is applied. */
@@ -1158,8 +1165,8 @@ fsm_submit_one(struct fsm_ctx *x, struct workload *in)
 	w.cancel_requested = false;
 
 	fsm_be64_put(key, w.seq);
-	if ((rc = kv_put(x->txn, KV_DB_BY_CREATED, key, sizeof key, w.id,
-	    MODEL_ID_LEN, x->eb)) == 0 &&
+	if ((rc = kv_insert(x->txn, KV_DB_BY_CREATED, key, sizeof key, w.id,
+	    MODEL_ID_LEN, KV_INSERT_LAST, x->eb)) == 0 &&
 	    (rc = fsm_wl_put(x, &w, true)) == 0)
 		rc = fsm_audit_status(x, &w, -1, NULL);
 	workload_fini(&w);

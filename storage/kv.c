@@ -274,9 +274,10 @@ kv_get(struct kv_txn *t, enum kv_db db, const void *key, size_t klen,
 	return 0;
 }
 
-int
-kv_put(struct kv_txn *t, enum kv_db db, const void *key, size_t klen,
-    const void *val, size_t vlen, struct errbuf *eb)
+/* mdb_put with flags, for kv_put and kv_insert. */
+static int
+kv_put_flags(struct kv_txn *t, enum kv_db db, const void *key, size_t klen,
+    const void *val, size_t vlen, unsigned flags, struct errbuf *eb)
 {
 	MDB_val	 k, v;
 	int	 rc;
@@ -290,9 +291,35 @@ kv_put(struct kv_txn *t, enum kv_db db, const void *key, size_t klen,
 	k.mv_size = klen;
 	v.mv_data = (void *)val;
 	v.mv_size = vlen;
-	if ((rc = mdb_put(t->txn, t->kv->dbi[db], &k, &v, 0)) != 0)
-		return kv_err(eb, rc, "lmdb put in", kv_db_names[db]);
-	return 0;
+	if ((rc = mdb_put(t->txn, t->kv->dbi[db], &k, &v, flags)) == 0)
+		return 0;
+	if (rc == MDB_KEYEXIST)
+		return err_setf(eb, ERR_EXISTS, "lmdb put in %s: %s",
+		    kv_db_names[db], (flags & MDB_APPEND) != 0 ?
+		    "key does not sort last" : "key exists");
+	return kv_err(eb, rc, "lmdb put in", kv_db_names[db]);
+}
+
+int
+kv_put(struct kv_txn *t, enum kv_db db, const void *key, size_t klen,
+    const void *val, size_t vlen, struct errbuf *eb)
+{
+	return kv_put_flags(t, db, key, klen, val, vlen, 0, eb);
+}
+
+int
+kv_insert(struct kv_txn *t, enum kv_db db, const void *key, size_t klen,
+    const void *val, size_t vlen, enum kv_insert_mode mode, struct errbuf *eb)
+{
+	switch (mode) {
+	case KV_INSERT_NEW:
+		return kv_put_flags(t, db, key, klen, val, vlen,
+		    MDB_NOOVERWRITE, eb);
+	case KV_INSERT_LAST:
+		return kv_put_flags(t, db, key, klen, val, vlen, MDB_APPEND, eb);
+	}
+	return err_setf(eb, ERR_INVAL, "lmdb put in %s: bad insert mode",
+	    kv_db_names[db]);
 }
 
 int

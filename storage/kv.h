@@ -93,6 +93,19 @@ int	kv_get(struct kv_txn *t, enum kv_db db, const void *key, size_t klen,
  * must then be aborted), ERR_IO. */
 int	kv_put(struct kv_txn *t, enum kv_db db, const void *key, size_t klen,
 	    const void *val, size_t vlen, struct errbuf *eb);
+/* How kv_insert treats the keys already in the database. */
+enum kv_insert_mode {
+	KV_INSERT_NEW,		/* the key must be absent */
+	KV_INSERT_LAST,		/* the key must sort after every key there:
+				 * no search, and full pages on split (for
+				 * sequence-numbered keys) */
+};
+/* Stores key -> val as kv_put does, but never replaces: ERR_EXISTS, with
+ * nothing written, when the key is present (KV_INSERT_NEW) or does not sort
+ * last (KV_INSERT_LAST). */
+int	kv_insert(struct kv_txn *t, enum kv_db db, const void *key, size_t klen,
+	    const void *val, size_t vlen, enum kv_insert_mode mode,
+	    struct errbuf *eb);
 /* Deletes key.  0, ERR_NOTFOUND, ERR_INVAL, ERR_IO. */
 int	kv_del(struct kv_txn *t, enum kv_db db, const void *key, size_t klen,
 	    struct errbuf *eb);

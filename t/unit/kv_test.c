@@ -1,6 +1,6 @@
 /*
- * Unit tests of storage/kv: open, put/get/del, cursor order over big-endian
- * keys, nested transactions, read isolation, the map-full error with a tiny
+ * Unit tests of storage/kv: open, put/get/del, insert-only and append-only
+ * puts, cursor order over big-endian keys, nested transactions, read isolation, the map-full error with a tiny
  * map, and the compacting copy.
  */
 #include "storage/kv.h"
@@ -73,6 +73,44 @@ get_is(struct kv_txn *t, enum kv_db db, const char *k, const char *want)
 		return want == NULL;
 	return want != NULL && v.len == strlen(want) &&
 	    memcmp(v.data, want, v.len) == 0;
+}
+
+static void
+test_insert(struct kv *kv)
+{
+	struct kv_txn	*t = NULL;
+	struct errbuf	 eb;
+	struct kv_val	 v;
+	uint8_t		 k[8];
+	uint64_t	 i;
+	bool		 all = true;
+
+	if (!ok(kv_txn_begin(kv, NULL, false, &t, &eb) == 0, "begin for inserts"))
+		return;
+	is_int(kv_insert(t, KV_DB_META, "ins", 3, "a", 1, KV_INSERT_NEW, &eb), 0,
+	    "insert of a new key");
+	is_int(kv_insert(t, KV_DB_META, "ins", 3, "b", 1, KV_INSERT_NEW, &eb),
+	    ERR_EXISTS, "insert of a present key: ERR_EXISTS");
+	ok(get_is(t, KV_DB_META, "ins", "a"), "the first value is kept");
+
+	/* Sequence keys go in with KV_INSERT_LAST, past several page splits. */
+	for (i = 1; i <= 2000 && all; i++) {
+		be64(k, i * 2);
+		all = kv_insert(t, KV_DB_AUDIT, k, sizeof k, "e", 1,
+		    KV_INSERT_LAST, &eb) == 0;
+	}
+	ok(all, "2000 increasing keys appended");
+	be64(k, 7);
+	is_int(kv_insert(t, KV_DB_AUDIT, k, sizeof k, "x", 1, KV_INSERT_LAST,
+	    &eb), ERR_EXISTS, "a key that does not sort last: ERR_EXISTS");
+	ok(kv_get(t, KV_DB_AUDIT, k, sizeof k, &v, &eb) == ERR_NOTFOUND,
+	    "and nothing was written");
+	be64(k, 1000);
+	ok(kv_get(t, KV_DB_AUDIT, k, sizeof k, &v, &eb) == 0 && v.len == 1,
+	    "an appended key is found by search");
+	is_int(kv_insert(t, KV_DB_AUDIT, k, sizeof k, "x", 1, 99, &eb), ERR_INVAL,
+	    "an unknown mode: ERR_INVAL");
+	kv_txn_abort(t);
 }
 
 static void
@@ -309,6 +347,7 @@ main(void)
 	}
 	ok(access(path, F_OK) == 0, "environment is a single file");
 	test_basic(kv);
+	test_insert(kv);
 	test_cursor(kv);
 	test_nested(kv);
 	test_copy(kv);
