@@ -231,15 +231,6 @@ wire_put_strn(struct wire_writer *w, const char *s, size_t len)
 }
 
 void
-wire_put_str(struct wire_writer *w, const char *s)
-{
-	if (s == NULL)
-		wire_put_nil(w);
-	else
-		wire_put_strn(w, s, strlen(s));
-}
-
-void
 wire_put_bin(struct wire_writer *w, const void *p, size_t len)
 {
 	wire_put_header(w, len, 0, 0, 0xc4, 0xc5, 0xc6);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct strlist;
 struct tagset;
@@ -35,9 +36,17 @@ void	wire_put_bool(struct wire_writer *w, bool b);
 void	wire_put_uint(struct wire_writer *w, uint64_t u);
 void	wire_put_int(struct wire_writer *w, int64_t i);
 void	wire_put_double(struct wire_writer *w, double d);
-/* NULL is written as nil. */
-void	wire_put_str(struct wire_writer *w, const char *s);
 void	wire_put_strn(struct wire_writer *w, const char *s, size_t len);
+/* NULL is written as nil.  Inline so that the length of a literal (every
+ * record's field names) is known at compile time. */
+static inline void
+wire_put_str(struct wire_writer *w, const char *s)
+{
+	if (s == NULL)
+		wire_put_nil(w);
+	else
+		wire_put_strn(w, s, strlen(s));
+}
 void	wire_put_bin(struct wire_writer *w, const void *p, size_t len);
 void	wire_put_strlist(struct wire_writer *w, const struct strlist *l);
 /* A map of string to string. */
