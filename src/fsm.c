@@ -3450,6 +3450,81 @@ out:
 	return rc;
 }
 
+/* The listing fields of one stored checkpoint record. */
+static int
+fsm_ckpt_info(const struct kv_val *key, const struct kv_val *val,
+    struct checkpoint_info *out)
+{
+	struct wire_doc		*d;
+	const struct wire_val	*root, *data;
+	const void		*z;
+	size_t			 zlen;
+	int			 rc;
+
+	memset(out, 0, sizeof *out);
+	out->seq = fsm_be64_get((const uint8_t *)key->data + MODEL_ID_LEN);
+	if ((rc = fsm_doc_open(val, &d, "checkpoint", NULL)) != 0)
+		return rc;
+	root = wire_doc_root(d);
+	data = wire_map_get(root, "data");
+	if (wire_field_u32(root, "attempt", &out->attempt) != 0 ||
+	    wire_field_uint(root, "raw_len", &out->size) != 0 ||
+	    wire_field_uint(root, "at", &out->at_ms) != 0 ||
+	    data == NULL || wire_get_bin(data, &z, &zlen) != 0)
+		rc = ERR_CORRUPT;
+	else
+		out->compressed_size = zlen;
+	wire_doc_free(d);
+	return rc;
+}
+
+int
+fsm_checkpoint_list(struct fsm *f, const char *workload_id,
+    struct checkpoint_info **out, size_t *n)
+{
+	struct checkpoint_info	*list = NULL, *p;
+	struct kv_cursor	*cur = NULL;
+	struct kv_val		 key, val;
+	struct kv_txn		*t;
+	size_t			 cap = 0, count = 0;
+	int			 rc;
+
+	*out = NULL;
+	*n = 0;
+	if (workload_id == NULL || !model_id_valid(workload_id))
+		return 0;
+	if ((rc = fsm_read_begin(f, &t)) != 0)
+		return rc;
+	if ((rc = kv_cursor_open(t, KV_DB_CHECKPOINTS, &cur, NULL)) != 0)
+		goto out;
+	for (rc = kv_cursor_seek(cur, workload_id, MODEL_ID_LEN, &key, &val);
+	    rc == 0; rc = kv_cursor_next(cur, &key, &val)) {
+		if (key.len != MODEL_ID_LEN + 8 ||
+		    memcmp(key.data, workload_id, MODEL_ID_LEN) != 0)
+			break;
+		if ((p = fsm_array_grow(list, &cap, count, sizeof *p)) == NULL) {
+			rc = ERR_NOMEM;
+			goto out;
+		}
+		list = p;
+		if ((rc = fsm_ckpt_info(&key, &val, &list[count])) != 0)
+			goto out;
+		count++;
+	}
+	if (rc == ERR_NOTFOUND)
+		rc = 0;
+out:
+	kv_cursor_close(cur);
+	fsm_read_end(f, t);
+	if (rc != 0) {
+		free(list);
+		return rc;
+	}
+	*out = list;
+	*n = count;
+	return 0;
+}
+
 void
 audit_event_fini(struct audit_event *e)
 {

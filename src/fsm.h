@@ -120,6 +120,22 @@ int	fsm_secret_get(struct fsm *f, const char *name, uint8_t hash[32]);
 int	fsm_checkpoint_get(struct fsm *f, const char *workload_id, uint64_t seq,
 	    void **data, size_t *len, uint64_t *seq_out, uint32_t *attempt_out);
 
+/* One stored checkpoint, as listed by fsm_checkpoint_list. */
+struct checkpoint_info {
+	uint64_t	 seq;			/* per workload, increasing */
+	uint32_t	 attempt;		/* the attempt that stored it */
+	uint64_t	 size;			/* decompressed bytes */
+	uint64_t	 compressed_size;	/* stored (zstd) bytes */
+	uint64_t	 at_ms;			/* when it was committed */
+};
+
+/* The committed checkpoints of workload_id, oldest first, into a new
+ * malloc'd array (*out, *n; NULL and 0 when there are none).  Partial
+ * (uncommitted) checkpoints are never listed.  0, ERR_NOMEM, ERR_IO,
+ * ERR_CORRUPT. */
+int	fsm_checkpoint_list(struct fsm *f, const char *workload_id,
+	    struct checkpoint_info **out, size_t *n);
+
 struct audit_event {
 	uint64_t	 seq;			/* global order */
 	uint64_t	 at_ms;

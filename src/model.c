@@ -332,7 +332,7 @@ model_affinity_decode(const struct wire_val *v, struct affinity *out)
 
 /* ---- workload ---- */
 
-#define MODEL_WORKLOAD_FIELDS	27
+#define MODEL_WORKLOAD_FIELDS	29
 
 void
 model_workload_encode(struct wire_writer *w, const struct workload *wl)
@@ -358,6 +358,10 @@ model_workload_encode(struct wire_writer *w, const struct workload *wl)
 	wire_put_uint(w, wl->max_retries);
 	wire_put_str(w, "tmo");
 	wire_put_uint(w, wl->timeout_seconds);
+	wire_put_str(w, "cpi");
+	wire_put_uint(w, wl->ckpt_policy.interval_seconds);
+	wire_put_str(w, "cpp");
+	wire_put_uint(w, wl->ckpt_policy.on_progress_percent);
 	wire_put_str(w, "seq");
 	wire_put_uint(w, wl->seq);
 	wire_put_str(w, "ct");
@@ -423,6 +427,10 @@ model_workload_decode(const struct wire_val *v, struct workload *out)
 		goto fail;
 	if ((rc = wire_field_u32(v, "maxr", &out->max_retries)) != 0 ||
 	    (rc = wire_field_u32(v, "tmo", &out->timeout_seconds)) != 0 ||
+	    (rc = wire_field_u32(v, "cpi",
+	    &out->ckpt_policy.interval_seconds)) != 0 ||
+	    (rc = wire_field_u32(v, "cpp",
+	    &out->ckpt_policy.on_progress_percent)) != 0 ||
 	    (rc = wire_field_uint(v, "seq", &out->seq)) != 0 ||
 	    (rc = wire_field_uint(v, "ct", &out->created_ms)) != 0 ||
 	    (rc = wire_field_uint(v, "ut", &out->updated_ms)) != 0 ||

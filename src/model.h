@@ -57,6 +57,13 @@ struct affinity {
 	struct strlist	 anti_types;		/* avoid workers running these types */
 };
 
+/* When a running attempt is asked to checkpoint (0: not on that ground).
+ * The workload's own policy, else the worker's default for its type. */
+struct checkpoint_policy {
+	uint32_t	 interval_seconds;	/* every N seconds of running */
+	uint32_t	 on_progress_percent;	/* every N points of progress */
+};
+
 struct workload {
 	char		 id[MODEL_ID_LEN + 1];
 	char		*customer_id;
@@ -68,6 +75,7 @@ struct workload {
 	struct affinity	 affinity;
 	uint32_t	 max_retries;
 	uint32_t	 timeout_seconds;	/* 0: no limit */
+	struct checkpoint_policy ckpt_policy;	/* all 0: the worker's default */
 	uint64_t	 seq;			/* submission order, assigned by the FSM */
 	uint64_t	 created_ms;
 	uint64_t	 updated_ms;

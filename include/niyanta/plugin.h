@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 /* The version of this interface; struct niyanta_plugin.abi_version. */
-#define NIYANTA_PLUGIN_ABI_VERSION	1
+#define NIYANTA_PLUGIN_ABI_VERSION	2
 
 /* The name of the function a plugin shared object exports. */
 #define NIYANTA_PLUGIN_ENTRY		"niyanta_plugin_entry"
@@ -98,6 +98,13 @@ struct niyanta_host {
 	void	(*set_error)(struct niyanta_ctx *ctx, const char *message);
 	/* Writes a line to the worker's log, tagged with the workload id. */
 	void	(*log)(struct niyanta_ctx *ctx, const char *message);
+	/* True when the workload's checkpoint policy asks for a checkpoint
+	 * now: interval_seconds have passed since the attempt started or last
+	 * checkpointed, or progress has crossed the next on_progress_percent
+	 * step.  Cheap; poll it with should_stop and call checkpoint when it
+	 * turns true (it turns false again once a checkpoint is stored).
+	 * Version 2 of this interface. */
+	bool	(*checkpoint_due)(struct niyanta_ctx *ctx);
 };
 
 /* A workload type. */
