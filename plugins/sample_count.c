@@ -1,15 +1,24 @@
 /*
  * A sample workload-type plugin, "count": counts from 0 to `to`, one step
- * every `step_ms` milliseconds, reporting progress, checkpointing the
- * current count every 10 steps and resuming from the last checkpoint.
- * It is the example for plugin authors and the tests' proof that shared
- * objects load and run; it depends only on niyanta/plugin.h and libc.
+ * every `step_ms` milliseconds, reporting progress and resuming from the
+ * last checkpoint.  It is the example for plugin authors and the tests'
+ * proof that shared objects load and run; it depends only on
+ * niyanta/plugin.h and libc.
+ *
+ * It checkpoints the count reached in the three situations a plugin
+ * usually cares about: on its own schedule (every 10 steps); whenever the
+ * workload's checkpoint policy asks (host->checkpoint_due, which turns
+ * true after the policy's interval or progress step and false again once
+ * a checkpoint is stored); and when it is asked to stop (cancel, pause,
+ * drain), since that is quick here.  It never checkpoints the same count
+ * twice.
  *
  * Parameters: {"to": N, "step_ms": M} (to required, step_ms default 100).
  * Checkpoint: the count reached, as decimal text.
  * Result: {"counted_to": N, "resumed_from": K}.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,45 +197,80 @@ sample_count_sleep(uint64_t ms)
 		continue;
 }
 
+/* Whether the workload's checkpoint policy asks for a checkpoint now.
+ * checkpoint_due arrived in version 2 of the interface; a host may leave
+ * it NULL, which means it never asks. */
+static bool
+sample_count_due(struct niyanta_ctx *ctx, const struct niyanta_host *host)
+{
+	return host->checkpoint_due != NULL && host->checkpoint_due(ctx);
+}
+
+/* Stores count n as the checkpoint, unless *last (the count last
+ * checkpointed) is n already.  A failure is not fatal: the host has
+ * retried already, so the work goes on and the next count is tried. */
+static void
+sample_count_checkpoint(struct niyanta_ctx *ctx, const struct niyanta_host *host,
+    uint64_t n, uint64_t *last)
+{
+	char	 buf[32];
+	int	 len;
+
+	if (n == *last)
+		return;
+	*last = n;
+	len = snprintf(buf, sizeof buf, "%llu", (unsigned long long)n);
+	if (host->checkpoint(ctx, buf, (size_t)len) != 0)
+		host->log(ctx, "checkpoint not stored");
+}
+
 static int
 sample_count_execute(void *state, struct niyanta_ctx *ctx,
     const struct niyanta_host *host)
 {
 	struct sample_count	*c = state;
-	uint64_t		 n, left, slice;
+	uint64_t		 n, left, slice, last;
 	char			 buf[128];
-	int			 len;
 
 	if (c->resumed_from > 0) {
 		snprintf(buf, sizeof buf, "resuming from %llu",
 		    (unsigned long long)c->resumed_from);
 		host->log(ctx, buf);
 	}
+	/* What we resumed from is what the coordinator holds already. */
+	last = c->resumed_from;
 	for (n = c->resumed_from; n < c->to;) {
-		/* Sleep the step in slices so a stop is seen within 100 ms. */
+		/* Sleep the step in slices so a stop is seen within 100 ms;
+		 * the policy is polled as often. */
 		for (left = c->step_ms; left > 0; left -= slice) {
 			if (host->should_stop(ctx))
-				return NIYANTA_STOPPED;
+				goto stop;
+			if (sample_count_due(ctx, host))
+				sample_count_checkpoint(ctx, host, n, &last);
 			slice = left < 100 ? left : 100;
 			sample_count_sleep(slice);
 		}
 		if (host->should_stop(ctx))
-			return NIYANTA_STOPPED;
+			goto stop;
 		n++;
 		snprintf(buf, sizeof buf, "counted %llu of %llu",
 		    (unsigned long long)n, (unsigned long long)c->to);
 		host->progress(ctx, 100.0 * (double)n / (double)c->to, buf);
-		if (n % COUNT_CHECKPOINT_EVERY == 0 && n < c->to) {
-			len = snprintf(buf, sizeof buf, "%llu", (unsigned long long)n);
-			if (host->checkpoint(ctx, buf, (size_t)len) != 0)
-				host->log(ctx, "checkpoint not stored");
-		}
+		/* After the progress report, so that a progress step the
+		 * policy checkpoints on is seen at once. */
+		if (n < c->to && (n % COUNT_CHECKPOINT_EVERY == 0 ||
+		    sample_count_due(ctx, host)))
+			sample_count_checkpoint(ctx, host, n, &last);
 	}
 	snprintf(buf, sizeof buf, "{\"counted_to\": %llu, \"resumed_from\": %llu}",
 	    (unsigned long long)c->to, (unsigned long long)c->resumed_from);
 	host->progress(ctx, 100.0, "done");
 	host->set_result(ctx, buf);
 	return NIYANTA_SUCCEEDED;
+stop:
+	/* Quick here, so the next attempt loses nothing. */
+	sample_count_checkpoint(ctx, host, n, &last);
+	return NIYANTA_STOPPED;
 }
 
 static void

@@ -5,13 +5,16 @@
  *
  * Parameters: {"duration_ms": N, "checkpoint_ms": M}.  M (default 1000,
  * 0 for never) is how often the elapsed time is checkpointed; it is also
- * checkpointed when the attempt is asked to stop.  A checkpoint is the
- * elapsed milliseconds as decimal text, and a new attempt resumes from it.
+ * checkpointed whenever the workload's checkpoint policy asks for it (the
+ * host's checkpoint_due: an interval, or a progress step) and when the
+ * attempt is asked to stop.  A checkpoint is the elapsed milliseconds as
+ * decimal text, and a new attempt resumes from it.
  * Result: {"slept_ms": N, "resumed_from_ms": M}.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +144,14 @@ plugin_sleep_checkpoint(struct niyanta_ctx *ctx, const struct niyanta_host *host
 		host->log(ctx, "checkpoint not stored; carrying on");
 }
 
+/* Whether the workload's checkpoint policy asks for a checkpoint now; a
+ * host without checkpoint_due never does. */
+static bool
+plugin_sleep_due(struct niyanta_ctx *ctx, const struct niyanta_host *host)
+{
+	return host->checkpoint_due != NULL && host->checkpoint_due(ctx);
+}
+
 static double
 plugin_sleep_percent(const struct plugin_sleep *s, uint64_t elapsed)
 {
@@ -179,8 +190,12 @@ plugin_sleep_execute(void *state, struct niyanta_ctx *ctx,
 			host->progress(ctx, plugin_sleep_percent(s, elapsed), msg);
 			last_progress = elapsed;
 		}
-		if (elapsed < s->duration_ms && s->checkpoint_ms > 0 &&
-		    elapsed - last_ckpt >= s->checkpoint_ms) {
+		/* After the progress report, so that a progress step the
+		 * policy checkpoints on is seen at once. */
+		if (elapsed < s->duration_ms && elapsed > last_ckpt &&
+		    ((s->checkpoint_ms > 0 &&
+		    elapsed - last_ckpt >= s->checkpoint_ms) ||
+		    plugin_sleep_due(ctx, host))) {
 			plugin_sleep_checkpoint(ctx, host, elapsed);
 			last_ckpt = elapsed;
 		}
