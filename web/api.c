@@ -89,6 +89,7 @@ const struct api_route api_routes[] = {
 	{ "POST",	"/v1/workloads/{id}/cancel",	0,		api_workload_cancel },
 	{ "POST",	"/v1/workloads/{id}/pause",	0,		api_workload_pause },
 	{ "POST",	"/v1/workloads/{id}/resume",	0,		api_workload_resume },
+	{ "GET",	"/v1/workloads/{id}/checkpoints", 0,		api_workload_checkpoints },
 	{ "GET",	"/v1/workers",			API_R_ADMIN,	api_workers_list },
 	{ "GET",	"/v1/cluster",			API_R_ADMIN,	api_cluster_get },
 	{ "GET",	"/v1/customers",		API_R_ADMIN,	api_customers_list },

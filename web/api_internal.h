@@ -170,6 +170,7 @@ void	api_workload_get(struct api_req *r);		/* GET /v1/workloads/{id} */
 void	api_workload_cancel(struct api_req *r);		/* POST /v1/workloads/{id}/cancel */
 void	api_workload_pause(struct api_req *r);		/* POST /v1/workloads/{id}/pause */
 void	api_workload_resume(struct api_req *r);		/* POST /v1/workloads/{id}/resume */
+void	api_workload_checkpoints(struct api_req *r);	/* GET /v1/workloads/{id}/checkpoints */
 void	api_workers_list(struct api_req *r);		/* GET /v1/workers */
 void	api_cluster_get(struct api_req *r);		/* GET /v1/cluster */
 void	api_customers_list(struct api_req *r);		/* GET /v1/customers */

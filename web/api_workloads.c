@@ -1,6 +1,6 @@
 /*
- * /v1/workloads: submit (one, or a batch), list, get, cancel (one, or a
- * batch), pause and resume.
+ * /v1/workloads: submit (one, or a batch), list, get, list checkpoints,
+ * cancel (one, or a batch), pause and resume.
  *
  * Writes are commands proposed through coord_propose, which returns only
  * once the command is committed and applied (or its fate is unknown); the
@@ -546,6 +546,27 @@ api_workload_get(struct api_req *r)
 	if (api_workload_load(r, &wl) != 0)
 		return;
 	api_reply_json(r, 200, json_workload(&wl));
+	workload_fini(&wl);
+}
+
+/* The committed checkpoints of the workload, oldest first.  Visibility is
+ * the workload's (api_workload_load): another customer's id is a 404. */
+void
+api_workload_checkpoints(struct api_req *r)
+{
+	struct checkpoint_info	*list = NULL;
+	struct workload		 wl;
+	size_t			 n = 0;
+	int			 rc;
+
+	if (api_workload_load(r, &wl) != 0)
+		return;
+	if ((rc = fsm_checkpoint_list(coord_fsm(r->api->coord), wl.id, &list, &n)) != 0)
+		api_reply_error(r, rc, NULL, "cannot list the checkpoints of workload %s",
+		    wl.id);
+	else
+		api_reply_json(r, 200, json_checkpoint_list(wl.id, list, n));
+	free(list);
 	workload_fini(&wl);
 }
 

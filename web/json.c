@@ -549,6 +549,30 @@ json_affinity_parse(struct json_ctx *cx, json_t *v, struct affinity *a)
 		    NULL, NULL, &a->anti_types);
 }
 
+/* checkpoint_policy: {"interval_seconds", "on_progress_percent"}, both
+ * optional; an absent member stays 0 (the worker's default). */
+static void
+json_ckpt_policy_parse(struct json_ctx *cx, json_t *v, struct checkpoint_policy *p)
+{
+	static const char *const allowed[] = { "interval_seconds",
+	    "on_progress_percent", NULL };
+	json_int_t	 interval, percent;
+
+	if (!json_is_object(v)) {
+		json_ctx_add(cx, ERR_INVAL, "checkpoint_policy", "must be an object");
+		return;
+	}
+	json_keys_check(cx, v, "checkpoint_policy", allowed);
+	if (json_int_get(cx, ERR_INVAL, v, "interval_seconds",
+	    "checkpoint_policy.interval_seconds", 0, JSON_CKPT_INTERVAL_MAX, 0,
+	    &interval))
+		p->interval_seconds = (uint32_t)interval;
+	if (json_int_get(cx, ERR_INVAL, v, "on_progress_percent",
+	    "checkpoint_policy.on_progress_percent", 0, JSON_CKPT_PERCENT_MAX, 0,
+	    &percent))
+		p->on_progress_percent = (uint32_t)percent;
+}
+
 /* input_params of the built-in "sleep": {"duration_ms": 0..7 days}.  Other
  * keys are left to the type itself. */
 static void
@@ -700,7 +724,8 @@ json_submission_check(struct json_ctx *cx, json_t *root,
     const struct strlist *known_types, struct workload *out)
 {
 	static const char *const top[] = { "workload_type", "input_params",
-	    "priority", "affinity_rules", "max_retries", "timeout_seconds", NULL };
+	    "priority", "affinity_rules", "max_retries", "timeout_seconds",
+	    "checkpoint_policy", NULL };
 	struct workload	 wl;
 	json_t		*empty = NULL, *params, *m;
 	json_int_t	 prio, retries, timeout;
@@ -744,6 +769,8 @@ json_submission_check(struct json_ctx *cx, json_t *root,
 	    JSON_MAX_TIMEOUT_S, 0, &timeout);
 	if ((m = json_object_get(root, "affinity_rules")) != NULL)
 		json_affinity_parse(cx, m, &wl.affinity);
+	if ((m = json_object_get(root, "checkpoint_policy")) != NULL)
+		json_ckpt_policy_parse(cx, m, &wl.ckpt_policy);
 	if (cx->n > n0 || cx->nomem)
 		goto fail;
 
@@ -1602,6 +1629,57 @@ fail:
 }
 
 json_t *
+json_checkpoint_policy(const struct checkpoint_policy *p)
+{
+	return json_pack("{s:I,s:I}", "interval_seconds", (json_int_t)p->interval_seconds,
+	    "on_progress_percent", (json_int_t)p->on_progress_percent);
+}
+
+json_t *
+json_checkpoint(const struct checkpoint_info *c)
+{
+	json_t	*o;
+	bool	 bad = false;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	json_put(o, "sequence", json_integer((json_int_t)c->seq), &bad);
+	json_put(o, "attempt", json_integer(c->attempt), &bad);
+	json_put(o, "size", json_integer((json_int_t)c->size), &bad);
+	json_put(o, "compressed_size", json_integer((json_int_t)c->compressed_size), &bad);
+	json_put(o, "created_at", json_time(c->at_ms), &bad);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *
+json_checkpoint_list(const char *workload_id, const struct checkpoint_info *v, size_t n)
+{
+	json_t	*o, *arr;
+	size_t	 i;
+	bool	 bad = false;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	if ((arr = json_array()) == NULL)
+		bad = true;
+	for (i = 0; i < n && !bad; i++)
+		if (json_array_append_new(arr, json_checkpoint(&v[i])) != 0)
+			bad = true;
+	json_put(o, "workload_id", json_text(workload_id), &bad);
+	json_put(o, "checkpoints", arr, &bad);
+	json_put(o, "count", json_integer((json_int_t)n), &bad);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *
 json_workload(const struct workload *w)
 {
 	json_t	*o;
@@ -1629,6 +1707,7 @@ json_workload(const struct workload *w)
 	json_put(o, "result", json_stored(w->result_json, false), &bad);
 	json_put(o, "error", json_text(w->error), &bad);
 	json_put(o, "checkpoint_seq", json_integer((json_int_t)w->checkpoint_seq), &bad);
+	json_put(o, "checkpoint_policy", json_checkpoint_policy(&w->ckpt_policy), &bad);
 	json_put(o, "cancel_requested", json_boolean(w->cancel_requested), &bad);
 	json_put(o, "failures", json_integer(w->failures), &bad);
 	json_put(o, "created_at", json_time(w->created_ms), &bad);

@@ -30,6 +30,7 @@
 
 struct affinity;
 struct audit_event;
+struct checkpoint_info;
 struct coord_status;
 struct errbuf;
 struct fsm_queue_depth;
@@ -42,6 +43,8 @@ struct strlist;
 #define JSON_MAX_RETRIES	100
 #define JSON_MAX_TIMEOUT_S	2592000		/* 30 days */
 #define JSON_SLEEP_MAX_MS	604800000	/* 7 days */
+#define JSON_CKPT_INTERVAL_MAX	604800		/* checkpoint_policy.interval_seconds: 7 days */
+#define JSON_CKPT_PERCENT_MAX	100		/* checkpoint_policy.on_progress_percent */
 #define JSON_REASON_MAX		1024		/* cancel reason, bytes */
 #define JSON_BATCH_MAX		1000		/* submissions in a batch, ids in a batch cancel */
 #define JSON_CUSTOMER_QUEUE_MAX	100000000	/* max_queue_depth */
@@ -68,7 +71,10 @@ int	 json_body_parse(const char *body, size_t len, json_t **out, json_t **detail
 /* Parses and validates a workload submission.  known_types lists the types
  * the cluster can run (the caller includes the built-ins).  On success fills
  * the zeroed *out with type, params_json (compact), priority, max_retries,
- * timeout_seconds and affinity, and returns 0; the caller owns it (free with
+ * timeout_seconds, affinity and ckpt_policy (from the optional
+ * "checkpoint_policy": {"interval_seconds": 0..JSON_CKPT_INTERVAL_MAX,
+ * "on_progress_percent": 0..JSON_CKPT_PERCENT_MAX}; absent members are 0,
+ * "the worker's default"), and returns 0; the caller owns it (free with
  * workload_fini) and fills the rest (id, customer, tier, status, times).
  * On failure *out is left zeroed and the return is ERR_INVAL or
  * ERR_UNPROCESSABLE, with a summary in eb and a new details array in
@@ -153,6 +159,16 @@ int	 json_time_parse(const char *s, uint64_t *ms);
 json_t	*json_workload(const struct workload *w);
 /* The affinity_rules object, omitting empty parts ({} if none). */
 json_t	*json_affinity(const struct affinity *a);
+/* {"interval_seconds", "on_progress_percent"}: both always present, 0
+ * meaning "the worker's default for the type". */
+json_t	*json_checkpoint_policy(const struct checkpoint_policy *p);
+/* The API's Checkpoint object: {"sequence", "attempt", "size",
+ * "compressed_size", "created_at"}. */
+json_t	*json_checkpoint(const struct checkpoint_info *c);
+/* The answer of GET /v1/workloads/{id}/checkpoints: {"workload_id",
+ * "checkpoints": [Checkpoint, ...] in the order given, "count"}. */
+json_t	*json_checkpoint_list(const char *workload_id, const struct checkpoint_info *v,
+	     size_t n);
 /* The API's Worker object. */
 json_t	*json_worker(const struct worker_rec *w);
 /* The API's Cluster object. */

@@ -2,8 +2,8 @@
  * Unit tests for web/json.c: submission validation (every rule, with the
  * right error code and field path), defaults, affinity parsing, cancel
  * bodies, batches (size limits, the item's index in details), batch
- * cancels, customer bodies, query strings and RFC 3339 times, and
- * rendering records back to JSON.
+ * cancels, customer bodies, query strings and RFC 3339 times, checkpoint
+ * policies, and rendering records (and checkpoint lists) back to JSON.
  */
 #include "web/json.h"
 
@@ -1271,6 +1271,253 @@ test_batch_answer(void)
 		workload_fini(&w[i]);
 }
 
+/* A sleep submission with the given checkpoint_policy member text. */
+static char *
+policy_body(const char *policy)
+{
+#define POLICY_FMT	"{\"workload_type\": \"sleep\", \"input_params\": " \
+	"{\"duration_ms\": 5}, \"checkpoint_policy\": %s}"
+	size_t		 cap = sizeof POLICY_FMT + strlen(policy);
+	char		*b = malloc(cap);
+
+	snprintf(b, cap, POLICY_FMT, policy);
+	return b;
+#undef POLICY_FMT
+}
+
+/* Parses a submission with checkpoint_policy policy: 0 and the policy in
+ * *out, or the code. */
+static int
+policy_parse(const char *policy, struct checkpoint_policy *out, json_t **details,
+    struct errbuf *eb)
+{
+	struct workload	 wl;
+	char		*b = policy_body(policy);
+	int		 rc;
+
+	*details = NULL;
+	errbuf_clear(eb);
+	rc = json_submission_parse(b, strlen(b), &known, &wl, details, eb);
+	*out = wl.ckpt_policy;
+	workload_fini(&wl);
+	free(b);
+	return rc;
+}
+
+/* A checkpoint_policy that is refused with 400 naming field. */
+static void
+policy_bad(const char *policy, const char *field, const char *name)
+{
+	struct checkpoint_policy p;
+	struct errbuf	 eb;
+	json_t		*details = NULL;
+	int		 rc;
+
+	rc = policy_parse(policy, &p, &details, &eb);
+	is_str(err_code_name(rc), err_code_name(ERR_INVAL), name);
+	if (!ok(detail_find(details, field) != NULL && strstr(eb.msg, field) != NULL,
+	    "%s: detail and message name %s", name, field)) {
+		char *t = details ? json_dumps(details, 0) : NULL;
+
+		tap_diag("message: %s; details: %s", eb.msg, t ? t : "(null)");
+		free(t);
+	}
+	json_decref(details);
+}
+
+static void
+test_checkpoint_policy(void)
+{
+	struct checkpoint_policy p;
+	struct workload	 wl, *wls = NULL;
+	struct errbuf	 eb;
+	json_t		*details = NULL, *o, *pol;
+	const char	*body;
+	char		*b;
+	size_t		 n = 0, i;
+	int		 rc;
+
+	rc = policy_parse("{\"interval_seconds\": 5, \"on_progress_percent\": 25}", &p,
+	    &details, &eb);
+	ok(rc == 0 && p.interval_seconds == 5 && p.on_progress_percent == 25,
+	    "policy: both members kept");
+	rc = policy_parse("{\"interval_seconds\": 604800, \"on_progress_percent\": 100}",
+	    &p, &details, &eb);
+	ok(rc == 0 && p.interval_seconds == 604800 && p.on_progress_percent == 100,
+	    "policy: both at the maximum");
+	rc = policy_parse("{\"interval_seconds\": 0, \"on_progress_percent\": 0}", &p,
+	    &details, &eb);
+	ok(rc == 0 && p.interval_seconds == 0 && p.on_progress_percent == 0,
+	    "policy: explicit zeros");
+	rc = policy_parse("{\"on_progress_percent\": 10}", &p, &details, &eb);
+	ok(rc == 0 && p.interval_seconds == 0 && p.on_progress_percent == 10,
+	    "policy: interval absent is 0");
+	rc = policy_parse("{\"interval_seconds\": 30}", &p, &details, &eb);
+	ok(rc == 0 && p.interval_seconds == 30 && p.on_progress_percent == 0,
+	    "policy: percent absent is 0");
+	rc = policy_parse("{}", &p, &details, &eb);
+	ok(rc == 0 && p.interval_seconds == 0 && p.on_progress_percent == 0,
+	    "policy: {} is all zeros");
+
+	body = "{\"workload_type\": \"sleep\", \"input_params\": {\"duration_ms\": 5}}";
+	rc = json_submission_parse(body, strlen(body), &known, &wl, &details, &eb);
+	ok(rc == 0 && wl.ckpt_policy.interval_seconds == 0 &&
+	    wl.ckpt_policy.on_progress_percent == 0, "policy absent: all zeros");
+	workload_fini(&wl);
+
+	policy_bad("{\"interval_seconds\": -1}", "checkpoint_policy.interval_seconds",
+	    "policy: negative interval");
+	policy_bad("{\"interval_seconds\": 604801}", "checkpoint_policy.interval_seconds",
+	    "policy: interval over 7 days");
+	policy_bad("{\"interval_seconds\": \"5\"}", "checkpoint_policy.interval_seconds",
+	    "policy: interval a string");
+	policy_bad("{\"interval_seconds\": 1.5}", "checkpoint_policy.interval_seconds",
+	    "policy: interval a real");
+	policy_bad("{\"interval_seconds\": null}", "checkpoint_policy.interval_seconds",
+	    "policy: interval null");
+	policy_bad("{\"on_progress_percent\": 101}", "checkpoint_policy.on_progress_percent",
+	    "policy: percent over 100");
+	policy_bad("{\"on_progress_percent\": -5}", "checkpoint_policy.on_progress_percent",
+	    "policy: negative percent");
+	policy_bad("{\"on_progress_percent\": true}", "checkpoint_policy.on_progress_percent",
+	    "policy: percent a boolean");
+	policy_bad("{\"bogus\": 1}", "checkpoint_policy.bogus", "policy: unknown member");
+	policy_bad("[5, 25]", "checkpoint_policy", "policy: an array");
+	policy_bad("60", "checkpoint_policy", "policy: a number");
+	policy_bad("null", "checkpoint_policy", "policy: null");
+
+	rc = policy_parse("{\"interval_seconds\": -1, \"on_progress_percent\": 500, "
+	    "\"every\": 3}", &p, &details, &eb);
+	ok(rc == ERR_INVAL && json_array_size(details) == 3 &&
+	    detail_find(details, "checkpoint_policy.interval_seconds") != NULL &&
+	    detail_find(details, "checkpoint_policy.on_progress_percent") != NULL &&
+	    detail_find(details, "checkpoint_policy.every") != NULL,
+	    "policy: every problem is listed");
+	json_decref(details);
+
+	/* In a batch: the item's index and the member's path. */
+	b = malloc(512);
+	snprintf(b, 512, "{\"workloads\": [{\"workload_type\": \"render\", "
+	    "\"checkpoint_policy\": {\"interval_seconds\": 9}}, {\"workload_type\": "
+	    "\"render\", \"checkpoint_policy\": {\"on_progress_percent\": 200}}]}");
+	rc = batch_parse(b, &n, &details, &eb);
+	ok(rc == ERR_INVAL && detail_at(details, 1,
+	    "checkpoint_policy.on_progress_percent") != NULL &&
+	    detail_at(details, 0, NULL) == NULL, "batch: a bad policy names index 1 and "
+	    "the member");
+	ok(strstr(eb.msg, "workloads[1].checkpoint_policy.on_progress_percent") != NULL,
+	    "batch: the message names it: %s", eb.msg);
+	json_decref(details);
+	snprintf(b, 512, "{\"workloads\": [{\"workload_type\": \"render\", "
+	    "\"checkpoint_policy\": {\"interval_seconds\": 9}}, {\"workload_type\": "
+	    "\"render\"}]}");
+	rc = json_batch_parse(b, strlen(b), &known, &wls, &n, &details, &eb);
+	ok(rc == 0 && n == 2 && wls[0].ckpt_policy.interval_seconds == 9 &&
+	    wls[0].ckpt_policy.on_progress_percent == 0 &&
+	    wls[1].ckpt_policy.interval_seconds == 0, "batch: each item has its policy");
+	for (i = 0; i < n; i++)
+		workload_fini(&wls[i]);
+	free(wls);
+	free(b);
+
+	/* Rendering: always both members, zeros included. */
+	memset(&wl, 0, sizeof wl);
+	model_id_generate(wl.id);
+	wl.type = strdup("sleep");
+	o = round_trip(json_workload(&wl));
+	pol = json_object_get(o, "checkpoint_policy");
+	ok(json_is_object(pol) && json_object_size(pol) == 2 &&
+	    json_is_integer(json_object_get(pol, "interval_seconds")) &&
+	    json_integer_value(json_object_get(pol, "interval_seconds")) == 0 &&
+	    json_integer_value(json_object_get(pol, "on_progress_percent")) == 0 &&
+	    json_is_integer(json_object_get(pol, "on_progress_percent")),
+	    "render: a zero policy shows both members as 0");
+	json_decref(o);
+	wl.ckpt_policy.interval_seconds = 604800;
+	wl.ckpt_policy.on_progress_percent = 25;
+	o = round_trip(json_workload(&wl));
+	pol = json_object_get(o, "checkpoint_policy");
+	ok(json_integer_value(json_object_get(pol, "interval_seconds")) == 604800 &&
+	    json_integer_value(json_object_get(pol, "on_progress_percent")) == 25,
+	    "render: the policy's values");
+	json_decref(o);
+	workload_fini(&wl);
+
+	/* Submission -> record -> rendering gives the policy back. */
+	b = policy_body("{\"interval_seconds\": 5, \"on_progress_percent\": 25}");
+	rc = json_submission_parse(b, strlen(b), &known, &wl, &details, &eb);
+	o = rc == 0 ? round_trip(json_workload(&wl)) : NULL;
+	pol = json_loads("{\"interval_seconds\": 5, \"on_progress_percent\": 25}", 0,
+	    NULL);
+	ok(o != NULL && json_equal(json_object_get(o, "checkpoint_policy"), pol),
+	    "round trip: checkpoint_policy equal");
+	json_decref(pol);
+	json_decref(o);
+	workload_fini(&wl);
+	free(b);
+}
+
+static void
+test_render_checkpoints(void)
+{
+	struct checkpoint_info	 c[2];
+	struct checkpoint_policy pol = { 7, 0 };
+	json_t			*o, *arr, *e;
+	const char		*id = "0b7f2c1e-4a5d-4e6f-8a9b-0c1d2e3f4a5b";
+
+	memset(c, 0, sizeof c);
+	c[0].seq = 3;
+	c[0].attempt = 1;
+	c[0].size = 12;
+	c[0].compressed_size = 21;
+	c[0].at_ms = 1767225600000ULL;		/* 2026-01-01T00:00:00.000Z */
+	c[1].seq = 4;
+	c[1].attempt = 2;
+	c[1].size = 5000000000ULL;		/* past 32 bits */
+	c[1].compressed_size = 1000;
+	c[1].at_ms = 1767225601234ULL;
+
+	o = round_trip(json_checkpoint_list(id, c, 2));
+	ok(o != NULL, "checkpoint list renders to valid JSON");
+	is_str(str_of(o, "workload_id"), id, "list: workload_id");
+	is_int(json_integer_value(json_object_get(o, "count")), 2, "list: count");
+	arr = json_object_get(o, "checkpoints");
+	ok(json_is_array(arr) && json_array_size(arr) == 2, "list: two checkpoints");
+	e = json_array_get(arr, 0);
+	ok(json_integer_value(json_object_get(e, "sequence")) == 3 &&
+	    json_integer_value(json_object_get(e, "attempt")) == 1 &&
+	    json_integer_value(json_object_get(e, "size")) == 12 &&
+	    json_integer_value(json_object_get(e, "compressed_size")) == 21,
+	    "list: the first one's numbers, in order");
+	is_str(str_of(e, "created_at"), "2026-01-01T00:00:00.000Z", "list: created_at");
+	ok(json_object_size(e) == 5, "list: exactly five members per checkpoint");
+	e = json_array_get(arr, 1);
+	ok(json_integer_value(json_object_get(e, "sequence")) == 4 &&
+	    json_integer_value(json_object_get(e, "attempt")) == 2 &&
+	    json_integer_value(json_object_get(e, "size")) == 5000000000LL,
+	    "list: the second one, with a size past 32 bits");
+	is_str(str_of(e, "created_at"), "2026-01-01T00:00:01.234Z", "list: its created_at");
+	json_decref(o);
+
+	o = round_trip(json_checkpoint_list(id, NULL, 0));
+	ok(o != NULL && json_is_array(json_object_get(o, "checkpoints")) &&
+	    json_array_size(json_object_get(o, "checkpoints")) == 0 &&
+	    json_integer_value(json_object_get(o, "count")) == 0,
+	    "an empty list: [] and count 0");
+	json_decref(o);
+
+	c[0].at_ms = 0;
+	o = round_trip(json_checkpoint(&c[0]));
+	ok(json_is_null(json_object_get(o, "created_at")), "an unknown time is null");
+	json_decref(o);
+
+	o = round_trip(json_checkpoint_policy(&pol));
+	ok(json_integer_value(json_object_get(o, "interval_seconds")) == 7 &&
+	    json_integer_value(json_object_get(o, "on_progress_percent")) == 0 &&
+	    json_object_size(o) == 2, "json_checkpoint_policy: both members");
+	json_decref(o);
+}
+
 int
 main(void)
 {
@@ -1293,6 +1540,8 @@ main(void)
 	test_times();
 	test_audit_query();
 	test_render_tenancy();
+	test_checkpoint_policy();
+	test_render_checkpoints();
 	strlist_fini(&known);
 	test_batch_answer();
 	return tap_done();
