@@ -48,6 +48,12 @@ enum wmsg_field {
 	WF_STOP_FLAG,
 	WF_ERR,
 	WF_REREGISTER,
+	WF_CHUNK_INDEX,
+	WF_CHUNK_COUNT,
+	WF_TOTAL_LEN,
+	WF_RAW_LEN,
+	WF_BLOB_HASH,
+	WF_CHUNK_HASH,
 	WF__COUNT
 };
 
@@ -81,6 +87,12 @@ static const char *const wmsg_keys[WF__COUNT] = {
 	[WF_STOP_FLAG] = "stop",
 	[WF_ERR] = "err",
 	[WF_REREGISTER] = "reregister",
+	[WF_CHUNK_INDEX] = "chunk_index",
+	[WF_CHUNK_COUNT] = "chunk_count",
+	[WF_TOTAL_LEN] = "total_len",
+	[WF_RAW_LEN] = "raw_len",
+	[WF_BLOB_HASH] = "blob_hash",
+	[WF_CHUNK_HASH] = "chunk_hash",
 };
 
 #define WMSG_ATTEMPT_FIELDS \
@@ -110,8 +122,14 @@ static const struct {
 	    WMSG_ATTEMPT_FIELDS | B(WF_PROGRESS) | B(WF_MESSAGE),
 	    B(WF_WORKER_ID) | B(WF_WORKLOAD_ID) },
 	[WMSG_CHECKPOINT] = { "CHECKPOINT",
-	    WMSG_ATTEMPT_FIELDS | B(WF_CHECKPOINT_SEQ) | B(WF_BLOB),
-	    B(WF_WORKER_ID) | B(WF_WORKLOAD_ID) | B(WF_BLOB) },
+	    WMSG_ATTEMPT_FIELDS | B(WF_CHECKPOINT_SEQ) | B(WF_BLOB) |
+	    B(WF_CHUNK_INDEX) | B(WF_CHUNK_COUNT) | B(WF_TOTAL_LEN) |
+	    B(WF_RAW_LEN) | B(WF_BLOB_HASH) | B(WF_CHUNK_HASH),
+	    B(WF_WORKER_ID) | B(WF_WORKLOAD_ID) | B(WF_BLOB) |
+	    B(WF_CHUNK_COUNT) | B(WF_TOTAL_LEN) | B(WF_RAW_LEN) |
+	    B(WF_BLOB_HASH) | B(WF_CHUNK_HASH) },
+	[WMSG_DRAIN] = { "DRAIN", B(WF_WORKER_ID) | B(WF_GENERATION),
+	    B(WF_WORKER_ID) },
 	[WMSG_COMPLETE] = { "COMPLETE",
 	    WMSG_ATTEMPT_FIELDS | B(WF_OUTCOME) | B(WF_RESULT_JSON) | B(WF_ERROR),
 	    B(WF_WORKER_ID) | B(WF_WORKLOAD_ID) | B(WF_OUTCOME) },
@@ -154,7 +172,7 @@ wmsg_put_attempts(struct wire_writer *w, const struct wmsg_attempt *v, size_t n)
 static void
 wmsg_put_assignment(struct wire_writer *w, const struct wmsg_assignment *a)
 {
-	wire_put_map(w, 7);
+	wire_put_map(w, 9);
 	wire_put_str(w, "workload_id");
 	wmsg_put_id(w, a->workload_id);
 	wire_put_str(w, "attempt");
@@ -165,6 +183,10 @@ wmsg_put_assignment(struct wire_writer *w, const struct wmsg_assignment *a)
 	wire_put_str(w, a->params_json);
 	wire_put_str(w, "timeout_seconds");
 	wire_put_uint(w, a->timeout_seconds);
+	wire_put_str(w, "checkpoint_interval_s");
+	wire_put_uint(w, a->checkpoint_interval_s);
+	wire_put_str(w, "checkpoint_progress_pct");
+	wire_put_uint(w, a->checkpoint_progress_pct);
 	wire_put_str(w, "checkpoint_seq");
 	wire_put_uint(w, a->checkpoint_seq);
 	wire_put_str(w, "checkpoint");
@@ -257,6 +279,24 @@ wmsg_put_field(struct wire_writer *w, const struct wmsg *m, enum wmsg_field f)
 	case WF_REREGISTER:
 		wire_put_bool(w, m->reregister);
 		break;
+	case WF_CHUNK_INDEX:
+		wire_put_uint(w, m->chunk_index);
+		break;
+	case WF_CHUNK_COUNT:
+		wire_put_uint(w, m->chunk_count);
+		break;
+	case WF_TOTAL_LEN:
+		wire_put_uint(w, m->total_len);
+		break;
+	case WF_RAW_LEN:
+		wire_put_uint(w, m->raw_len);
+		break;
+	case WF_BLOB_HASH:
+		wire_put_bin(w, m->blob_hash, sizeof m->blob_hash);
+		break;
+	case WF_CHUNK_HASH:
+		wire_put_bin(w, m->chunk_hash, sizeof m->chunk_hash);
+		break;
 	case WF__COUNT:
 		break;
 	}
@@ -298,6 +338,19 @@ static int
 wmsg_get_id(const struct wire_val *v, char out[WMSG_ID_LEN + 1])
 {
 	return wire_get_fixed_str(v, out, WMSG_ID_LEN);
+}
+
+/* A bin of exactly n bytes into out. */
+static int
+wmsg_get_hash(const struct wire_val *v, uint8_t *out, size_t n)
+{
+	const void	*p;
+	size_t		 len;
+
+	if (wire_get_bin(v, &p, &len) != 0 || len != n)
+		return ERR_PROTO;
+	memcpy(out, p, n);
+	return 0;
 }
 
 /* A copy of a bin value (NULL for length 0 is never returned: an empty
@@ -361,6 +414,10 @@ wmsg_get_assignment(const struct wire_val *v, struct wmsg_assignment *a)
 	    (rc = wire_get_strdup(wire_map_get(v, "type"), &a->type)) != 0 ||
 	    (rc = wire_field_strdup(v, "params_json", &a->params_json)) != 0 ||
 	    (rc = wire_field_u32(v, "timeout_seconds", &a->timeout_seconds)) != 0 ||
+	    (rc = wire_field_u32(v, "checkpoint_interval_s",
+	    &a->checkpoint_interval_s)) != 0 ||
+	    (rc = wire_field_u32(v, "checkpoint_progress_pct",
+	    &a->checkpoint_progress_pct)) != 0 ||
 	    (rc = wire_field_uint(v, "checkpoint_seq", &a->checkpoint_seq)) != 0)
 		return rc;
 	if ((c = wire_map_get(v, "checkpoint")) != NULL &&
@@ -461,6 +518,18 @@ wmsg_get_field(const struct wire_val *v, struct wmsg *m, enum wmsg_field f)
 		return wmsg_get_int_code(v, ERR__COUNT, &m->err);
 	case WF_REREGISTER:
 		return wire_get_bool(v, &m->reregister);
+	case WF_CHUNK_INDEX:
+		return wire_get_u32(v, &m->chunk_index);
+	case WF_CHUNK_COUNT:
+		return wire_get_u32(v, &m->chunk_count);
+	case WF_TOTAL_LEN:
+		return wire_get_uint(v, &m->total_len);
+	case WF_RAW_LEN:
+		return wire_get_uint(v, &m->raw_len);
+	case WF_BLOB_HASH:
+		return wmsg_get_hash(v, m->blob_hash, sizeof m->blob_hash);
+	case WF_CHUNK_HASH:
+		return wmsg_get_hash(v, m->chunk_hash, sizeof m->chunk_hash);
 	case WF__COUNT:
 		break;
 	}

@@ -42,10 +42,13 @@ enum wmsg_type {
 	WMSG_WORK,		/* assignments[], stop[] */
 	WMSG_START,		/* worker_id, workload_id, attempt */
 	WMSG_PROGRESS,		/* worker_id, workload_id, attempt, progress, message */
-	WMSG_CHECKPOINT,	/* worker_id, workload_id, attempt, checkpoint_seq, blob (raw bytes) */
+	WMSG_CHECKPOINT,	/* worker_id, workload_id, attempt, checkpoint_seq, one chunk:
+				 * blob (zstd bytes), chunk_index, chunk_count, total_len,
+				 * raw_len, blob_hash, chunk_hash */
 	WMSG_COMPLETE,		/* worker_id, workload_id, attempt, outcome, result_json, error */
 	WMSG_ACK,		/* stop */
 	WMSG_ERROR,		/* err (ERR_*), message, reregister */
+	WMSG_DRAIN,		/* worker_id, generation: stopping, send no more work */
 	WMSG__END
 };
 
@@ -61,6 +64,8 @@ struct wmsg_assignment {
 	char		*type;			/* workload type */
 	char		*params_json;		/* input_params, JSON text */
 	uint32_t	 timeout_seconds;	/* 0: none */
+	uint32_t	 checkpoint_interval_s;	/* the workload's policy; 0 and 0: */
+	uint32_t	 checkpoint_progress_pct; /* the worker's default */
 	uint64_t	 checkpoint_seq;	/* 0: start fresh */
 	void		*checkpoint;		/* raw (uncompressed) bytes, or NULL */
 	size_t		 checkpoint_len;
@@ -94,8 +99,14 @@ struct wmsg {
 	double			 progress;
 	char			*message;	/* PROGRESS, ERROR */
 	uint64_t		 checkpoint_seq;
-	void			*blob;		/* CHECKPOINT */
+	void			*blob;		/* CHECKPOINT: this chunk */
 	size_t			 blob_len;
+	uint32_t		 chunk_index;	/* CHECKPOINT */
+	uint32_t		 chunk_count;
+	uint64_t		 total_len;	/* the whole zstd frame */
+	uint64_t		 raw_len;	/* the checkpoint, uncompressed */
+	uint8_t			 blob_hash[32];	/* BLAKE2b-256 of the frame */
+	uint8_t			 chunk_hash[16]; /* BLAKE2b-128 of this chunk */
 	int			 outcome;	/* COMPLETE: enum outcome of src/cmd.h */
 	char			*result_json;
 	char			*error;

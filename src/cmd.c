@@ -35,6 +35,7 @@ static const char *const cmd_type_names[CMD__END] = {
 	[CMD_PAUSE] = "pause",
 	[CMD_RESUME] = "resume",
 	[CMD_CANCEL_BATCH] = "cancel_batch",
+	[CMD_WORKER_DRAIN] = "worker_drain",
 };
 
 /* Every bit CMD_CUSTOMER_UPDATE knows. */
@@ -134,6 +135,7 @@ cmd_encode_nfields(const struct cmd *c)
 	case CMD_CANCEL:
 	case CMD_WORKER_REGISTER:
 	case CMD_WORKER_DEAD:
+	case CMD_WORKER_DRAIN:
 	case CMD_SECRET_SET:
 	case CMD_CUSTOMER_CREATE:
 	case CMD_CANCEL_BATCH:
@@ -143,6 +145,7 @@ cmd_encode_nfields(const struct cmd *c)
 	case CMD_PROGRESS:
 		return 5;
 	case CMD_CHECKPOINT:
+		return 11;
 	case CMD_COMPLETE:
 		return 6;
 	default:
@@ -260,6 +263,16 @@ cmd_encode_body(struct wire_writer *w, const struct cmd *c)
 		wire_put_bin(w, c->data_len != 0 ? c->data : "", c->data_len);
 		wire_put_str(w, "raw");
 		wire_put_uint(w, c->raw_len);
+		wire_put_str(w, "ci");
+		wire_put_uint(w, c->chunk_index);
+		wire_put_str(w, "cn");
+		wire_put_uint(w, c->chunk_count);
+		wire_put_str(w, "tl");
+		wire_put_uint(w, c->total_len);
+		wire_put_str(w, "bh");
+		wire_put_bin(w, c->blob_hash, sizeof c->blob_hash);
+		wire_put_str(w, "keep");
+		wire_put_uint(w, c->checkpoint_keep);
 		break;
 	case CMD_COMPLETE:
 		cmd_put_attempt_ref(w, c);
@@ -301,6 +314,7 @@ cmd_encode_body(struct wire_writer *w, const struct cmd *c)
 		}
 		break;
 	case CMD_WORKER_DEAD:
+	case CMD_WORKER_DRAIN:
 		wire_put_str(w, "wk");
 		wire_put_str(w, c->worker_id);
 		wire_put_str(w, "gen");
@@ -551,8 +565,17 @@ cmd_decode_checkpoint(const struct wire_val *root, struct cmd *c)
 
 	if ((rc = cmd_decode_attempt_ref(root, c)) != 0 ||
 	    (rc = wire_field_uint(root, "cps", &c->checkpoint_seq)) != 0 ||
-	    (rc = wire_field_uint(root, "raw", &c->raw_len)) != 0)
+	    (rc = wire_field_uint(root, "raw", &c->raw_len)) != 0 ||
+	    (rc = wire_field_u32(root, "ci", &c->chunk_index)) != 0 ||
+	    (rc = wire_field_u32(root, "cn", &c->chunk_count)) != 0 ||
+	    (rc = wire_field_uint(root, "tl", &c->total_len)) != 0 ||
+	    (rc = wire_field_u32(root, "keep", &c->checkpoint_keep)) != 0)
 		return rc;
+	if ((v = wire_map_get(root, "bh")) != NULL) {
+		if (wire_get_bin(v, &p, &len) != 0 || len != sizeof c->blob_hash)
+			return ERR_PROTO;
+		memcpy(c->blob_hash, p, len);
+	}
 	if ((v = wire_map_get(root, "data")) == NULL)
 		return 0;
 	if (wire_get_bin(v, &p, &len) != 0)
@@ -764,6 +787,7 @@ cmd_decode_body(const struct wire_val *root, struct cmd *c)
 	case CMD_WORKER_HEARTBEAT_BATCH:
 		return cmd_decode_heartbeats(root, c);
 	case CMD_WORKER_DEAD:
+	case CMD_WORKER_DRAIN:
 		if ((rc = wire_field_str_req(root, "wk", &c->worker_id)) != 0)
 			return rc;
 		return wire_field_uint(root, "gen", &c->generation);

@@ -20,7 +20,9 @@ enum cmd_type {
 	CMD_ASSIGN,			/* placements[] */
 	CMD_START,			/* workload_id, attempt, worker_id */
 	CMD_PROGRESS,			/* workload_id, attempt, worker_id, progress, message */
-	CMD_CHECKPOINT,			/* workload_id, attempt, worker_id, checkpoint_seq, data, raw_len */
+	CMD_CHECKPOINT,			/* workload_id, attempt, worker_id, checkpoint_seq, one
+					 * chunk: data, raw_len, chunk_index, chunk_count,
+					 * total_len, blob_hash; checkpoint_keep */
 	CMD_COMPLETE,			/* workload_id, attempt, worker_id, outcome, result_json, error */
 	CMD_CANCEL,			/* workload_id, message (reason) */
 	CMD_WORKER_REGISTER,		/* worker, running[] */
@@ -34,6 +36,7 @@ enum cmd_type {
 	CMD_PAUSE,			/* workload_id */
 	CMD_RESUME,			/* workload_id */
 	CMD_CANCEL_BATCH,		/* ids[] (each applied on its own), message */
+	CMD_WORKER_DRAIN,		/* worker_id, generation: takes no more work */
 	CMD__END
 };
 
@@ -98,9 +101,17 @@ struct cmd {
 	double			 progress;
 	char			*message;
 	uint64_t		 checkpoint_seq;
-	void			*data;		/* CHECKPOINT: zstd-compressed bytes */
+	/* CHECKPOINT: one chunk of a zstd frame of raw_len bytes.  The frame
+	 * is total_len bytes in chunk_count chunks, its BLAKE2b-256 is
+	 * blob_hash; it is committed when the last chunk is in. */
+	void			*data;		/* CHECKPOINT: this chunk's bytes */
 	size_t			 data_len;
 	uint64_t		 raw_len;	/* CHECKPOINT: uncompressed size */
+	uint32_t		 chunk_index;	/* CHECKPOINT: 0..chunk_count-1 */
+	uint32_t		 chunk_count;	/* CHECKPOINT: 1.. */
+	uint64_t		 total_len;	/* CHECKPOINT: compressed size */
+	uint8_t			 blob_hash[32];	/* CHECKPOINT: of the whole frame */
+	uint32_t		 checkpoint_keep; /* CHECKPOINT: committed ones kept */
 	enum outcome		 outcome;
 	char			*result_json;
 	char			*error;

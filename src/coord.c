@@ -39,6 +39,7 @@
 #include "src/secret.h"
 
 #define COORD_STATE_POLL_MS	50	/* leadership poll interval */
+#define COORD_DEAD_CHECK_MS	200	/* how often silent workers are looked for */
 #define COORD_ADMIN_KEY_FILE	"admin.key"
 #define COORD_JOIN_TOKEN_FILE	"join.token"
 #define COORD_JOIN_SECRET	"join_token"
@@ -155,6 +156,8 @@ coord_config_defaults(struct coord_config *cfg)
 	cfg->poll_wait_ms = 5000;
 	cfg->worker_threads = 8;
 	cfg->propose_timeout_ms = 10000;
+	cfg->checkpoint_max = (uint64_t)64 << 20;
+	cfg->checkpoint_keep = 3;
 }
 
 const struct coord_config *
@@ -880,13 +883,15 @@ coord_duty_main(void *arg)
 {
 	struct coord	*c = arg;
 	struct timespec	 deadline;
-	uint64_t	 next_hb = 0, now, ns, wait_ms;
+	uint64_t	 next_hb = 0, next_dead = 0, now, ns, wait_ms;
 	size_t		 placed;
 
 	for (;;) {
 		wait_ms = c->cfg.sched_interval_ms;
 		if (wait_ms > c->cfg.worker_heartbeat_ms)
 			wait_ms = c->cfg.worker_heartbeat_ms;
+		if (wait_ms > COORD_DEAD_CHECK_MS)
+			wait_ms = COORD_DEAD_CHECK_MS;
 		clock_gettime(CLOCK_REALTIME, &deadline);
 		ns = (uint64_t)deadline.tv_nsec + wait_ms * 1000000;
 		deadline.tv_sec += (time_t)(ns / 1000000000);
@@ -909,8 +914,13 @@ coord_duty_main(void *arg)
 		now = clock_mono_ms();
 		if (now >= next_hb) {
 			coord_duty_heartbeats(c);
-			coord_duty_dead_workers(c);
 			next_hb = now + c->cfg.worker_heartbeat_ms / 2;
+		}
+		/* Looked for often (it reads memory only), so that a worker is
+		 * declared dead within COORD_DEAD_CHECK_MS of its timeout. */
+		if (now >= next_dead) {
+			coord_duty_dead_workers(c);
+			next_dead = now + COORD_DEAD_CHECK_MS;
 		}
 		/* Keep placing while full batches go out: a backlog drains
 		 * without waiting for the next wake-up. */

@@ -40,6 +40,8 @@ struct coord_config {
 	unsigned	 poll_wait_ms;		/* longest a worker's poll is held */
 	unsigned	 worker_threads;	/* worker endpoint request threads */
 	unsigned	 propose_timeout_ms;	/* coord_propose gives up after this */
+	uint64_t	 checkpoint_max;	/* largest checkpoint, bytes uncompressed */
+	unsigned	 checkpoint_keep;	/* committed checkpoints kept per workload */
 };
 
 /* Fills cfg with the documented defaults (paths left NULL). */

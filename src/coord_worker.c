@@ -15,7 +15,9 @@
  * copies of an attempt it already has.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +34,8 @@
 
 #define COORD_RESEND_MS		3000	/* unacknowledged assignment is re-sent after */
 #define COORD_JOIN_SECRET	"join_token"
-#define COORD_MAX_CHECKPOINT	((size_t)64 << 20)
+/* Largest checkpoint chunk a worker may send (it sends 1 MiB ones). */
+#define COORD_CHUNK_MAX		((size_t)4 << 20)
 #define COORD_HASH_BUCKETS	1024
 
 struct cw_sent {
@@ -50,6 +53,7 @@ struct cw_worker {
 	struct bus_call		*parked;	/* held POLL, or NULL */
 	uint64_t		 parked_until;	/* mono ms */
 	bool			 wake;		/* something to deliver */
+	bool			 draining;	/* said DRAIN: polls are not held */
 	struct wmsg_attempt	*stops;		/* attempts to tell it to stop */
 	size_t			 n_stops;
 	struct cw_sent		*sent;		/* assignments sent, not yet started */
@@ -276,6 +280,7 @@ cw_handle_register(struct coord_workers *cw, struct bus_call *call, const struct
 		 * its SCHEDULED work is re-sent on the next poll. */
 		w->n_sent = 0;
 		w->n_stops = 0;
+		w->draining = false;
 		w->generation = rec.generation;
 		w->last_seen_mono = clock_mono_ms();
 		w->last_seen_wall = clock_wall_ms();
@@ -371,6 +376,8 @@ cw_build_work(struct coord_workers *cw, struct cw_worker *w, struct wmsg *r)
 		a->type = xstrdup(on[i].type);
 		a->params_json = xstrdup(on[i].params_json ? on[i].params_json : "{}");
 		a->timeout_seconds = on[i].timeout_seconds;
+		a->checkpoint_interval_s = on[i].ckpt_policy.interval_seconds;
+		a->checkpoint_progress_pct = on[i].ckpt_policy.on_progress_percent;
 		if (on[i].checkpoint_seq > 0 &&
 		    fsm_checkpoint_get(coord_fsm(cw->coord), on[i].id, 0, &a->checkpoint,
 		    &a->checkpoint_len, &a->checkpoint_seq, NULL) != 0) {
@@ -424,7 +431,8 @@ cw_handle_poll(struct coord_workers *cw, struct bus_call *call, const struct wms
 	pthread_mutex_lock(&cw->mu);
 	w = cw_get(cw, req->worker_id, true);
 	cw_build_work(cw, w, &r);
-	if (r.n_assignments > 0 || r.n_stop > 0 || wait == 0 || cw->stopping) {
+	if (r.n_assignments > 0 || r.n_stop > 0 || wait == 0 || cw->stopping ||
+	    w->draining) {
 		pthread_mutex_unlock(&cw->mu);
 		bus_call_reply(call, &r);
 		cw_work_fini(&r);
@@ -445,6 +453,51 @@ cw_handle_poll(struct coord_workers *cw, struct bus_call *call, const struct wms
 	}
 }
 
+/*
+ * DRAIN: the worker is shutting down.  It is marked draining through the
+ * log (no more placements; what it was given but has not started goes back
+ * to PENDING), and its held poll is answered now, so that an idle worker
+ * exits at once instead of when the poll would have timed out.
+ */
+static void
+cw_handle_drain(struct coord_workers *cw, struct bus_call *call, const struct wmsg *req)
+{
+	struct errbuf		 eb = { 0 };
+	struct cw_worker	*w;
+	struct bus_call		*held;
+	struct wmsg		 r;
+	struct cmd		 cmd;
+	char			 actor[MODEL_NAME_MAX + 16];
+	int			 rc;
+
+	if (!cw_check_registration(cw, call, req))
+		return;
+	cw_touch(cw, req->worker_id, req->generation);
+	pthread_mutex_lock(&cw->mu);
+	w = cw_get(cw, req->worker_id, true);
+	w->draining = true;
+	held = w->parked;
+	w->parked = NULL;
+	pthread_mutex_unlock(&cw->mu);
+	if (held != NULL) {
+		memset(&r, 0, sizeof r);
+		r.type = WMSG_WORK;
+		bus_call_reply(held, &r);
+	}
+	memset(&cmd, 0, sizeof cmd);
+	cmd.type = CMD_WORKER_DRAIN;
+	cmd.now_ms = clock_wall_ms();
+	snprintf(actor, sizeof actor, "worker:%s", req->worker_id);
+	cmd.actor = actor;
+	cmd.worker_id = req->worker_id;
+	cmd.generation = req->generation;
+	rc = coord_propose(cw->coord, &cmd, &eb);
+	if (rc == 0 || rc == ERR_STALE)
+		cw_reply_ack(call, false);
+	else
+		cw_reply_propose_error(call, rc, &eb);
+}
+
 static void
 cw_forget_sent(struct coord_workers *cw, const char *worker_id, const char *workload_id)
 {
@@ -461,6 +514,45 @@ cw_forget_sent(struct coord_workers *cw, const char *worker_id, const char *work
 	pthread_mutex_unlock(&cw->mu);
 }
 
+/*
+ * A checkpoint chunk is checked before it goes into the log: its own hash
+ * (a chunk damaged on the way is refused here and sent again), and sizes
+ * within the configured maximum.  Answers the refusal itself.
+ */
+static bool
+cw_checkpoint_chunk_ok(struct coord_workers *cw, struct bus_call *call,
+    const struct wmsg *req)
+{
+	const struct coord_config	*cfg = coord_config_get(cw->coord);
+	uint8_t				 h[16];
+	char				 msg[160];
+
+	if (req->raw_len > cfg->checkpoint_max) {
+		snprintf(msg, sizeof msg, "checkpoint of %" PRIu64 " bytes is over "
+		    "the limit of %" PRIu64, req->raw_len, cfg->checkpoint_max);
+		cw_reply_error(call, ERR_TOOBIG, msg, false);
+		return false;
+	}
+	if (req->chunk_count == 0 || req->chunk_index >= req->chunk_count ||
+	    req->blob_len == 0 || req->blob_len > COORD_CHUNK_MAX ||
+	    req->blob_len > req->total_len ||
+	    req->total_len > ZSTD_compressBound(cfg->checkpoint_max)) {
+		cw_reply_error(call, ERR_PROTO, "malformed checkpoint chunk", false);
+		return false;
+	}
+	crypto_generichash(h, sizeof h, req->blob, req->blob_len, NULL, 0);
+	if (sodium_memcmp(h, req->chunk_hash, sizeof h) != 0) {
+		snprintf(msg, sizeof msg, "checkpoint %" PRIu64 " chunk %" PRIu32
+		    ": hash mismatch, corrupt in transit", req->checkpoint_seq,
+		    req->chunk_index);
+		log_warn("CKPTCORRUPT", "%s#%" PRIu32 " from %s: %s",
+		    req->workload_id, req->attempt, req->worker_id, msg);
+		cw_reply_error(call, ERR_INVAL, msg, false);
+		return false;
+	}
+	return true;
+}
+
 /* START, PROGRESS, CHECKPOINT, COMPLETE: one command each. */
 static void
 cw_handle_report(struct coord_workers *cw, struct bus_call *call, const struct wmsg *req)
@@ -468,8 +560,6 @@ cw_handle_report(struct coord_workers *cw, struct bus_call *call, const struct w
 	struct errbuf	 eb = { 0 };
 	struct cmd	 cmd;
 	char		 actor[MODEL_NAME_MAX + 16];
-	void		*packed = NULL;
-	size_t		 bound, n;
 	int		 rc;
 
 	if (!cw_check_registration(cw, call, req))
@@ -490,23 +580,18 @@ cw_handle_report(struct coord_workers *cw, struct bus_call *call, const struct w
 		cmd.message = req->message;
 		break;
 	case WMSG_CHECKPOINT:
-		if (req->blob_len > COORD_MAX_CHECKPOINT) {
-			cw_reply_error(call, ERR_TOOBIG, "checkpoint larger than 64 MiB", false);
+		if (!cw_checkpoint_chunk_ok(cw, call, req))
 			return;
-		}
 		cw_cmd_init(&cmd, CMD_CHECKPOINT, req, actor, sizeof actor);
-		bound = ZSTD_compressBound(req->blob_len);
-		packed = xmalloc(bound);
-		n = ZSTD_compress(packed, bound, req->blob, req->blob_len, 3);
-		if (ZSTD_isError(n)) {
-			free(packed);
-			cw_reply_error(call, ERR_INTERNAL, ZSTD_getErrorName(n), false);
-			return;
-		}
 		cmd.checkpoint_seq = req->checkpoint_seq;
-		cmd.data = packed;
-		cmd.data_len = n;
-		cmd.raw_len = req->blob_len;
+		cmd.data = req->blob;
+		cmd.data_len = req->blob_len;
+		cmd.raw_len = req->raw_len;
+		cmd.chunk_index = req->chunk_index;
+		cmd.chunk_count = req->chunk_count;
+		cmd.total_len = req->total_len;
+		memcpy(cmd.blob_hash, req->blob_hash, sizeof cmd.blob_hash);
+		cmd.checkpoint_keep = coord_config_get(cw->coord)->checkpoint_keep;
 		break;
 	case WMSG_COMPLETE:
 		if (req->outcome < 0 || req->outcome >= OUTCOME__COUNT) {
@@ -523,7 +608,6 @@ cw_handle_report(struct coord_workers *cw, struct bus_call *call, const struct w
 		return;
 	}
 	rc = coord_propose(cw->coord, &cmd, &eb);
-	free(packed);
 	switch (rc) {
 	case 0:
 		if (req->type == WMSG_START || req->type == WMSG_COMPLETE)
@@ -564,6 +648,9 @@ coord_workers_request(void *arg, struct bus_call *call, const struct wmsg *req)
 		break;
 	case WMSG_POLL:
 		cw_handle_poll(cw, call, req);
+		break;
+	case WMSG_DRAIN:
+		cw_handle_drain(cw, call, req);
 		break;
 	case WMSG_START:
 	case WMSG_PROGRESS:

@@ -21,7 +21,10 @@
  *	by_created	be64(seq) -> id
  *	by_worker	worker id ‖ 0 ‖ workload id -> empty (slot holders only)
  *	checkpoints	workload id ‖ be64(checkpoint seq) ->
- *			{attempt, raw_len, at, data (zstd, as received)}
+ *			{attempt, raw_len, at, data (one whole zstd frame)}
+ *	checkpoint_chunks  workload id ‖ be64(checkpoint seq) ‖ be32(chunk) ->
+ *			{attempt, count, total, raw_len, hash, data}: the chunks
+ *			of a checkpoint not yet whole; never read for resume
  *	workers		worker id -> worker record
  *	keys		sha-256 hash -> api key; key_ids: key id -> hash
  *	secrets		name -> 32-byte hash
@@ -62,6 +65,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <sodium.h>
 #include <zstd.h>
 
 #include "net/wire.h"
@@ -70,8 +74,9 @@
 #include "src/strs.h"
 #include "storage/kv.h"
 
-#define FSM_CKPT_KEEP		3			/* checkpoints kept per workload */
+#define FSM_CKPT_KEEP		3			/* checkpoints kept per workload, by default */
 #define FSM_CKPT_MAX		((uint64_t)256 << 20)	/* largest decompressed checkpoint */
+#define FSM_CKPT_CHUNK_MAX	((uint64_t)4 << 20)	/* largest chunk of one */
 #define FSM_BACKOFF_BASE_MS	1000
 #define FSM_BACKOFF_MAX_MS	300000
 #define FSM_SNAP_MAGIC		"NYSNAP1"		/* 8 bytes with its NUL */
@@ -221,6 +226,22 @@ fsm_key_u64(struct fsm_key *k, uint64_t v)
 
 	fsm_be64_put(b, v);
 	fsm_key_bytes(k, b, sizeof b);
+}
+
+static void
+fsm_key_u32(struct fsm_key *k, uint32_t v)
+{
+	uint8_t	 b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
+		    (uint8_t)(v >> 8), (uint8_t)v };
+
+	fsm_key_bytes(k, b, sizeof b);
+}
+
+static uint32_t
+fsm_be32_get(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
 }
 
 static bool
@@ -832,6 +853,9 @@ fsm_wl_index(struct fsm_ctx *x, const struct workload *w, bool add)
 /* Writes w (updated now), moving its index entries if its status or worker
  * changed since the stored version; is_new skips reading a stored version
  * (a submission's existence was checked already). */
+static int	fsm_ckpt_chunks_drop(struct fsm_ctx *x, const char *id,
+		    uint64_t keep_seq);
+
 static int
 fsm_wl_put(struct fsm_ctx *x, struct workload *w, bool is_new)
 {
@@ -857,6 +881,14 @@ fsm_wl_put(struct fsm_ctx *x, struct workload *w, bool is_new)
 	}
 	if ((wr = wire_writer_new()) == NULL) {
 		rc = err_setf(x->eb, ERR_NOMEM, "encode workload: out of memory");
+		goto out;
+	}
+	/* Chunks of a checkpoint never finished are of no use once the
+	 * workload has ended. */
+	if (exists && !wl_status_is_terminal(old.status) &&
+	    wl_status_is_terminal(w->status) &&
+	    (rc = fsm_ckpt_chunks_drop(x, w->id, 0)) != 0) {
+		wire_writer_free(wr);
 		goto out;
 	}
 	model_workload_encode(wr, w);
@@ -1397,9 +1429,9 @@ out:
 	return rc;
 }
 
-/* Keeps the newest FSM_CKPT_KEEP checkpoints of workload id. */
+/* Keeps the newest keep (0: FSM_CKPT_KEEP) checkpoints of workload id. */
 static int
-fsm_ckpt_prune(struct fsm_ctx *x, const char *id)
+fsm_ckpt_prune(struct fsm_ctx *x, const char *id, uint32_t keep)
 {
 	struct kv_cursor	*cur;
 	struct kv_val		 key;
@@ -1408,6 +1440,8 @@ fsm_ckpt_prune(struct fsm_ctx *x, const char *id)
 	size_t			 n = 0, cap = 0, i;
 	int			 rc;
 
+	if (keep == 0)
+		keep = FSM_CKPT_KEEP;
 	if ((rc = kv_cursor_open(x->txn, KV_DB_CHECKPOINTS, &cur, x->eb)) != 0)
 		return rc;
 	for (rc = kv_cursor_seek(cur, id, MODEL_ID_LEN, &key, NULL); rc == 0;
@@ -1430,7 +1464,7 @@ fsm_ckpt_prune(struct fsm_ctx *x, const char *id)
 	cur = NULL;
 	rc = 0;
 	/* seqs ascend: the oldest come first. */
-	for (i = 0; i + FSM_CKPT_KEEP < n; i++) {
+	for (i = 0; i + keep < n; i++) {
 		memset(&k, 0, sizeof k);
 		fsm_key_bytes(&k, id, MODEL_ID_LEN);
 		fsm_key_u64(&k, seqs[i]);
@@ -1444,14 +1478,201 @@ out:
 	return rc;
 }
 
+/* Deletes the staged chunks of workload id, all of them (keep_seq 0) or
+ * those of every checkpoint but keep_seq. */
+static int
+fsm_ckpt_chunks_drop(struct fsm_ctx *x, const char *id, uint64_t keep_seq)
+{
+	struct kv_cursor	*cur;
+	struct kv_val		 key;
+	int			 rc;
+
+	if ((rc = kv_cursor_open(x->txn, KV_DB_CKPT_CHUNKS, &cur, x->eb)) != 0)
+		return rc;
+	rc = kv_cursor_seek(cur, id, MODEL_ID_LEN, &key, NULL);
+	while (rc == 0) {
+		if (key.len != MODEL_ID_LEN + 12 ||
+		    memcmp(key.data, id, MODEL_ID_LEN) != 0)
+			break;
+		if (keep_seq != 0 && fsm_be64_get((const uint8_t *)key.data +
+		    MODEL_ID_LEN) == keep_seq) {
+			rc = kv_cursor_next(cur, &key, NULL);
+			continue;
+		}
+		/* Deleting under the cursor: seek past the deleted key. */
+		{
+			uint8_t	 k[MODEL_ID_LEN + 12];
+
+			memcpy(k, key.data, sizeof k);
+			if ((rc = kv_del(x->txn, KV_DB_CKPT_CHUNKS, k, sizeof k,
+			    x->eb)) != 0)
+				break;
+			rc = kv_cursor_seek(cur, k, sizeof k, &key, NULL);
+		}
+	}
+	kv_cursor_close(cur);
+	return rc == ERR_NOTFOUND ? 0 : rc;
+}
+
+/* Stores a whole checkpoint frame as committed, keeps the newest ones. */
+static int
+fsm_ckpt_commit(struct fsm_ctx *x, struct workload *w, const void *frame,
+    size_t len)
+{
+	const struct cmd	*c = x->c;
+	struct wire_writer	*wr;
+	struct fsm_key		 k = { .len = 0 };
+	uint8_t			 hash[32];
+	unsigned long long	 sz;
+	int			 rc;
+
+	/* Checked here, cheaply (a hash and the frame header), so that a
+	 * checkpoint that could never be read back is refused up front. */
+	if (len != c->total_len)
+		return err_setf(x->eb, ERR_INVAL, "checkpoint %" PRIu64 ": %zu "
+		    "bytes, not the %" PRIu64 " announced", c->checkpoint_seq,
+		    len, c->total_len);
+	crypto_generichash(hash, sizeof hash, frame, len, NULL, 0);
+	if (sodium_memcmp(hash, c->blob_hash, sizeof hash) != 0)
+		return err_setf(x->eb, ERR_INVAL, "checkpoint %" PRIu64 ": the "
+		    "frame's hash does not match: corrupt chunk",
+		    c->checkpoint_seq);
+	sz = ZSTD_getFrameContentSize(frame, len);
+	if (sz == ZSTD_CONTENTSIZE_ERROR || sz == ZSTD_CONTENTSIZE_UNKNOWN ||
+	    sz != c->raw_len || sz > FSM_CKPT_MAX)
+		return err_setf(x->eb, ERR_INVAL, "checkpoint: not a zstd frame "
+		    "of %" PRIu64 " bytes (at most %" PRIu64 ")", c->raw_len,
+		    FSM_CKPT_MAX);
+	if ((wr = wire_writer_new()) == NULL)
+		return err_setf(x->eb, ERR_NOMEM, "checkpoint: out of memory");
+	wire_put_map(wr, 4);
+	wire_put_str(wr, "attempt");
+	wire_put_uint(wr, w->attempt);
+	wire_put_str(wr, "raw_len");
+	wire_put_uint(wr, c->raw_len);
+	wire_put_str(wr, "at");
+	wire_put_uint(wr, c->now_ms);
+	wire_put_str(wr, "data");
+	wire_put_bin(wr, frame, len);
+	fsm_key_bytes(&k, w->id, MODEL_ID_LEN);
+	fsm_key_u64(&k, c->checkpoint_seq);
+	if ((rc = fsm_put_writer(x->txn, KV_DB_CHECKPOINTS, k.b, k.len, wr,
+	    x->eb)) != 0 ||
+	    (rc = fsm_ckpt_chunks_drop(x, w->id, 0)) != 0 ||
+	    (rc = fsm_ckpt_prune(x, w->id, c->checkpoint_keep)) != 0)
+		return rc;
+	w->checkpoint_seq = c->checkpoint_seq;
+	return fsm_wl_store(x, w);
+}
+
+/* Stages one chunk of a checkpoint of several; commits it once every chunk
+ * is in.  The chunks all carry the same description of the whole (count,
+ * size, hash); one that disagrees with those already staged is refused. */
+static int
+fsm_ckpt_stage(struct fsm_ctx *x, struct workload *w)
+{
+	const struct cmd	*c = x->c;
+	struct kv_cursor	*cur = NULL;
+	struct kv_val		 key, val;
+	struct wire_writer	*wr;
+	struct wire_doc		*d;
+	const struct wire_val	*root, *v;
+	struct fsm_key		 k = { .len = 0 };
+	uint8_t			*frame = NULL;
+	const void		*p;
+	size_t			 plen, got = 0;
+	uint64_t		 total, raw;
+	uint32_t		 count, n = 0;
+	bool			 same;
+	int			 rc;
+
+	if ((rc = fsm_ckpt_chunks_drop(x, w->id, c->checkpoint_seq)) != 0)
+		return rc;
+	if ((wr = wire_writer_new()) == NULL)
+		return err_setf(x->eb, ERR_NOMEM, "checkpoint: out of memory");
+	wire_put_map(wr, 6);
+	wire_put_str(wr, "attempt");
+	wire_put_uint(wr, w->attempt);
+	wire_put_str(wr, "count");
+	wire_put_uint(wr, c->chunk_count);
+	wire_put_str(wr, "total");
+	wire_put_uint(wr, c->total_len);
+	wire_put_str(wr, "raw_len");
+	wire_put_uint(wr, c->raw_len);
+	wire_put_str(wr, "hash");
+	wire_put_bin(wr, c->blob_hash, sizeof c->blob_hash);
+	wire_put_str(wr, "data");
+	wire_put_bin(wr, c->data, c->data_len);
+	fsm_key_bytes(&k, w->id, MODEL_ID_LEN);
+	fsm_key_u64(&k, c->checkpoint_seq);
+	fsm_key_u32(&k, c->chunk_index);
+	if ((rc = fsm_put_writer(x->txn, KV_DB_CKPT_CHUNKS, k.b, k.len, wr,
+	    x->eb)) != 0)
+		return rc;
+
+	/* Whole yet?  Walk this checkpoint's chunks in order. */
+	if ((frame = malloc(c->total_len > 0 ? (size_t)c->total_len : 1)) == NULL)
+		return err_setf(x->eb, ERR_NOMEM, "checkpoint: out of memory");
+	if ((rc = kv_cursor_open(x->txn, KV_DB_CKPT_CHUNKS, &cur, x->eb)) != 0)
+		goto out;
+	k.len = MODEL_ID_LEN + 8;
+	for (rc = kv_cursor_seek(cur, k.b, k.len, &key, &val); rc == 0;
+	    rc = kv_cursor_next(cur, &key, &val)) {
+		if (key.len != MODEL_ID_LEN + 12 || memcmp(key.data, k.b, k.len) != 0)
+			break;
+		if (fsm_be32_get((const uint8_t *)key.data + k.len) != n)
+			break;		/* a gap: not whole yet */
+		if ((rc = fsm_doc_open(&val, &d, "checkpoint chunk", x->eb)) != 0)
+			goto out;
+		root = wire_doc_root(d);
+		count = 0;
+		total = raw = 0;
+		v = wire_map_get(root, "hash");
+		same = wire_field_u32(root, "count", &count) == 0 &&
+		    wire_field_uint(root, "total", &total) == 0 &&
+		    wire_field_uint(root, "raw_len", &raw) == 0 &&
+		    count == c->chunk_count && total == c->total_len &&
+		    raw == c->raw_len && v != NULL &&
+		    wire_get_bin(v, &p, &plen) == 0 && plen == 32 &&
+		    memcmp(p, c->blob_hash, 32) == 0 &&
+		    (v = wire_map_get(root, "data")) != NULL &&
+		    wire_get_bin(v, &p, &plen) == 0 && plen <= total - got;
+		if (same) {
+			memcpy(frame + got, p, plen);
+			got += plen;
+		}
+		wire_doc_free(d);
+		if (!same) {
+			rc = err_setf(x->eb, ERR_INVAL, "checkpoint %" PRIu64
+			    " chunk %" PRIu32 " disagrees with chunk %" PRIu32
+			    " about the whole", c->checkpoint_seq,
+			    c->chunk_index, n);
+			goto out;
+		}
+		n++;
+	}
+	if (rc != 0 && rc != ERR_NOTFOUND)
+		goto out;
+	kv_cursor_close(cur);
+	cur = NULL;
+	rc = n == c->chunk_count ? fsm_ckpt_commit(x, w, frame, got) : 0;
+out:
+	kv_cursor_close(cur);
+	free(frame);
+	return rc;
+}
+
+/*
+ * CHECKPOINT: one chunk of checkpoint checkpoint_seq.  A checkpoint of one
+ * chunk is committed at once; a longer one is staged chunk by chunk and
+ * committed (hash and frame checked) when its last missing chunk arrives.
+ * Only committed checkpoints are ever offered for resume.
+ */
 static int
 fsm_cmd_checkpoint(struct fsm_ctx *x)
 {
 	const struct cmd	*c = x->c;
 	struct workload		 w;
-	struct wire_writer	*wr;
-	struct fsm_key		 k = { .len = 0 };
-	unsigned long long	 sz;
 	int			 rc;
 
 	if ((rc = fsm_wl_fenced(x, &w)) != 0)
@@ -1471,41 +1692,21 @@ fsm_cmd_checkpoint(struct fsm_ctx *x)
 		    w.checkpoint_seq);
 		goto out;
 	}
-	/* Checked here, cheaply (frame header only), so that a checkpoint
-	 * that could never be read back is refused up front. */
 	if (c->data == NULL || c->data_len == 0) {
 		rc = err_setf(x->eb, ERR_INVAL, "checkpoint: no data");
 		goto out;
 	}
-	sz = ZSTD_getFrameContentSize(c->data, c->data_len);
-	if (sz == ZSTD_CONTENTSIZE_ERROR || sz == ZSTD_CONTENTSIZE_UNKNOWN ||
-	    sz != c->raw_len || sz > FSM_CKPT_MAX) {
-		rc = err_setf(x->eb, ERR_INVAL, "checkpoint: not a zstd frame "
-		    "of %" PRIu64 " bytes (at most %" PRIu64 ")", c->raw_len,
-		    FSM_CKPT_MAX);
+	if (c->chunk_count == 0 || c->chunk_index >= c->chunk_count ||
+	    c->data_len > FSM_CKPT_CHUNK_MAX || c->data_len > c->total_len ||
+	    c->total_len > FSM_CKPT_MAX + (FSM_CKPT_MAX >> 6) ||
+	    c->total_len > (uint64_t)c->chunk_count * FSM_CKPT_CHUNK_MAX) {
+		rc = err_setf(x->eb, ERR_INVAL, "checkpoint: bad chunk %" PRIu32
+		    " of %" PRIu32 " (%zu of %" PRIu64 " bytes)", c->chunk_index,
+		    c->chunk_count, c->data_len, c->total_len);
 		goto out;
 	}
-	if ((wr = wire_writer_new()) == NULL) {
-		rc = err_setf(x->eb, ERR_NOMEM, "checkpoint: out of memory");
-		goto out;
-	}
-	wire_put_map(wr, 4);
-	wire_put_str(wr, "attempt");
-	wire_put_uint(wr, w.attempt);
-	wire_put_str(wr, "raw_len");
-	wire_put_uint(wr, c->raw_len);
-	wire_put_str(wr, "at");
-	wire_put_uint(wr, c->now_ms);
-	wire_put_str(wr, "data");
-	wire_put_bin(wr, c->data, c->data_len);
-	fsm_key_bytes(&k, w.id, MODEL_ID_LEN);
-	fsm_key_u64(&k, c->checkpoint_seq);
-	if ((rc = fsm_put_writer(x->txn, KV_DB_CHECKPOINTS, k.b, k.len, wr,
-	    x->eb)) != 0 ||
-	    (rc = fsm_ckpt_prune(x, w.id)) != 0)
-		goto out;
-	w.checkpoint_seq = c->checkpoint_seq;
-	rc = fsm_wl_store(x, &w);
+	rc = c->chunk_count == 1 ? fsm_ckpt_commit(x, &w, c->data, c->data_len) :
+	    fsm_ckpt_stage(x, &w);
 out:
 	workload_fini(&w);
 	return rc;
@@ -1754,13 +1955,19 @@ fsm_attempt_listed(const struct cmd *c, const struct workload *w)
 	return false;
 }
 
-/* Requeues the slot holders of worker_id: all of them (dead), or those
- * RUNNING/PAUSING ones the worker no longer runs (registered again).
- * *kept counts the ones still holding a slot; *pending whether any went
- * back to PENDING. */
+/* Which slot holders of a worker fsm_worker_requeue puts back. */
+enum fsm_requeue {
+	FSM_REQUEUE_ALL,	/* the worker is dead */
+	FSM_REQUEUE_UNLISTED,	/* RUNNING/PAUSING ones it no longer runs */
+	FSM_REQUEUE_SCHEDULED,	/* not started yet: it is draining */
+};
+
+/* Requeues the slot holders of worker_id that `which` names.  *kept counts
+ * the ones still holding a slot; *pending whether any went back to
+ * PENDING. */
 static int
-fsm_worker_requeue(struct fsm_ctx *x, const char *worker_id, bool all,
-    const char *why, uint32_t *kept, bool *pending)
+fsm_worker_requeue(struct fsm_ctx *x, const char *worker_id,
+    enum fsm_requeue which, const char *why, uint32_t *kept, bool *pending)
 {
 	struct strlist	 ids = { NULL, 0 };
 	struct workload	 w;
@@ -1780,8 +1987,9 @@ fsm_worker_requeue(struct fsm_ctx *x, const char *worker_id, bool all,
 			break;
 		}
 		from = w.status;
-		if (!all && (from == WL_SCHEDULED ||
-		    fsm_attempt_listed(x->c, &w))) {
+		if ((which == FSM_REQUEUE_UNLISTED && (from == WL_SCHEDULED ||
+		    fsm_attempt_listed(x->c, &w))) ||
+		    (which == FSM_REQUEUE_SCHEDULED && from != WL_SCHEDULED)) {
 			(*kept)++;
 			workload_fini(&w);
 			continue;
@@ -1824,7 +2032,7 @@ fsm_cmd_worker_register(struct fsm_ctx *x)
 	nw.registered_ms = nw.last_heartbeat_ms = c->now_ms;
 
 	/* A restarted worker has lost whatever it no longer reports. */
-	if ((rc = fsm_worker_requeue(x, nw.id, false, "worker restarted",
+	if ((rc = fsm_worker_requeue(x, nw.id, FSM_REQUEUE_UNLISTED, "worker restarted",
 	    &nw.used, &pending)) != 0)
 		goto out;
 	snprintf(detail, sizeof detail, "registered, generation %" PRIu64,
@@ -1886,7 +2094,7 @@ fsm_cmd_worker_dead(struct fsm_ctx *x)
 	}
 	if (wr.status == WORKER_DEAD)
 		goto out;
-	if ((rc = fsm_worker_requeue(x, wr.id, true, "worker dead", &kept,
+	if ((rc = fsm_worker_requeue(x, wr.id, FSM_REQUEUE_ALL, "worker dead", &kept,
 	    &pending)) != 0)
 		goto out;
 	wr.status = WORKER_DEAD;
@@ -1895,6 +2103,44 @@ fsm_cmd_worker_dead(struct fsm_ctx *x)
 	    wr.generation);
 	if ((rc = fsm_worker_write(x->txn, &wr, x->eb)) != 0 ||
 	    (rc = fsm_audit(x, NULL, NULL, "worker", NULL, NULL, detail)) != 0 ||
+	    (rc = fsm_event_add(x, FSM_EV_WORKER, NULL, 0, wr.id)) != 0)
+		goto out;
+	if (pending)
+		rc = fsm_event_add(x, FSM_EV_PENDING, NULL, 0, NULL);
+out:
+	worker_rec_fini(&wr);
+	return rc;
+}
+
+/* WORKER_DRAIN: the worker is shutting down.  It is given no more work;
+ * what was assigned but not started goes back to PENDING at once (what
+ * runs, the worker checkpoints and hands back itself). */
+static int
+fsm_cmd_worker_drain(struct fsm_ctx *x)
+{
+	const struct cmd	*c = x->c;
+	struct worker_rec	 wr;
+	uint32_t		 kept;
+	bool			 pending;
+	int			 rc;
+
+	if ((rc = fsm_worker_read(x->txn, c->worker_id, &wr, x->eb)) != 0)
+		return rc;
+	if (wr.generation != c->generation || wr.status == WORKER_DEAD) {
+		rc = err_setf(x->eb, ERR_STALE, "worker %s: generation %" PRIu64
+		    " is not the current live one", wr.id, c->generation);
+		goto out;
+	}
+	if (wr.status == WORKER_DRAINING)
+		goto out;
+	if ((rc = fsm_worker_requeue(x, wr.id, FSM_REQUEUE_SCHEDULED,
+	    "worker draining", &kept, &pending)) != 0)
+		goto out;
+	wr.status = WORKER_DRAINING;
+	wr.used = kept;
+	if ((rc = fsm_worker_write(x->txn, &wr, x->eb)) != 0 ||
+	    (rc = fsm_audit(x, NULL, NULL, "worker", NULL, NULL,
+	    "draining")) != 0 ||
 	    (rc = fsm_event_add(x, FSM_EV_WORKER, NULL, 0, wr.id)) != 0)
 		goto out;
 	if (pending)
@@ -2274,6 +2520,8 @@ fsm_cmd_run(struct fsm_ctx *x)
 		return fsm_cmd_worker_heartbeats(x);
 	case CMD_WORKER_DEAD:
 		return fsm_cmd_worker_dead(x);
+	case CMD_WORKER_DRAIN:
+		return fsm_cmd_worker_drain(x);
 	case CMD_KEY_CREATE:
 		return fsm_cmd_key_create(x);
 	case CMD_SECRET_SET:
@@ -2319,6 +2567,9 @@ fsm_open(struct fsm **out, const char *dir, uint64_t map_size, struct errbuf *eb
 	int			 rc;
 
 	*out = NULL;
+	/* Checkpoint hashes are BLAKE2b (libsodium); idempotent. */
+	if (sodium_init() < 0)
+		return err_setf(eb, ERR_INTERNAL, "fsm: libsodium failed to start");
 	if ((f = calloc(1, sizeof *f)) == NULL)
 		return err_setf(eb, ERR_NOMEM, "fsm: out of memory");
 	f->map_size = map_size != 0 ? map_size : KV_MAP_SIZE_DEFAULT;
@@ -3438,7 +3689,22 @@ fsm_checkpoint_get(struct fsm *f, const char *workload_id, uint64_t seq,
 	}
 	if (rc != 0)
 		goto out;
-	if ((rc = fsm_ckpt_decode(&val, data, len, &attempt)) != 0)
+	rc = fsm_ckpt_decode(&val, data, len, &attempt);
+	/* The latest one that does not decompress (its frame checksum says
+	 * it is damaged) is passed over for the one before it: a corrupt
+	 * checkpoint is never offered for resume. */
+	while (rc == ERR_CORRUPT && cur != NULL) {
+		if ((rc = kv_cursor_prev(cur, &key, &val)) != 0)
+			break;
+		if (key.len != MODEL_ID_LEN + 8 ||
+		    memcmp(key.data, workload_id, MODEL_ID_LEN) != 0) {
+			rc = ERR_NOTFOUND;
+			break;
+		}
+		seq = fsm_be64_get((const uint8_t *)key.data + MODEL_ID_LEN);
+		rc = fsm_ckpt_decode(&val, data, len, &attempt);
+	}
+	if (rc != 0)
 		goto out;
 	if (seq_out != NULL)
 		*seq_out = seq;

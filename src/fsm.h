@@ -115,8 +115,9 @@ bool	fsm_has_admin_key(struct fsm *f);
 /* The hash stored under name by SECRET_SET. ERR_NOTFOUND if none. */
 int	fsm_secret_get(struct fsm *f, const char *name, uint8_t hash[32]);
 
-/* The checkpoint of workload_id with sequence seq (0: the latest),
- * decompressed into a new malloc'd buffer. ERR_NOTFOUND if none. */
+/* The checkpoint of workload_id with sequence seq (0: the latest that
+ * decompresses whole), decompressed into a new malloc'd buffer.
+ * ERR_NOTFOUND if none, ERR_CORRUPT if seq names a damaged one. */
 int	fsm_checkpoint_get(struct fsm *f, const char *workload_id, uint64_t seq,
 	    void **data, size_t *len, uint64_t *seq_out, uint32_t *attempt_out);
 

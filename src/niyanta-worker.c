@@ -41,6 +41,20 @@ static const struct cfg_option worker_options[] = {
 	{ .name = "drain-timeout-ms", .type = CFG_UINT, .def = "10000", .min = 0,
 	  .max = 3600000, .metavar = "MS",
 	  .help = "On SIGTERM, how long running workloads get to stop." },
+	{ .name = "checkpoint-interval", .type = CFG_UINT, .def = "300", .min = 0,
+	  .max = 604800, .metavar = "S",
+	  .help = "Ask a running workload to checkpoint every S seconds, unless "
+	  "it has its own checkpoint_policy (0: not by time)." },
+	{ .name = "checkpoint-progress", .type = CFG_UINT, .def = "0", .min = 0,
+	  .max = 100, .metavar = "P",
+	  .help = "Ask for a checkpoint every P points of progress (0: not by "
+	  "progress)." },
+	{ .name = "checkpoint-policy", .type = CFG_LIST, .metavar = "TYPE=S,P",
+	  .help = "The two settings above for one workload type, e.g. "
+	  "exec=60,10." },
+	{ .name = "checkpoint-max-mb", .type = CFG_UINT, .def = "64", .min = 1,
+	  .max = 256, .metavar = "MB",
+	  .help = "Largest checkpoint sent (uncompressed)." },
 	{ .name = "log-level", .type = CFG_STR, .def = "info", .metavar = "LEVEL",
 	  .help = "debug, info, warn or error." },
 	{ .name = "config", .type = CFG_STR, .metavar = "FILE",
@@ -85,12 +99,74 @@ main_url_check(const char *url)
 	return 0;
 }
 
+static void
+ckpt_defaults_free(struct worker_ckpt_default *v, unsigned n)
+{
+	unsigned	 i;
+
+	for (i = 0; v != NULL && i < n; i++)
+		free((char *)v[i].type);
+	free(v);
+}
+
+/*
+ * The checkpoint defaults: the two global settings (type NULL), then one
+ * entry per --checkpoint-policy TYPE=S,P (types owned: ckpt_defaults_free).
+ * 0, or EXIT_USAGE after saying what is wrong.
+ */
+static int
+ckpt_defaults_parse(const struct cfg *c, struct worker_ckpt_default **out,
+    unsigned *n)
+{
+	const struct strlist		*l = cfg_list(c, "checkpoint-policy");
+	struct worker_ckpt_default	*v;
+	char				 num[2][16];
+	const char			*eq, *comma, *type;
+	long long			 s, p;
+	size_t				 i;
+
+	if ((v = calloc(l->n + 1, sizeof *v)) == NULL)
+		log_fatal("NOMEM", "out of memory");
+	v[0].interval_seconds = (uint32_t)cfg_uint(c, "checkpoint-interval");
+	v[0].on_progress_percent = (uint32_t)cfg_uint(c, "checkpoint-progress");
+	for (i = 0; i < l->n; i++) {
+		type = l->v[i];
+		eq = strchr(type, '=');
+		comma = eq != NULL ? strchr(eq, ',') : NULL;
+		if (eq == NULL || comma == NULL || eq == type ||
+		    (size_t)(comma - eq - 1) >= sizeof num[0] ||
+		    strlen(comma + 1) >= sizeof num[1]) {
+			ckpt_defaults_free(v, (unsigned)i + 1);
+			return usage_error("--checkpoint-policy: expected "
+			    "TYPE=SECONDS,PERCENT, got \"%s\"", l->v[i]);
+		}
+		memcpy(num[0], eq + 1, (size_t)(comma - eq - 1));
+		num[0][comma - eq - 1] = '\0';
+		strcpy(num[1], comma + 1);
+		if (!str_parse_ll(num[0], 0, 604800, &s) ||
+		    !str_parse_ll(num[1], 0, 100, &p)) {
+			ckpt_defaults_free(v, (unsigned)i + 1);
+			return usage_error("--checkpoint-policy \"%s\": seconds "
+			    "0..604800 and percent 0..100", l->v[i]);
+		}
+		if ((v[i + 1].type = strndup(type, (size_t)(eq - type))) == NULL)
+			log_fatal("NOMEM", "out of memory");
+		v[i + 1].interval_seconds = (uint32_t)s;
+		v[i + 1].on_progress_percent = (uint32_t)p;
+	}
+	*out = v;
+	*n = (unsigned)l->n + 1;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct worker_config	 wc;
 	struct worker		*w = NULL;
 	struct tagset		 tags = { NULL, 0 };
+	struct worker_ckpt_default *ckpt = NULL;
+	unsigned		 n_ckpt = 0;
 	struct errbuf		 eb;
 	const struct strlist	*urls, *taglist;
 	struct cfg		*c = NULL;
@@ -181,6 +257,9 @@ main(int argc, char **argv)
 	    access(plugin_dir, F_OK) != 0)
 		plugin_dir = NULL;
 
+	if ((status = ckpt_defaults_parse(c, &ckpt, &n_ckpt)) != 0)
+		goto done;
+
 	memset(&wc, 0, sizeof wc);
 	wc.coordinators = (const char *const *)urls->v;
 	wc.n_coordinators = (unsigned)urls->n;
@@ -191,6 +270,9 @@ main(int argc, char **argv)
 	wc.plugin_dir = plugin_dir;
 	wc.drain_timeout_ms = (unsigned)cfg_uint(c, "drain-timeout-ms");
 	wc.version = NIYANTA_VERSION;
+	wc.ckpt_defaults = ckpt;
+	wc.n_ckpt_defaults = n_ckpt;
+	wc.checkpoint_max = cfg_uint(c, "checkpoint-max-mb") << 20;
 
 	/* Every thread inherits this mask; the signals are taken here only.
 	 * Child processes get an empty mask (see plugin_exec.c). */
@@ -221,6 +303,7 @@ main(int argc, char **argv)
 	worker_close(w);
 	log_info("WORKERDOWN", "worker %s stopped", id);
 done:
+	ckpt_defaults_free(ckpt, n_ckpt);
 	free(token);
 	tagset_fini(&tags);
 	cfg_free(c);

@@ -70,6 +70,10 @@ static const struct cfg_option niyantad_options[] = {
 	    "largest accepted request body" },
 	{ "propose-timeout-ms", CFG_UINT, "10000", 100, 600000, "MS",
 	    "a write not applied within this answers 503" },
+	{ "checkpoint-max-mb", CFG_UINT, "64", 1, 256, "MB",
+	    "largest checkpoint a worker may store (uncompressed)" },
+	{ "checkpoint-keep", CFG_UINT, "3", 1, 1000, "N",
+	    "committed checkpoints kept per workload (older ones are pruned)" },
 	{ "web-dir", CFG_STR, NIYANTA_WEBDIR, 0, 0, "DIR",
 	    "the console's files and openapi.json" },
 	{ "admin-rate-limit", CFG_UINT, "100000", 1, 10000000, "N",
@@ -154,6 +158,8 @@ main(int argc, char **argv)
 	ccfg.poll_wait_ms = (unsigned)cfg_uint(cfg, "poll-wait-ms");
 	ccfg.worker_threads = (unsigned)cfg_uint(cfg, "worker-threads");
 	ccfg.propose_timeout_ms = (unsigned)cfg_uint(cfg, "propose-timeout-ms");
+	ccfg.checkpoint_max = cfg_uint(cfg, "checkpoint-max-mb") << 20;
+	ccfg.checkpoint_keep = (unsigned)cfg_uint(cfg, "checkpoint-keep");
 	if (ccfg.raft_heartbeat_ms >= ccfg.election_timeout_ms) {
 		fprintf(stderr, "niyantad: --raft-heartbeat-ms must be below "
 		    "--election-timeout-ms\n");

@@ -10,7 +10,9 @@
  *   stale, means the attempt is no longer ours: it is dropped unrun and
  *   unreported.
  * - PROGRESS goes out at most every WORKER_PROGRESS_MS, plus the last
- *   report; CHECKPOINT carries the next checkpoint_seq and the raw bytes.
+ *   report.  A checkpoint is compressed and cut here (src/ckpt.h) and sent
+ *   as CHECKPOINT chunks under the next checkpoint_seq; the coordinator
+ *   commits it when the last chunk is in.
  *   Any ACK with stop, or ERROR stale, sets the attempt's stop flag, which
  *   the plugin sees through should_stop.
  * - COMPLETE is retried with backoff until a coordinator answers (ACK or a
@@ -37,12 +39,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "net/bus.h"
 #include "net/wire_worker.h"
 #include "niyanta/plugin.h"
+#include "src/ckpt.h"
 #include "src/clock.h"
 #include "src/cmd.h"		/* enum outcome only */
 #include "src/err.h"
@@ -51,6 +55,7 @@
 #include "src/strs.h"
 
 #define WORKER_CALL_MS			5000	/* ordinary request timeout */
+#define WORKER_DRAIN_CALL_MS		2000	/* DRAIN: shutdown is waiting */
 #define WORKER_POLL_SLACK_MS		2000	/* poll timeout beyond wait_ms */
 #define WORKER_RECENT_MAX		1024	/* finished attempts remembered */
 #define WORKER_PROGRESS_MS		500
@@ -58,8 +63,8 @@
 #define WORKER_BACKOFF_MAX_MS		5000
 #define WORKER_DEFAULT_HEARTBEAT_MS	1000
 #define WORKER_DEFAULT_POLL_WAIT_MS	5000
-#define WORKER_CHECKPOINT_MAX		(64u * 1024 * 1024)
-#define WORKER_CHECKPOINT_TRIES		3
+#define WORKER_CHECKPOINT_MAX		((uint64_t)64 << 20)
+#define WORKER_CHECKPOINT_TRIES		3	/* per chunk */
 #define WORKER_NAME_MAX			128
 #define WORKER_TOKEN_MAX		1024
 
@@ -77,6 +82,10 @@ struct worker_job {
 	struct wmsg_assignment	 a;		/* owned */
 	atomic_int		 stop;		/* enum worker_stop_reason */
 	uint64_t		 ckpt_seq;	/* last checkpoint_seq used */
+	uint32_t		 ckpt_interval_s; /* the policy in force */
+	uint32_t		 ckpt_progress_pct;
+	uint64_t		 ckpt_last_ms;	/* monotonic: start or last stored */
+	double			 ckpt_last_progress;
 	uint64_t		 deadline_ms;	/* monotonic; 0: no timeout */
 	/* Progress, result, error: touched only by the executing thread. */
 	uint64_t		 progress_sent_ms;
@@ -102,6 +111,9 @@ struct worker {
 	unsigned		 capacity;
 	unsigned		 drain_timeout_ms;
 	char			*version;
+	struct worker_ckpt_default *ckpt_defaults; /* owned, types too */
+	unsigned		 n_ckpt_defaults;
+	uint64_t		 checkpoint_max;
 
 	struct plugin_registry	*reg;
 	struct strlist		 caps;		/* type names */
@@ -796,43 +808,32 @@ worker_host_progress(struct niyanta_ctx *ctx, double percent, const char *messag
 		worker_job_progress_send(ctx->w, job);
 }
 
+/* Sends one chunk of checkpoint job->ckpt_seq, retrying what may pass on
+ * a second try (a coordinator away, a chunk damaged on the way).  0 once
+ * the coordinator took it. */
 static int
-worker_host_checkpoint(struct niyanta_ctx *ctx, const void *data, size_t len)
+worker_ckpt_chunk_send(struct worker *w, struct worker_job *job,
+    struct wmsg *req)
 {
-	struct worker_job	*job = ctx->job;
-	struct errbuf		 eb;
-	struct wmsg		 req, reply;
-	uint64_t		 backoff = WORKER_BACKOFF_MIN_MS;
-	int			 tries, rc;
+	struct errbuf	 eb;
+	struct wmsg	 reply;
+	uint64_t	 backoff = WORKER_BACKOFF_MIN_MS;
+	int		 tries, rc;
 
-	if (len > WORKER_CHECKPOINT_MAX || (data == NULL && len > 0)) {
-		log_warn("CKPTBIG", "%s#%" PRIu32 ": checkpoint of %zu bytes "
-		    "refused (limit %u)", job->a.workload_id,
-		    job->a.attempt, len, WORKER_CHECKPOINT_MAX);
-		return -1;
-	}
-	/* A new sequence number per checkpoint, kept across retries of the
-	 * same one: a retry of a checkpoint that did arrive is a no-op. */
-	job->ckpt_seq++;
 	for (tries = 0; tries < WORKER_CHECKPOINT_TRIES; tries++) {
-		memset(&req, 0, sizeof req);
-		req.type = WMSG_CHECKPOINT;
-		memcpy(req.workload_id, job->a.workload_id, sizeof req.workload_id);
-		req.attempt = job->a.attempt;
-		req.checkpoint_seq = job->ckpt_seq;
-		req.blob = (void *)(uintptr_t)data;
-		req.blob_len = len;
-		rc = worker_call(ctx->w, &req, &reply, WORKER_CALL_MS, &eb);
+		rc = worker_call(w, req, &reply, WORKER_CALL_MS, &eb);
 		if (rc == 0) {
 			rc = worker_job_report_reply(job, &reply);
 			if (rc != 0 && reply.type == WMSG_ERROR &&
-			    (reply.reregister || worker_err_retryable(reply.err)))
+			    (reply.reregister || reply.err == ERR_INVAL ||
+			    worker_err_retryable(reply.err)))
 				rc = ERR_UNAVAIL;
 			else if (rc != 0)
 				log_warn("CKPTREF", "%s#%" PRIu32 ": checkpoint "
-				    "%" PRIu64 " refused: %s",
+				    "%" PRIu64 " refused: %s: %s",
 				    job->a.workload_id, job->a.attempt,
-				    job->ckpt_seq, err_code_name(reply.err));
+				    job->ckpt_seq, err_code_name(reply.err),
+				    reply.message != NULL ? reply.message : "");
 			wmsg_fini(&reply);
 			if (rc == 0)
 				return 0;
@@ -842,11 +843,92 @@ worker_host_checkpoint(struct niyanta_ctx *ctx, const void *data, size_t len)
 			log_warn("CKPTFAIL", "%s#%" PRIu32 ": checkpoint: %s",
 			    job->a.workload_id, job->a.attempt, eb.msg);
 		}
-		if (tries + 1 < WORKER_CHECKPOINT_TRIES && !worker_pause(ctx->w, backoff))
+		if (tries + 1 < WORKER_CHECKPOINT_TRIES && !worker_pause(w, backoff))
 			break;
 		backoff = worker_backoff_next(backoff);
 	}
 	return -1;
+}
+
+static int
+worker_host_checkpoint(struct niyanta_ctx *ctx, const void *data, size_t len)
+{
+	struct worker_job	*job = ctx->job;
+	struct wmsg		 req;
+	uint8_t			*frame;
+	size_t			 flen, off;
+	uint32_t		 i, count;
+
+	if (len > ctx->w->checkpoint_max || (data == NULL && len > 0)) {
+		log_warn("CKPTBIG", "%s#%" PRIu32 ": checkpoint of %zu bytes "
+		    "refused (limit %" PRIu64 ")", job->a.workload_id,
+		    job->a.attempt, len, ctx->w->checkpoint_max);
+		return -1;
+	}
+	memset(&req, 0, sizeof req);
+	if (ckpt_frame_build(data, len, &frame, &flen, req.blob_hash) != 0) {
+		log_warn("CKPTFAIL", "%s#%" PRIu32 ": checkpoint: cannot "
+		    "compress %zu bytes", job->a.workload_id, job->a.attempt, len);
+		return -1;
+	}
+	/* A new sequence number per checkpoint, kept across retries of its
+	 * chunks: a chunk sent twice is staged once. */
+	job->ckpt_seq++;
+	count = ckpt_chunk_count(flen);
+	req.type = WMSG_CHECKPOINT;
+	memcpy(req.workload_id, job->a.workload_id, sizeof req.workload_id);
+	req.attempt = job->a.attempt;
+	req.checkpoint_seq = job->ckpt_seq;
+	req.chunk_count = count;
+	req.total_len = flen;
+	req.raw_len = len;
+	for (i = 0; i < count; i++) {
+		ckpt_chunk_span(flen, i, &off, &req.blob_len);
+		req.chunk_index = i;
+		req.blob = frame + off;
+		ckpt_chunk_hash(req.blob, req.blob_len, req.chunk_hash);
+		if (worker_ckpt_chunk_send(ctx->w, job, &req) != 0) {
+			free(frame);
+			return -1;
+		}
+	}
+	free(frame);
+	job->ckpt_last_ms = clock_mono_ms();
+	job->ckpt_last_progress = job->progress;
+	return 0;
+}
+
+/* The checkpoint policy: the workload's own, else the worker's default for
+ * its type (the last matching entry), else none. */
+static void
+worker_job_policy(const struct worker *w, struct worker_job *job)
+{
+	unsigned	 i;
+
+	job->ckpt_interval_s = job->a.checkpoint_interval_s;
+	job->ckpt_progress_pct = job->a.checkpoint_progress_pct;
+	if (job->ckpt_interval_s != 0 || job->ckpt_progress_pct != 0)
+		return;
+	for (i = 0; i < w->n_ckpt_defaults; i++) {
+		const struct worker_ckpt_default *d = &w->ckpt_defaults[i];
+
+		if (d->type == NULL || strcmp(d->type, job->a.type) == 0) {
+			job->ckpt_interval_s = d->interval_seconds;
+			job->ckpt_progress_pct = d->on_progress_percent;
+		}
+	}
+}
+
+static bool
+worker_host_checkpoint_due(struct niyanta_ctx *ctx)
+{
+	const struct worker_job	*job = ctx->job;
+
+	if (job->ckpt_interval_s != 0 && clock_mono_ms() - job->ckpt_last_ms >=
+	    (uint64_t)job->ckpt_interval_s * 1000)
+		return true;
+	return job->ckpt_progress_pct != 0 &&
+	    job->progress >= job->ckpt_last_progress + job->ckpt_progress_pct;
 }
 
 static bool
@@ -905,6 +987,7 @@ static const struct niyanta_host worker_host = {
 	.set_result = worker_host_set_result,
 	.set_error = worker_host_set_error,
 	.log = worker_host_log,
+	.checkpoint_due = worker_host_checkpoint_due,
 };
 
 /* The outcome to report for an attempt ended by a stop request. */
@@ -978,6 +1061,8 @@ worker_job_run(struct worker *w, struct worker_job *job)
 	if (job->a.timeout_seconds > 0)
 		job->deadline_ms = clock_mono_ms() +
 		    (uint64_t)job->a.timeout_seconds * 1000;
+	worker_job_policy(w, job);
+	job->ckpt_last_ms = clock_mono_ms();
 	r = p->execute(state, &ctx, &worker_host);
 	if (job->progress_pending)
 		worker_job_progress_send(w, job);
@@ -1085,10 +1170,29 @@ worker_open(struct worker **out, const struct worker_config *cfg,
 		    cfg->worker_id != NULL ? cfg->worker_id : "");
 	if (cfg->capacity == 0)
 		return err_setf(eb, ERR_INVAL, "capacity must be at least 1");
+	/* Checkpoint hashes are BLAKE2b (libsodium); idempotent. */
+	if (sodium_init() < 0)
+		return err_setf(eb, ERR_INTERNAL, "libsodium failed to start");
 	if ((w = calloc(1, sizeof *w)) == NULL)
 		return err_setf(eb, ERR_NOMEM, "out of memory");
 	w->capacity = cfg->capacity;
 	w->drain_timeout_ms = cfg->drain_timeout_ms;
+	w->checkpoint_max = cfg->checkpoint_max != 0 ? cfg->checkpoint_max :
+	    WORKER_CHECKPOINT_MAX;
+	if (cfg->n_ckpt_defaults > 0) {
+		if ((w->ckpt_defaults = calloc(cfg->n_ckpt_defaults,
+		    sizeof *w->ckpt_defaults)) == NULL)
+			goto nomem;
+		for (; w->n_ckpt_defaults < cfg->n_ckpt_defaults;
+		    w->n_ckpt_defaults++) {
+			struct worker_ckpt_default *d =
+			    &w->ckpt_defaults[w->n_ckpt_defaults];
+
+			*d = cfg->ckpt_defaults[w->n_ckpt_defaults];
+			if (d->type != NULL && (d->type = strdup(d->type)) == NULL)
+				goto nomem;
+		}
+	}
 	for (i = 0; i < cfg->n_coordinators; i++)
 		if (strlist_add(&w->urls, cfg->coordinators[i]) != 0)
 			goto nomem;
@@ -1158,11 +1262,36 @@ worker_failure(struct worker *w)
 	return rc;
 }
 
+/* Tells the coordinator this worker is stopping: it is sent no more work,
+ * what it was given but has not started is placed elsewhere at once, and
+ * its held poll is answered so that the poll thread can end.  One try: if
+ * no coordinator answers, the dead timeout does the same later. */
+static void
+worker_drain_announce(struct worker *w)
+{
+	struct errbuf	 eb;
+	struct wmsg	 req, reply;
+
+	memset(&req, 0, sizeof req);
+	req.type = WMSG_DRAIN;
+	if (worker_call(w, &req, &reply, WORKER_DRAIN_CALL_MS, &eb) != 0) {
+		log_warn("DRAINMSG", "could not tell a coordinator about the "
+		    "drain: %s", eb.msg);
+		return;
+	}
+	if (reply.type == WMSG_ERROR)
+		log_warn("DRAINMSG", "coordinator refused the drain: %s: %s",
+		    err_code_name(reply.err),
+		    reply.message != NULL ? reply.message : "");
+	wmsg_fini(&reply);
+}
+
 void
 worker_stop(struct worker *w)
 {
 	struct worker_job	*job;
 	uint64_t		 deadline, now;
+	bool			 registered;
 
 	pthread_mutex_lock(&w->mu);
 	if (w->closing) {
@@ -1175,6 +1304,11 @@ worker_stop(struct worker *w)
 	for (job = w->active; job != NULL; job = job->anext)
 		worker_job_stop_set(job, WORKER_STOP_DRAIN);
 	pthread_cond_broadcast(&w->cv);
+	registered = w->registered;
+	pthread_mutex_unlock(&w->mu);
+	if (registered)
+		worker_drain_announce(w);
+	pthread_mutex_lock(&w->mu);
 	/* Wait for the last poll too: what it brings is handed back as
 	 * ABANDONED rather than left for the coordinator to time out. */
 	deadline = clock_mono_ms() + w->drain_timeout_ms;
@@ -1242,6 +1376,9 @@ worker_close(struct worker *w)
 	free(w->token);
 	free(w->id);
 	free(w->version);
+	for (i = 0; i < w->n_ckpt_defaults; i++)
+		free((char *)w->ckpt_defaults[i].type);
+	free(w->ckpt_defaults);
 	tagset_fini(&w->tags);
 	free(w);
 }

@@ -13,10 +13,19 @@
 #define SRC_WORKER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct errbuf;
 struct tagset;
 struct worker;
+
+/* The checkpoint policy a worker applies to the workloads of one type
+ * (type NULL: every type) that bring none of their own. */
+struct worker_ckpt_default {
+	const char	*type;
+	uint32_t	 interval_seconds;	/* 0: not by time */
+	uint32_t	 on_progress_percent;	/* 0: not by progress */
+};
 
 struct worker_config {
 	const char *const	*coordinators;		/* nng URLs, tcp://HOST:PORT */
@@ -28,6 +37,9 @@ struct worker_config {
 	const char		*plugin_dir;		/* NULL: built-in types only */
 	unsigned		 drain_timeout_ms;	/* worker_stop waits this long */
 	const char		*version;		/* reported at registration */
+	const struct worker_ckpt_default *ckpt_defaults; /* by type; the last */
+	unsigned		 n_ckpt_defaults;	/* match wins, may be 0 */
+	uint64_t		 checkpoint_max;	/* bytes; 0: 64 MiB */
 };
 
 /* Copies cfg, loads the plugins, opens the bus and starts the threads;

@@ -61,6 +61,7 @@ static const char *const kv_db_names[KV_DB__COUNT] = {
 	[KV_DB_CUSTOMERS_BY_CREATED] = "customers_by_created",
 	[KV_DB_IDEMPOTENCY] = "idempotency",
 	[KV_DB_IDEMPOTENCY_BY_TIME] = "idempotency_by_time",
+	[KV_DB_CKPT_CHUNKS] = "checkpoint_chunks",
 };
 
 const char *

@@ -296,6 +296,12 @@ cmd_test_cmd_diff(const struct cmd *a, const struct cmd *b)
 	if (a->data_len != 0 && memcmp(a->data, b->data, a->data_len) != 0)
 		return "data";
 	CMP_VAL(a, b, raw_len);
+	CMP_VAL(a, b, chunk_index);
+	CMP_VAL(a, b, chunk_count);
+	CMP_VAL(a, b, total_len);
+	CMP_VAL(a, b, checkpoint_keep);
+	if (memcmp(a->blob_hash, b->blob_hash, sizeof a->blob_hash) != 0)
+		return "blob_hash";
 	CMP_VAL(a, b, outcome);
 	CMP_STR(a, b, result_json);
 	CMP_STR(a, b, error);
@@ -399,6 +405,12 @@ cmd_test_build(struct cmd *c, enum cmd_type t)
 			for (i = 0; i < c->data_len; i++)
 				((uint8_t *)c->data)[i] = (uint8_t)(i * 31);
 			c->raw_len = 4096;
+			c->chunk_index = 2;
+			c->chunk_count = 5;
+			c->total_len = 4 * 300 + 7;
+			c->checkpoint_keep = 4;
+			for (i = 0; i < sizeof c->blob_hash; i++)
+				c->blob_hash[i] = (uint8_t)(0xa0 + i);
 		} else if (t == CMD_COMPLETE) {
 			c->outcome = OUTCOME_ABANDONED;
 			c->result_json = strdup("[1,2,3]");
@@ -430,6 +442,7 @@ cmd_test_build(struct cmd *c, enum cmd_type t)
 		}
 		break;
 	case CMD_WORKER_DEAD:
+	case CMD_WORKER_DRAIN:
 		c->worker_id = strdup("worker-3");
 		c->generation = 77;
 		break;
@@ -1618,7 +1631,7 @@ cmd_test_names(void)
 	    "progress", "checkpoint", "complete", "cancel", "worker_register",
 	    "worker_heartbeat_batch", "worker_dead", "key_create", "secret_set",
 	    "customer_create", "customer_update", "key_revoke", "pause", "resume",
-	    "cancel_batch" };
+	    "cancel_batch", "worker_drain" };
 
 	for (i = 0; i < WL__COUNT; i++) {
 		is_str(wl_status_name((enum wl_status)i), statuses[i], "status name");

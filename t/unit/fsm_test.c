@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sodium.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -228,24 +229,46 @@ cancel(int n)
 	return run(&c);
 }
 
+/* Sends chunk `index` of checkpoint seq: text compressed, cut into
+ * nchunks pieces, described by its hash (corrupted if corrupt) and kept
+ * newest `keep`. */
 static int
-checkpoint(int n, uint32_t attempt, const char *worker, uint64_t seq,
-    const char *text)
+checkpoint_chunk(int n, uint32_t attempt, const char *worker, uint64_t seq,
+    const char *text, uint32_t nchunks, uint32_t index, bool corrupt,
+    uint32_t keep)
 {
 	struct cmd	 c;
-	size_t		 bound = ZSTD_compressBound(strlen(text)), clen;
+	size_t		 bound = ZSTD_compressBound(strlen(text)), clen, per, off;
+	uint8_t		*frame;
 	int		 res;
 
 	ref(&c, CMD_CHECKPOINT, n, attempt, worker);
 	c.checkpoint_seq = seq;
 	c.raw_len = strlen(text);
-	if ((c.data = malloc(bound)) == NULL)
+	c.checkpoint_keep = keep;
+	if ((frame = malloc(bound)) == NULL)
 		return -1;
-	clen = ZSTD_compress(c.data, bound, text, strlen(text), 1);
-	c.data_len = clen;
+	clen = ZSTD_compress(frame, bound, text, strlen(text), 1);
+	crypto_generichash(c.blob_hash, sizeof c.blob_hash, frame, clen, NULL, 0);
+	if (corrupt)
+		frame[clen / 2] ^= 0x5a;
+	per = (clen + nchunks - 1) / nchunks;
+	off = per * index;
+	c.chunk_index = index;
+	c.chunk_count = nchunks;
+	c.total_len = clen;
+	c.data = frame + off;
+	c.data_len = index + 1 < nchunks ? per : clen - off;
 	res = run(&c);
-	free(c.data);
+	free(frame);
 	return res;
+}
+
+static int
+checkpoint(int n, uint32_t attempt, const char *worker, uint64_t seq,
+    const char *text)
+{
+	return checkpoint_chunk(n, attempt, worker, seq, text, 1, 0, false, 0);
 }
 
 /* Registers worker id with comma-separated caps and tags ("k=v,k=v"). */
@@ -1072,6 +1095,58 @@ test_start_progress(void)
 	is_int(progress(2, 2, "w1", 50, NULL), ERR_STALE, "stale PROGRESS");
 }
 
+/* Checkpoints of several chunks: staged, committed only when whole and
+ * matching their hash; run on workload 2 (RUNNING, attempt 1, on w1) whose
+ * latest checkpoint is 4. */
+static void
+test_checkpoint_chunks(void)
+{
+	static const char	 big[] = "chunked state: 0123456789abcdefghij"
+	    "klmnopqrstuvwxyz, more than a few bytes so that it cuts in three";
+	void			*data;
+	size_t			 len;
+	uint64_t		 seq;
+	uint32_t		 att;
+	struct checkpoint_info	*list;
+	size_t			 n;
+
+	is_int(checkpoint_chunk(2, 1, "w1", 5, big, 3, 2, false, 0), 0,
+	    "chunk 2 of 3 staged");
+	is_int(checkpoint_chunk(2, 1, "w1", 5, big, 3, 0, false, 0), 0,
+	    "chunk 0 of 3 staged");
+	is_int(fsm_checkpoint_get(F, ids[2], 0, &data, &len, &seq, &att), 0,
+	    "latest still readable");
+	is_int(seq, 4, "a partial checkpoint is never offered");
+	free(data);
+	is_int(checkpoint_chunk(2, 1, "w1", 5, big, 4, 1, false, 0), ERR_INVAL,
+	    "a chunk disagreeing about the chunk count: ERR_INVAL");
+	is_int(checkpoint_chunk(2, 1, "w1", 5, big, 3, 1, true, 0), ERR_INVAL,
+	    "the last chunk of a corrupt frame: ERR_INVAL");
+	is_int(fsm_checkpoint_get(F, ids[2], 0, &data, &len, &seq, &att), 0,
+	    "latest readable after the corrupt one");
+	is_int(seq, 4, "the corrupt checkpoint was not committed");
+	free(data);
+	is_int(checkpoint_chunk(2, 1, "w1", 5, big, 3, 1, false, 0), 0,
+	    "the good last chunk commits");
+	is_int(fsm_checkpoint_get(F, ids[2], 0, &data, &len, &seq, &att), 0,
+	    "latest after the commit");
+	ok(seq == 5 && len == strlen(big) && memcmp(data, big, len) == 0,
+	    "the whole checkpoint comes back, in order");
+	free(data);
+
+	is_int(checkpoint_chunk(2, 1, "w1", 6, "six", 1, 0, false, 2), 0,
+	    "a checkpoint kept with keep 2");
+	is_int(fsm_checkpoint_list(F, ids[2], &list, &n), 0, "list");
+	ok(n == 2 && list[0].seq == 5 && list[1].seq == 6,
+	    "only the newest 2 remain, oldest first");
+	ok(n == 2 && list[1].attempt == 1 && list[1].size == 3 &&
+	    list[1].compressed_size > 0 && list[1].at_ms == now,
+	    "listing fields");
+	free(list);
+	is_int(fsm_checkpoint_list(F, ids[4], &list, &n), 0, "list of another");
+	ok(n == 0 && list == NULL, "which has none");
+}
+
 static void
 test_checkpoint(void)
 {
@@ -1122,6 +1197,7 @@ test_checkpoint(void)
 	c.raw_len = 15;
 	is_int(run(&c), ERR_INVAL, "garbage data: ERR_INVAL");
 	ok(unchanged(), "refused checkpoints changed nothing");
+	test_checkpoint_chunks();
 }
 
 static void
@@ -2697,7 +2773,7 @@ test_snapshot(const char *dir2)
 	test_snapshot_layout1(g, buf, len);
 	is_int(fsm_checkpoint_get(g, ids[2], 0, &data, &dlen, &seq, &att), 0,
 	    "checkpoint in the copy");
-	ok(dlen == 7 && memcmp(data, "state-4", 7) == 0 && seq == 4,
+	ok(dlen == 3 && memcmp(data, "six", 3) == 0 && seq == 6,
 	    "same checkpoint");
 	free(data);
 	is_int(audit_count(g, 3), 7, "audit in the copy");

@@ -94,6 +94,8 @@ fill(struct wmsg *m, enum wmsg_type t)
 		a->type = xstrdup("sleep");
 		a->params_json = xstrdup("{\"duration_ms\": 10}");
 		a->timeout_seconds = 60;
+		a->checkpoint_interval_s = 30;
+		a->checkpoint_progress_pct = 10;
 		a->checkpoint_seq = 9;
 		a->checkpoint = xstrdup("1234");
 		a->checkpoint_len = 4;
@@ -120,6 +122,12 @@ fill(struct wmsg *m, enum wmsg_type t)
 			m->blob = xmalloc(5);
 			memcpy(m->blob, "\0\1\2\3\377", 5);
 			m->blob_len = 5;
+			m->chunk_index = 1;
+			m->chunk_count = 3;
+			m->total_len = 13;
+			m->raw_len = 4000;
+			memset(m->blob_hash, 0xb2, sizeof m->blob_hash);
+			memset(m->chunk_hash, 0xc1, sizeof m->chunk_hash);
 		} else if (t == WMSG_COMPLETE) {
 			m->outcome = OUTCOME_ABANDONED;
 			m->result_json = xstrdup("{\"ok\":true}");
@@ -128,6 +136,10 @@ fill(struct wmsg *m, enum wmsg_type t)
 		break;
 	case WMSG_ACK:
 		m->stop_attempt = true;
+		break;
+	case WMSG_DRAIN:
+		m->worker_id = xstrdup("w5");
+		m->generation = 4;
 		break;
 	case WMSG_ERROR:
 		m->err = ERR_STALE;
@@ -196,6 +208,8 @@ assignments_eq(const struct wmsg *a, const struct wmsg *b)
 		    x->attempt != y->attempt || !str_eq(x->type, y->type) ||
 		    !str_eq(x->params_json, y->params_json) ||
 		    x->timeout_seconds != y->timeout_seconds ||
+		    x->checkpoint_interval_s != y->checkpoint_interval_s ||
+		    x->checkpoint_progress_pct != y->checkpoint_progress_pct ||
 		    x->checkpoint_seq != y->checkpoint_seq ||
 		    !bytes_eq(x->checkpoint, x->checkpoint_len, y->checkpoint,
 		    y->checkpoint_len))
@@ -221,6 +235,10 @@ wmsg_eq(const struct wmsg *a, const struct wmsg *b)
 	    str_eq(a->message, b->message) &&
 	    a->checkpoint_seq == b->checkpoint_seq &&
 	    bytes_eq(a->blob, a->blob_len, b->blob, b->blob_len) &&
+	    a->chunk_index == b->chunk_index && a->chunk_count == b->chunk_count &&
+	    a->total_len == b->total_len && a->raw_len == b->raw_len &&
+	    memcmp(a->blob_hash, b->blob_hash, sizeof a->blob_hash) == 0 &&
+	    memcmp(a->chunk_hash, b->chunk_hash, sizeof a->chunk_hash) == 0 &&
 	    a->outcome == b->outcome && str_eq(a->result_json, b->result_json) &&
 	    str_eq(a->error, b->error) && a->stop_attempt == b->stop_attempt &&
 	    a->err == b->err && a->reregister == b->reregister;
