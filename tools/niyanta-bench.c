@@ -14,9 +14,16 @@
  *           submit-to-COMPLETED latency from the records' own timestamps
  *           (created_at, started_at, finished_at: the coordinator's clock,
  *           so client-side polling delay does not inflate them).
+ *   apply   in-process state machine cost per workload (bench_apply.c).
+ *   recovery starts its own cluster of real processes, kills a worker and
+ *           times how fast its workloads run again elsewhere
+ *           (bench_recovery.c).
+ *   checkpoint  in-process cost of a checkpoint's path, MB/s and the
+ *           compression ratio (bench_checkpoint.c).
  *
  * Exit status: 0 if every request succeeded (and, for e2e, every workload
- * COMPLETED), 1 otherwise, 2 for usage errors.
+ * COMPLETED; for recovery, the target was met), 1 otherwise, 2 for usage
+ * errors.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -34,6 +41,8 @@
 #include "src/err.h"
 #include "src/strs.h"
 #include "tools/bench_apply.h"
+#include "tools/bench_checkpoint.h"
+#include "tools/bench_recovery.h"
 #include "tools/http.h"
 
 #ifndef NIYANTA_VERSION
@@ -106,7 +115,10 @@ struct bench_thread {
 "                         [--json]\n"					\
 "    niyanta-bench e2e    [--server URL] [--key-file FILE] [--connections N]\n" \
 "                         [--count M] [--timeout S] [--json]\n"		\
-"    niyanta-bench apply  [--count N] [--batch K] [--json]\n"
+"    niyanta-bench apply  [--count N] [--batch K] [--json]\n"		\
+"    niyanta-bench recovery [--workers N] [--workloads M] [--niyantad PATH]\n" \
+"                           [--worker PATH] [--timeout S] [--json]\n" \
+"    niyanta-bench checkpoint [--size-mb S] [--count N] [--json]\n"
 
 static const char bench_usage_text[] =
 "NAME\n"
@@ -130,6 +142,27 @@ BENCH_SYNOPSIS
 "             N workloads in all (default 200000); report the encode, apply\n"
 "             and commit time per workload and the workloads/s the apply\n"
 "             loop (a coordinator's one serial stage) can take.\n"
+"    recovery no server needed: start a private cluster of real processes\n"
+"             on loopback ports in a temporary directory (one niyantad with\n"
+"             its default 2 s heartbeat and 10 s dead timeout, N workers of\n"
+"             ceil(M / (N - 1)) slots each), submit M sleep workloads of\n"
+"             600 s that checkpoint every second, wait until all RUNNING\n"
+"             with a checkpoint, SIGKILL the worker running the most, and\n"
+"             poll every 50 ms.  Report the time from the kill until the\n"
+"             worker is DEAD, until the first and the last of its workloads\n"
+"             RUNNING on another worker (also by the records' started_at),\n"
+"             how many came back as a new attempt from a checkpoint, and\n"
+"             \"target: all running again within 12 s: met\" or \"NOT met\".\n"
+"             Everything is stopped and removed at the end, on errors and\n"
+"             on Ctrl-C (press it twice to kill the processes at once).\n"
+"    checkpoint  in-process, no server: make a workload RUNNING in a state\n"
+"             machine in a temporary directory and send it N checkpoints of\n"
+"             S MiB (default 8 of 16) of record-shaped state, as a worker\n"
+"             and a coordinator do: compress and hash (worker), cut into\n"
+"             1 MiB chunks, check each chunk's hash, apply the CHECKPOINT\n"
+"             commands and commit (coordinator).  Report the compression\n"
+"             ratio and MB/s of checkpoint for each side and the whole path\n"
+"             (no network or Raft log write in it).\n"
 "\n"
 "OPTIONS\n"
 "    --server URL        API base URL (default $NIYANTA_SERVER, else\n"
@@ -144,13 +177,23 @@ BENCH_SYNOPSIS
 "    --duration-ms D     submit: sleep's duration_ms (default 0)\n"
 "    --params JSON       submit: input_params object (replaces --duration-ms)\n"
 "    --priority P        submit: priority 0..1000 (default: server's)\n"
-"    --timeout S         e2e: stop polling after S seconds (default 600)\n"
+"    --timeout S         e2e: stop polling after S seconds (default 600);\n"
+"                        recovery: longest wait of each phase, 1..3600\n"
+"                        (default 120)\n"
+"    --workers N         recovery: workers to start, 2..64 (default 5)\n"
+"    --workloads M       recovery: workloads to run, 1..10000 (default 50)\n"
+"    --niyantad PATH     recovery: the coordinator program (default: the\n"
+"                        niyantad beside this program)\n"
+"    --worker PATH       recovery: the worker program (default: the\n"
+"                        niyanta-worker beside this program)\n"
+"    --size-mb S         checkpoint: size of each checkpoint, 1..64\n"
+"    --count N           checkpoint: how many, 1..1000\n"
 "    --json              print the summary as one JSON object\n"
 "    -h, --help          print this help and exit\n"
 "\n"
 "EXIT STATUS\n"
-"    0 every request succeeded (e2e: and every workload COMPLETED);\n"
-"    1 otherwise; 2 usage error.\n";
+"    0 every request succeeded (e2e: and every workload COMPLETED;\n"
+"    recovery: and the target was met); 1 otherwise; 2 usage error.\n";
 
 static int
 bench_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -927,10 +970,15 @@ main(int argc, char **argv)
 		return BENCH_EXIT_OK;
 	}
 	if (argc < 2)
-		return bench_usage_error("no mode given (submit or e2e)");
+		return bench_usage_error("no mode given (submit, e2e, apply, "
+		    "recovery or checkpoint)");
 	mode = argv[1];
 	if (strcmp(mode, "apply") == 0)
 		return bench_apply_main(argc - 1, argv + 1);
+	if (strcmp(mode, "recovery") == 0)
+		return bench_recovery_main(argc - 1, argv + 1);
+	if (strcmp(mode, "checkpoint") == 0)
+		return bench_checkpoint_main(argc - 1, argv + 1);
 	if (strcmp(mode, "submit") == 0)
 		e2e = false;
 	else if (strcmp(mode, "e2e") == 0)
