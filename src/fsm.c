@@ -2074,14 +2074,35 @@ fsm_cmd_worker_heartbeats(struct fsm_ctx *x)
 	return 0;
 }
 
+/* Moves worker wr to status st: requeues the slot holders `which` names,
+ * records the worker, and audits it with detail. */
+static int
+fsm_worker_retire(struct fsm_ctx *x, struct worker_rec *wr,
+    enum worker_status st, enum fsm_requeue which, const char *why,
+    const char *detail)
+{
+	uint32_t	 kept;
+	bool		 pending;
+	int		 rc;
+
+	if ((rc = fsm_worker_requeue(x, wr->id, which, why, &kept,
+	    &pending)) != 0)
+		return rc;
+	wr->status = st;
+	wr->used = kept;
+	if ((rc = fsm_worker_write(x->txn, wr, x->eb)) != 0 ||
+	    (rc = fsm_audit(x, NULL, NULL, "worker", NULL, NULL, detail)) != 0 ||
+	    (rc = fsm_event_add(x, FSM_EV_WORKER, NULL, 0, wr->id)) != 0)
+		return rc;
+	return pending ? fsm_event_add(x, FSM_EV_PENDING, NULL, 0, NULL) : 0;
+}
+
 static int
 fsm_cmd_worker_dead(struct fsm_ctx *x)
 {
 	const struct cmd	*c = x->c;
 	struct worker_rec	 wr;
 	char			 detail[64];
-	uint32_t		 kept;
-	bool			 pending;
 	int			 rc;
 
 	if ((rc = fsm_worker_read(x->txn, c->worker_id, &wr, x->eb)) != 0)
@@ -2094,19 +2115,10 @@ fsm_cmd_worker_dead(struct fsm_ctx *x)
 	}
 	if (wr.status == WORKER_DEAD)
 		goto out;
-	if ((rc = fsm_worker_requeue(x, wr.id, FSM_REQUEUE_ALL, "worker dead", &kept,
-	    &pending)) != 0)
-		goto out;
-	wr.status = WORKER_DEAD;
-	wr.used = 0;
 	snprintf(detail, sizeof detail, "dead, generation %" PRIu64,
 	    wr.generation);
-	if ((rc = fsm_worker_write(x->txn, &wr, x->eb)) != 0 ||
-	    (rc = fsm_audit(x, NULL, NULL, "worker", NULL, NULL, detail)) != 0 ||
-	    (rc = fsm_event_add(x, FSM_EV_WORKER, NULL, 0, wr.id)) != 0)
-		goto out;
-	if (pending)
-		rc = fsm_event_add(x, FSM_EV_PENDING, NULL, 0, NULL);
+	rc = fsm_worker_retire(x, &wr, WORKER_DEAD, FSM_REQUEUE_ALL,
+	    "worker dead", detail);
 out:
 	worker_rec_fini(&wr);
 	return rc;
@@ -2120,32 +2132,16 @@ fsm_cmd_worker_drain(struct fsm_ctx *x)
 {
 	const struct cmd	*c = x->c;
 	struct worker_rec	 wr;
-	uint32_t		 kept;
-	bool			 pending;
 	int			 rc;
 
 	if ((rc = fsm_worker_read(x->txn, c->worker_id, &wr, x->eb)) != 0)
 		return rc;
-	if (wr.generation != c->generation || wr.status == WORKER_DEAD) {
+	if (wr.generation != c->generation || wr.status == WORKER_DEAD)
 		rc = err_setf(x->eb, ERR_STALE, "worker %s: generation %" PRIu64
 		    " is not the current live one", wr.id, c->generation);
-		goto out;
-	}
-	if (wr.status == WORKER_DRAINING)
-		goto out;
-	if ((rc = fsm_worker_requeue(x, wr.id, FSM_REQUEUE_SCHEDULED,
-	    "worker draining", &kept, &pending)) != 0)
-		goto out;
-	wr.status = WORKER_DRAINING;
-	wr.used = kept;
-	if ((rc = fsm_worker_write(x->txn, &wr, x->eb)) != 0 ||
-	    (rc = fsm_audit(x, NULL, NULL, "worker", NULL, NULL,
-	    "draining")) != 0 ||
-	    (rc = fsm_event_add(x, FSM_EV_WORKER, NULL, 0, wr.id)) != 0)
-		goto out;
-	if (pending)
-		rc = fsm_event_add(x, FSM_EV_PENDING, NULL, 0, NULL);
-out:
+	else if (wr.status != WORKER_DRAINING)
+		rc = fsm_worker_retire(x, &wr, WORKER_DRAINING,
+		    FSM_REQUEUE_SCHEDULED, "worker draining", "draining");
 	worker_rec_fini(&wr);
 	return rc;
 }

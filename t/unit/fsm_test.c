@@ -1401,6 +1401,57 @@ test_worker_dead(void)
 	is_int(start(21, 1, "w3"), ERR_CONFLICT, "START of a requeued attempt");
 }
 
+static int
+drain(const char *id, uint64_t gen)
+{
+	struct cmd	 c;
+
+	memset(&c, 0, sizeof c);
+	c.type = CMD_WORKER_DRAIN;
+	c.worker_id = (char *)id;
+	c.generation = gen;
+	return run(&c);
+}
+
+/* A draining worker keeps what it runs, gives back what it has not
+ * started, and is placed nothing more. */
+static void
+test_worker_drain(void)
+{
+	struct worker_rec	 wr;
+	int			 i;
+
+	is_int(reg("w9", "sleep", 3, "", NULL, 0), 0, "register w9");
+	for (i = 380; i <= 382; i++)
+		submit1(i, "sleep", 1, TIER_FREE, 0);
+	assign(380, "w9", 1);
+	assign(381, "w9", 1);
+	is_int(start(380, 1, "w9"), 0, "380 runs on w9");
+	mark();
+	is_int(drain("w9", 2), ERR_STALE, "DRAIN of another generation");
+	is_int(drain("ghost", 1), ERR_NOTFOUND, "DRAIN of an unknown worker");
+	ok(unchanged(), "refused drains changed nothing");
+	is_int(drain("w9", 1), 0, "DRAIN");
+	is_int(evcount(FSM_EV_WORKER, NULL, "w9"), 1, "FSM_EV_WORKER");
+	is_int(evcount(FSM_EV_PENDING, NULL, NULL), 1, "FSM_EV_PENDING");
+	is_int(st(380), WL_RUNNING, "the running one keeps running");
+	is_int(st(381), WL_PENDING, "the one not started is requeued");
+	wr = worker(F, "w9");
+	is_int(wr.status, WORKER_DRAINING, "DRAINING");
+	is_int(wr.used, 1, "holds only the running one");
+	worker_rec_fini(&wr);
+	mark();
+	is_int(drain("w9", 1), 0, "DRAIN again: result 0");
+	ok(unchanged(), "nothing changed");
+	is_int(assign(382, "w9", 1), 0, "assign to a draining worker");
+	is_int(st(382), WL_PENDING, "skipped");
+	is_int(complete(380, 1, "w9", OUTCOME_ABANDONED, NULL), 0,
+	    "the running one is handed back");
+	is_int(st(380), WL_PENDING, "and requeued");
+	is_int(used("w9"), 0, "w9 holds nothing");
+	is_int(dead("w9", 1), 0, "then it goes away");
+}
+
 static void
 test_register_requeue(void)
 {
@@ -2888,6 +2939,7 @@ main(void)
 	test_cancel();
 	test_worker_dead();
 	test_register_requeue();
+	test_worker_drain();
 	test_list();
 	test_audit();
 	test_misc();
