@@ -20,10 +20,16 @@ clock_wall_ms(void)
 uint64_t
 clock_mono_ms(void)
 {
+	return clock_mono_us() / 1000;
+}
+
+uint64_t
+clock_mono_us(void)
+{
 	struct timespec	 ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 /*

@@ -12,6 +12,8 @@ uint64_t	clock_wall_ms(void);
 
 /* Milliseconds from an arbitrary fixed point; never goes backwards. */
 uint64_t	clock_mono_ms(void);
+/* The same clock in microseconds, for timing short steps. */
+uint64_t	clock_mono_us(void);
 
 /* Formats ms-since-epoch as RFC 3339 UTC ("2026-11-23T03:23:41.123Z") into
  * buf (at least 32 bytes); returns buf. */

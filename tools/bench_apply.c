@@ -20,15 +20,6 @@
 #include "src/fsm.h"
 #include "src/strs.h"
 
-static uint64_t
-bench_apply_now_us(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* A SUBMIT of n sleep workloads, encoded into *buf. */
 static int
 bench_apply_command(size_t n, void **buf, size_t *len)
@@ -113,15 +104,15 @@ bench_apply_main(int argc, char **argv)
 	}
 	while (done < (size_t)count) {
 		k = (size_t)count - done < (size_t)batch ? (size_t)count - done : (size_t)batch;
-		t0 = bench_apply_now_us();
+		t0 = clock_mono_us();
 		if ((rc = bench_apply_command(k, &buf, &len)) != 0) {
 			fprintf(stderr, "niyanta-bench apply: encode: %s\n", err_code_name(rc));
 			rc = 1;
 			goto out;
 		}
-		t1 = bench_apply_now_us();
+		t1 = clock_mono_us();
 		rc = fsm_apply(f, index++, buf, len, &result);
-		t2 = bench_apply_now_us();
+		t2 = clock_mono_us();
 		free(buf);
 		if (rc != 0 || result != 0 || fsm_flush(f, &eb) != 0) {
 			fprintf(stderr, "niyanta-bench apply: apply failed: %s %s\n",
@@ -129,7 +120,7 @@ bench_apply_main(int argc, char **argv)
 			rc = 1;
 			goto out;
 		}
-		t3 = bench_apply_now_us();
+		t3 = clock_mono_us();
 		/* The coordinator hands these to the scheduler; here they go. */
 		n_ev = fsm_events_take(f, &ev);
 		fsm_events_free(ev, n_ev);

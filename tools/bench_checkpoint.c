@@ -34,15 +34,6 @@ struct bench_ckpt {
 	char		 id[MODEL_ID_LEN + 1];
 };
 
-static uint64_t
-bc_now_us(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* Encodes and applies c, and commits; 0 if it took effect. */
 static int
 bc_run(struct bench_ckpt *b, struct cmd *c)
@@ -164,19 +155,19 @@ bc_checkpoint(struct bench_ckpt *b, uint64_t seq, const uint8_t *raw,
 	int		 rc = 0;
 
 	memset(&c, 0, sizeof c);
-	t0 = bc_now_us();
+	t0 = clock_mono_us();
 	if ((rc = ckpt_frame_build(raw, len, &frame, &flen, c.blob_hash)) != 0)
 		return rc;
 	n = ckpt_chunk_count(flen);
-	t1 = bc_now_us();
+	t1 = clock_mono_us();
 	*worker_us += t1 - t0;
 	*flen_out = flen;
 	for (i = 0; i < n && rc == 0; i++) {
 		ckpt_chunk_span(flen, i, &off, &clen);
 		/* The worker hashes each chunk, the endpoint checks it. */
-		t0 = bc_now_us();
+		t0 = clock_mono_us();
 		ckpt_chunk_hash(frame + off, clen, chash);
-		t1 = bc_now_us();
+		t1 = clock_mono_us();
 		*worker_us += t1 - t0;
 		ckpt_chunk_hash(frame + off, clen, chash);
 		c.type = CMD_CHECKPOINT;
@@ -192,7 +183,7 @@ bc_checkpoint(struct bench_ckpt *b, uint64_t seq, const uint8_t *raw,
 		c.data_len = clen;
 		c.checkpoint_keep = 3;
 		rc = bc_run(b, &c);
-		*coord_us += bc_now_us() - t1;
+		*coord_us += clock_mono_us() - t1;
 	}
 	free(frame);
 	return rc;
