@@ -610,6 +610,12 @@ error_detail() {
 	    <<<"$1" 2>/dev/null
 }
 
+# status_trail EVENTS: the status transitions in an array of audit events
+# (from audit_all), "FROM>TO" separated by spaces ("-" for no FROM).
+status_trail() {
+	jq -r '[.[] | select(.kind == "status") | "\(.from // "-")>\(.to)"] | join(" ")' <<<"$1"
+}
+
 # audit_all QUERY: every audit event matching QUERY ("workload_id=...", may
 # be empty) as one JSON array, walking the pages; API_AS applies.  Fails on
 # an error reply.

@@ -65,7 +65,7 @@ ok "its progress is 100" jtrue "$wl" '.progress == 100'
 # The audit trail tells the whole story, once.
 events=$(audit_all "workload_id=$L")
 ok "GET /v1/audit-events?workload_id=... answers" [ -n "$events" ]
-trail=$(jq -r '[.[] | select(.kind == "status") | "\(.from // "-")>\(.to)"] | join(" ")' <<<"$events")
+trail=$(status_trail "$events")
 is "$trail" "->PENDING PENDING>SCHEDULED SCHEDULED>RUNNING RUNNING>PENDING PENDING>SCHEDULED SCHEDULED>RUNNING RUNNING>COMPLETED" \
     "the status trail: run on wa, back to PENDING, run on wb, COMPLETED"
 is "$(jq '[.[] | select(.to == "COMPLETED")] | length' <<<"$events")" 1 \

@@ -14,11 +14,6 @@
 # jq: an RFC 3339 time with milliseconds ("...T12:34:56.789Z") in ms.
 JQ_MS='def ms: (.[0:19] + "Z" | fromdateiso8601) * 1000 + (.[20:23] | tonumber);'
 
-# trail EVENTS: the status transitions, "FROM>TO" separated by spaces.
-trail() {
-	jq -r '[.[] | select(.kind == "status") | "\(.from // "-")>\(.to)"] | join(" ")' <<<"$1"
-}
-
 coord_init
 start_coord
 wait_coord_ready
@@ -39,7 +34,7 @@ ok "finished_at is set" jtrue "$wl" '.finished_at | type == "string"'
 events=$(audit_all "workload_id=$R")
 ok "GET /v1/audit-events?workload_id=... answers" [ -n "$events" ]
 run3="PENDING>SCHEDULED SCHEDULED>RUNNING"
-is "$(trail "$events")" \
+is "$(status_trail "$events")" \
     "->PENDING $run3 RUNNING>PENDING $run3 RUNNING>PENDING $run3 RUNNING>FAILED" \
     "the status trail: three runs, two requeues, FAILED"
 is "$(jq -r '[.[] | select(.kind == "status" and .from == "RUNNING") | .detail] | map(test("exited with status 3")) | all' <<<"$events")" \
@@ -73,7 +68,7 @@ is "$(jget "$wl" .attempt)" 1 "after one attempt"
 is "$(jget "$wl" .failures)" 1 "failures 1"
 is "$(jget "$wl" .error)" "exited with status 3" "error: exited with status 3"
 events=$(audit_all "workload_id=$F")
-is "$(trail "$events")" "->PENDING PENDING>SCHEDULED SCHEDULED>RUNNING RUNNING>FAILED" \
+is "$(status_trail "$events")" "->PENDING PENDING>SCHEDULED SCHEDULED>RUNNING RUNNING>FAILED" \
     "the status trail has no retry"
 
 # Fails on attempt 1 only (NIYANTA_ATTEMPT is set by exec): one retry, then
@@ -87,7 +82,7 @@ is "$(jget "$wl" .attempt)" 2 "on attempt 2"
 is "$(jget "$wl" .failures)" 1 "failures 1"
 is "$(jget "$wl" .result.exit_code)" 0 "result.exit_code 0"
 events=$(audit_all "workload_id=$S")
-is "$(trail "$events")" \
+is "$(status_trail "$events")" \
     "->PENDING $run3 RUNNING>PENDING $run3 RUNNING>COMPLETED" \
     "the status trail: one retry, then COMPLETED"
 

@@ -93,7 +93,7 @@ ok "with wb's result: resumed_from_ms > 0 (got $(jget "$wl" .result.resumed_from
 
 events=$(audit_all "workload_id=$L")
 ok "GET /v1/audit-events?workload_id=... answers" [ -n "$events" ]
-trail=$(jq -r '[.[] | select(.kind == "status") | "\(.from // "-")>\(.to)"] | join(" ")' <<<"$events")
+trail=$(status_trail "$events")
 is "$trail" "->PENDING PENDING>SCHEDULED SCHEDULED>RUNNING RUNNING>PENDING PENDING>SCHEDULED SCHEDULED>RUNNING RUNNING>COMPLETED" \
     "the status trail: run on wa, back to PENDING, run on wb, COMPLETED"
 is "$(jq '[.[] | select(.to == "COMPLETED")] | length' <<<"$events")" 1 \

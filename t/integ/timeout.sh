@@ -18,10 +18,6 @@ children() {
 	pgrep -fx "sleep ${1//./\\.}"
 }
 
-trail() {
-	jq -r '[.[] | select(.kind == "status") | "\(.from // "-")>\(.to)"] | join(" ")' <<<"$1"
-}
-
 # ms_between WL FROM TO: milliseconds between two of the workload's times.
 JQ_MS='def ms: (.[0:19] + "Z" | fromdateiso8601) * 1000 + (.[20:23] | tonumber);'
 ms_between() {
@@ -58,7 +54,7 @@ pid=$(head -n 1 "$PIDFILE" 2>/dev/null)
 ok "the child started (it wrote its pid, ${pid:-none})" [ -n "$pid" ]
 ok "the child process is gone" eval '[ -n "$pid" ] && ! alive "$pid"'
 ok "no sleep $ARG1 is left" eval '! children "$ARG1" >/dev/null'
-is "$(trail "$(audit_all "workload_id=$T")")" \
+is "$(status_trail "$(audit_all "workload_id=$T")")" \
     "->PENDING PENDING>SCHEDULED SCHEDULED>RUNNING RUNNING>FAILED" \
     "the status trail has no retry"
 
@@ -74,7 +70,7 @@ is "$(jget "$wl" .failures)" 2 "failures 2"
 ok "no sleep $ARG2 is left" eval '! children "$ARG2" >/dev/null'
 events=$(audit_all "workload_id=$R")
 run3="PENDING>SCHEDULED SCHEDULED>RUNNING"
-is "$(trail "$events")" "->PENDING $run3 RUNNING>PENDING $run3 RUNNING>FAILED" \
+is "$(status_trail "$events")" "->PENDING $run3 RUNNING>PENDING $run3 RUNNING>FAILED" \
     "the status trail: two runs, one requeue, FAILED"
 is "$(jq -r '[.[] | select(.kind == "status" and .from == "RUNNING") | .detail] | map(test("timed out")) | all' <<<"$events")" \
     true "both failures' audit details say it timed out"
