@@ -15,7 +15,8 @@
  *			"counts" -> be64 × WL__COUNT (workloads per status);
  *			"tier_pending" -> be64 × TIER__COUNT (PENDING per tier)
  *	workloads	id -> workload (msgpack, model_workload_encode)
- *	pending		be64(UINT64_MAX - effective priority) ‖ be64(seq) -> id
+ *	pending		be64(highest queue key first) ‖ be64(seq) -> id
+ *			(see fsm_pending_key)
  *	by_status	status byte ‖ be64(seq) -> id
  *	by_customer	customer ‖ 0 ‖ status byte ‖ be64(seq) -> id
  *	by_created	be64(seq) -> id
@@ -85,7 +86,8 @@
 #define FSM_KEY_MAX		480
 #define FSM_LIST_MAX		1000
 #define FSM_IO_CHUNK		((size_t)1 << 20)
-#define FSM_LAYOUT		2	/* 2: usage counters, customers, idempotency */
+#define FSM_LAYOUT		3	/* 2: usage counters, customers, idempotency;
+					 * 3: pending keyed by queue key (aging) */
 #define FSM_USAGE_LEN		16	/* be64 pending ‖ be64 slot holders */
 #define FSM_IDEM_VAL_LEN	(MODEL_ID_LEN + 32 + 8)
 #define FSM_IDEM_KEY_MAX	255	/* longest Idempotency-Key accepted */
@@ -788,6 +790,20 @@ fsm_idx(struct fsm_ctx *x, enum kv_db db, const struct fsm_key *k, bool add,
 	return rc;
 }
 
+/* The pending index key of w: its queue key (workload_queue_key: priority,
+ * tier weight and aging folded into one number fixed at submission),
+ * highest first, then submission order. */
+static void
+fsm_pending_key(struct fsm_key *k, const struct workload *w)
+{
+	/* Flipping the sign bit maps int64 order onto uint64 order. */
+	uint64_t	 order = (uint64_t)w->queue_key ^ ((uint64_t)1 << 63);
+
+	memset(k, 0, sizeof *k);
+	fsm_key_u64(k, UINT64_MAX - order);
+	fsm_key_u64(k, w->seq);
+}
+
 /* Adds or removes the status-dependent index entries of w and counts it. */
 static int
 fsm_wl_index(struct fsm_ctx *x, const struct workload *w, bool add)
@@ -814,9 +830,7 @@ fsm_wl_index(struct fsm_ctx *x, const struct workload *w, bool add)
 		return rc;
 
 	if (w->status == WL_PENDING) {
-		memset(&k, 0, sizeof k);
-		fsm_key_u64(&k, UINT64_MAX - workload_effective_priority(w));
-		fsm_key_u64(&k, w->seq);
+		fsm_pending_key(&k, w);
 		if ((rc = fsm_idx(x, KV_DB_PENDING, &k, add, w->id,
 		    MODEL_ID_LEN)) != 0)
 			return rc;
@@ -2940,9 +2954,39 @@ out:
 	return rc;
 }
 
-/* A snapshot of layout 1 (before per-customer usage and per-tier
- * counters) gets them computed from its workloads, so that restoring an
- * older node's snapshot still gives exact counters. */
+/* Empties the pending index (a layout 2 one is keyed without aging). */
+static int
+fsm_pending_clear(struct kv_txn *t, struct errbuf *eb)
+{
+	struct kv_cursor	*cur;
+	struct kv_val		 key;
+	uint8_t			 k[16];
+	int			 rc;
+
+	if ((rc = kv_cursor_open(t, KV_DB_PENDING, &cur, eb)) != 0)
+		return rc;
+	while ((rc = kv_cursor_first(cur, &key, NULL)) == 0) {
+		if (key.len != sizeof k) {
+			rc = err_setf(eb, ERR_CORRUPT, "pending index key of "
+			    "%zu bytes", key.len);
+			break;
+		}
+		memcpy(k, key.data, sizeof k);
+		if ((rc = kv_del(t, KV_DB_PENDING, k, sizeof k, eb)) != 0)
+			break;
+	}
+	kv_cursor_close(cur);
+	return rc == ERR_NOTFOUND ? 0 : rc;
+}
+
+/*
+ * Brings a snapshot of an older layout up to date, so that restoring an
+ * older node's snapshot still gives exact counters and queue order:
+ * layout 1 gets the per-customer usage and per-tier counters computed from
+ * its workloads; layouts 1 and 2 get the pending index keyed by queue key
+ * (the records' queue keys come from the default policy, see
+ * model_workload_decode).
+ */
 static int
 fsm_layout_upgrade(struct kv *kv, struct errbuf *eb)
 {
@@ -2950,6 +2994,7 @@ fsm_layout_upgrade(struct kv *kv, struct errbuf *eb)
 	struct kv_txn		*t = NULL;
 	struct wire_doc		*d;
 	struct workload		 w;
+	struct fsm_key		 k;
 	struct kv_val		 val;
 	uint64_t		 layout = 0, tiers[TIER__COUNT];
 	int			 rc;
@@ -2958,6 +3003,8 @@ fsm_layout_upgrade(struct kv *kv, struct errbuf *eb)
 		return rc;
 	if ((rc = fsm_meta_get_u64(t, "layout", 1, &layout, eb)) != 0 ||
 	    layout >= FSM_LAYOUT)
+		goto out;
+	if ((rc = fsm_pending_clear(t, eb)) != 0)
 		goto out;
 	memset(tiers, 0, sizeof tiers);
 	if ((rc = kv_cursor_open(t, KV_DB_WORKLOADS, &cur, eb)) != 0)
@@ -2973,9 +3020,15 @@ fsm_layout_upgrade(struct kv *kv, struct errbuf *eb)
 			goto out;
 		if (w.status == WL_PENDING && (unsigned)w.tier < TIER__COUNT)
 			tiers[w.tier]++;
-		if (w.status == WL_PENDING || wl_status_holds_slot(w.status))
+		if (layout < 2 && (w.status == WL_PENDING ||
+		    wl_status_holds_slot(w.status)))
 			rc = fsm_usage_add(t, w.customer_id,
 			    w.status == WL_PENDING, w.status != WL_PENDING, eb);
+		if (rc == 0 && w.status == WL_PENDING) {
+			fsm_pending_key(&k, &w);
+			rc = kv_put(t, KV_DB_PENDING, k.b, k.len, w.id,
+			    MODEL_ID_LEN, eb);
+		}
 		workload_fini(&w);
 		if (rc != 0)
 			goto out;
@@ -2984,8 +3037,8 @@ fsm_layout_upgrade(struct kv *kv, struct errbuf *eb)
 		goto out;
 	kv_cursor_close(cur);
 	cur = NULL;
-	if ((rc = fsm_meta_put_vec(t, "tier_pending", tiers, TIER__COUNT,
-	    eb)) != 0 ||
+	if ((layout < 2 && (rc = fsm_meta_put_vec(t, "tier_pending", tiers,
+	    TIER__COUNT, eb)) != 0) ||
 	    (rc = fsm_meta_put_u64(t, "layout", FSM_LAYOUT, eb)) != 0)
 		goto out;
 	rc = kv_txn_commit(t, eb);

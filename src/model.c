@@ -109,14 +109,46 @@ worker_status_name(enum worker_status s)
 	return model_worker_status_names[s];
 }
 
+void
+queue_policy_defaults(struct queue_policy *p)
+{
+	size_t	 i;
+
+	for (i = 0; i < TIER__COUNT; i++)
+		p->tier_weight[i] = (uint32_t)model_tier_weights[i];
+	p->aging_per_min = 5;
+}
+
 uint64_t
-workload_effective_priority(const struct workload *w)
+workload_base_priority(const struct workload *w, const struct queue_policy *p)
 {
 	uint64_t	 weight = 1;
 
 	if ((unsigned)w->tier < TIER__COUNT)
-		weight = model_tier_weights[w->tier];
+		weight = p != NULL ? p->tier_weight[w->tier] :
+		    model_tier_weights[w->tier];
 	return (uint64_t)w->priority * weight;
+}
+
+uint64_t
+workload_effective_priority(const struct workload *w,
+    const struct queue_policy *p, uint64_t now_ms)
+{
+	uint64_t	 aging = p != NULL ? p->aging_per_min : 5;
+	uint64_t	 waited = now_ms > w->created_ms ? now_ms - w->created_ms : 0;
+
+	return workload_base_priority(w, p) + aging * waited / 60000;
+}
+
+int64_t
+workload_queue_key(const struct workload *w, const struct queue_policy *p)
+{
+	int64_t		 aging = p != NULL ? (int64_t)p->aging_per_min : 5;
+
+	/* Bounded: base <= 1000 × QUEUE_WEIGHT_MAX, times 60000 is 6e12;
+	 * aging × created_ms <= 1e5 × 1e13 fits in 63 bits for centuries. */
+	return (int64_t)workload_base_priority(w, p) * 60000 -
+	    aging * (int64_t)w->created_ms;
 }
 
 /* ---- records: fini and dup ---- */
@@ -332,7 +364,7 @@ model_affinity_decode(const struct wire_val *v, struct affinity *out)
 
 /* ---- workload ---- */
 
-#define MODEL_WORKLOAD_FIELDS	29
+#define MODEL_WORKLOAD_FIELDS	30
 
 void
 model_workload_encode(struct wire_writer *w, const struct workload *wl)
@@ -396,12 +428,14 @@ model_workload_encode(struct wire_writer *w, const struct workload *wl)
 	wire_put_bool(w, wl->cancel_requested);
 	wire_put_str(w, "rid");
 	wire_put_str(w, wl->request_id);
+	wire_put_str(w, "qk");
+	wire_put_int(w, wl->queue_key);
 }
 
 int
 model_workload_decode(const struct wire_val *v, struct workload *out)
 {
-	const struct wire_val	*aff;
+	const struct wire_val	*aff, *q;
 	unsigned		 tier = TIER_FREE, status = WL_PENDING;
 	int			 rc;
 
@@ -449,6 +483,13 @@ model_workload_decode(const struct wire_val *v, struct workload *out)
 	    (rc = wire_field_bool(v, "cxl", &out->cancel_requested)) != 0 ||
 	    (rc = wire_field_strdup(v, "rid", &out->request_id)) != 0)
 		goto fail;
+	/* Records from before queue keys get theirs from the defaults. */
+	if ((q = wire_map_get(v, "qk")) == NULL)
+		out->queue_key = workload_queue_key(out, NULL);
+	else if (wire_get_int(q, &out->queue_key) != 0) {
+		rc = ERR_PROTO;
+		goto fail;
+	}
 	return 0;
 fail:
 	workload_fini(out);

@@ -93,14 +93,42 @@ struct workload {
 	uint64_t	 not_before_ms;		/* retry backoff: not placed before this */
 	bool		 cancel_requested;
 	char		*request_id;		/* X-Request-Id of the submission */
+	int64_t		 queue_key;		/* queue order, higher first: see
+						 * workload_queue_key */
 };
 
 void	workload_fini(struct workload *w);
 /* Deep copy into dst (zeroed by the callee first). 0 or ERR_NOMEM. */
 int	workload_dup(struct workload *dst, const struct workload *src);
-/* Effective priority used to order the pending queue: priority × tier weight
- * (weights: free 1, standard 10, premium 50, enterprise 100). */
-uint64_t workload_effective_priority(const struct workload *w);
+/*
+ * How waiting workloads are ordered.  The effective priority of a workload
+ * at time t is priority × tier_weight[tier] + aging_per_min × minutes waited
+ * (since created_ms).  The aging term grows at the same rate for everyone,
+ * so the order at any one time is the order of a key fixed at submission:
+ * priority × weight × 60000 − aging_per_min × created_ms (see
+ * workload_queue_key).  That is the starvation guarantee: a workload that
+ * has waited longer than (Pmax × Wmax − its own priority × weight) /
+ * aging_per_min minutes ranks above every workload submitted after that.
+ */
+struct queue_policy {
+	uint32_t	 tier_weight[TIER__COUNT];	/* free 1, standard 10,
+							 * premium 50, enterprise 100 */
+	uint32_t	 aging_per_min;			/* default 5 */
+};
+
+#define QUEUE_WEIGHT_MAX	100000	/* largest tier weight accepted */
+#define QUEUE_AGING_MAX		100000	/* largest aging_per_min accepted */
+
+void	queue_policy_defaults(struct queue_policy *p);
+/* Priority × the tier's weight (the policy's; NULL: the defaults). */
+uint64_t workload_base_priority(const struct workload *w,
+	    const struct queue_policy *p);
+/* The effective priority of w at now_ms (never less than the base). */
+uint64_t workload_effective_priority(const struct workload *w,
+	    const struct queue_policy *p, uint64_t now_ms);
+/* The queue key of w (from priority, tier and created_ms): sorting by it,
+ * highest first, is sorting by effective priority at any time t. */
+int64_t	workload_queue_key(const struct workload *w, const struct queue_policy *p);
 
 enum worker_status { WORKER_ALIVE, WORKER_DEAD, WORKER_DRAINING, WORKER__COUNT };
 

@@ -70,6 +70,17 @@ static const struct cfg_option niyantad_options[] = {
 	    "largest accepted request body" },
 	{ "propose-timeout-ms", CFG_UINT, "10000", 100, 600000, "MS",
 	    "a write not applied within this answers 503" },
+	{ "tier-weight-free", CFG_UINT, "1", 1, 100000, "W",
+	    "queue order: priority is multiplied by this for free customers" },
+	{ "tier-weight-standard", CFG_UINT, "10", 1, 100000, "W",
+	    "queue order: the same for standard customers" },
+	{ "tier-weight-premium", CFG_UINT, "50", 1, 100000, "W",
+	    "queue order: the same for premium customers" },
+	{ "tier-weight-enterprise", CFG_UINT, "100", 1, 100000, "W",
+	    "queue order: the same for enterprise customers" },
+	{ "aging-per-min", CFG_UINT, "5", 0, 100000, "N",
+	    "queue order: priority points a waiting workload gains per minute "
+	    "(the starvation guarantee; 0: none)" },
 	{ "checkpoint-max-mb", CFG_UINT, "64", 1, 256, "MB",
 	    "largest checkpoint a worker may store (uncompressed)" },
 	{ "checkpoint-keep", CFG_UINT, "3", 1, 1000, "N",
@@ -188,6 +199,14 @@ main(int argc, char **argv)
 	acfg.rate_by_tier[TIER_STANDARD] = (uint32_t)cfg_uint(cfg, "rate-limit-standard");
 	acfg.rate_by_tier[TIER_PREMIUM] = (uint32_t)cfg_uint(cfg, "rate-limit-premium");
 	acfg.rate_by_tier[TIER_ENTERPRISE] = (uint32_t)cfg_uint(cfg, "rate-limit-enterprise");
+	acfg.queue.tier_weight[TIER_FREE] = (uint32_t)cfg_uint(cfg, "tier-weight-free");
+	acfg.queue.tier_weight[TIER_STANDARD] =
+	    (uint32_t)cfg_uint(cfg, "tier-weight-standard");
+	acfg.queue.tier_weight[TIER_PREMIUM] =
+	    (uint32_t)cfg_uint(cfg, "tier-weight-premium");
+	acfg.queue.tier_weight[TIER_ENTERPRISE] =
+	    (uint32_t)cfg_uint(cfg, "tier-weight-enterprise");
+	acfg.queue.aging_per_min = (uint32_t)cfg_uint(cfg, "aging-per-min");
 	acfg.queue_by_tier[TIER_FREE] = (uint32_t)cfg_uint(cfg, "max-queue-depth-free");
 	acfg.queue_by_tier[TIER_STANDARD] = (uint32_t)cfg_uint(cfg, "max-queue-depth-standard");
 	acfg.queue_by_tier[TIER_PREMIUM] = (uint32_t)cfg_uint(cfg, "max-queue-depth-premium");

@@ -886,6 +886,7 @@ api_config_defaults(struct api_config *cfg)
 	memcpy(cfg->queue_by_tier, api_default_queue, sizeof cfg->queue_by_tier);
 	cfg->admin_rate = API_DEFAULT_ADMIN_RATE;
 	cfg->global_max_pending = 0;
+	queue_policy_defaults(&cfg->queue);
 }
 
 /* The tenancy settings of cfg, checked. */
@@ -910,6 +911,15 @@ api_tenancy_check(const struct api_config *cfg, struct errbuf *eb)
 	if (cfg->global_max_pending > API_MAX_QUEUE)
 		return err_setf(eb, ERR_INVAL, "global max pending %" PRIu32 ": must be "
 		    "0..%d", cfg->global_max_pending, API_MAX_QUEUE);
+	for (i = 0; i < TIER__COUNT; i++)
+		if (cfg->queue.tier_weight[i] < 1 ||
+		    cfg->queue.tier_weight[i] > QUEUE_WEIGHT_MAX)
+			return err_setf(eb, ERR_INVAL, "weight of tier %s: %" PRIu32
+			    ", must be 1..%d", tier_name((enum tier)i),
+			    cfg->queue.tier_weight[i], QUEUE_WEIGHT_MAX);
+	if (cfg->queue.aging_per_min > QUEUE_AGING_MAX)
+		return err_setf(eb, ERR_INVAL, "aging %" PRIu32 " per minute: must "
+		    "be 0..%d", cfg->queue.aging_per_min, QUEUE_AGING_MAX);
 	return 0;
 }
 
@@ -952,6 +962,7 @@ api_open(struct api **out, struct coord *c, const struct api_config *cfg,
 	a->coord = c;
 	memcpy(a->rate_by_tier, cfg->rate_by_tier, sizeof a->rate_by_tier);
 	memcpy(a->queue_by_tier, cfg->queue_by_tier, sizeof a->queue_by_tier);
+	a->queue = cfg->queue;
 	a->admin_rate = cfg->admin_rate;
 	a->global_max_pending = cfg->global_max_pending;
 	if (ratelimit_new(&a->rl, api_clock, NULL) != 0) {

@@ -27,12 +27,14 @@ struct api_config {
 	uint32_t	 queue_by_tier[TIER__COUNT];	/* max PENDING workloads; 0: no limit */
 	uint32_t	 admin_rate;		/* requests per second of the admin keys */
 	uint32_t	 global_max_pending;	/* PENDING workloads in all; 0: no limit */
+	struct queue_policy queue;		/* queue order: tier weights, aging */
 };
 
 /* Fills cfg with the defaults: 127.0.0.1:8080, 32 threads, 1 MiB bodies,
  * the installed web directory, 30 s request timeout; rates free 10,
  * standard 100, premium 500, enterprise 2000 per second; queue depths
- * 100, 10000, 100000, 1000000; admin 100000 per second; no global limit. */
+ * 100, 10000, 100000, 1000000; admin 100000 per second; no global limit;
+ * the default queue policy (queue_policy_defaults). */
 void	api_config_defaults(struct api_config *cfg);
 
 /* Starts the HTTP server on cfg->listen, serving the API over c (borrowed;

@@ -50,6 +50,7 @@ struct api {
 	uint32_t		 queue_by_tier[TIER__COUNT];
 	uint32_t		 admin_rate;
 	uint32_t		 global_max_pending;
+	struct queue_policy	 queue;		/* tier weights and aging */
 	struct ratelimit	*rl;		/* per-customer token buckets */
 
 	/* Known workload types (built-ins + worker capabilities), cached so a

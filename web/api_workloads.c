@@ -194,6 +194,13 @@ api_workloads_room(struct api_req *r, size_t n)
 	return 0;
 }
 
+/* The Workload object of wl, its effective priority as of now. */
+static json_t *
+api_workload_json(struct api_req *r, const struct workload *wl)
+{
+	return json_workload(wl, &r->api->queue, clock_wall_ms());
+}
+
 /* Fills what the caller does not give of a new record: id, owner, tier,
  * status, times and the request id.  0 or ERR_NOMEM. */
 static int
@@ -208,6 +215,7 @@ api_workloads_stamp(struct api_req *r, struct workload *wl, uint64_t now)
 	wl->status = WL_PENDING;
 	wl->created_ms = now;
 	wl->updated_ms = now;
+	wl->queue_key = workload_queue_key(wl, &r->api->queue);
 	if ((wl->customer_id = strdup(cust)) == NULL ||
 	    (wl->request_id = strdup(r->request_id)) == NULL)
 		return ERR_NOMEM;
@@ -299,7 +307,7 @@ api_idempotency_answer(struct api_req *r, const char *key, const uint8_t hash[32
 	}
 	api_header_add(r, "Location", "/v1/workloads/%s", wl.id);
 	api_header_add(r, "Idempotent-Replayed", "true");
-	api_reply_json(r, 200, json_workload(&wl));
+	api_reply_json(r, 200, api_workload_json(r, &wl));
 	workload_fini(&wl);
 	return 0;
 }
@@ -393,12 +401,12 @@ api_workloads_submit(struct api_req *r)
 	}
 	api_header_add(r, "Location", "/v1/workloads/%s", wl.id);
 	if ((rc = fsm_workload_get(f, wl.id, &back)) == 0)
-		api_reply_json(r, 201, json_workload(&back));
+		api_reply_json(r, 201, api_workload_json(r, &back));
 	else {
 		/* Applied, so it is stored; answer with what was submitted. */
 		log_warn("HTTPREAD", "workload %s applied but not read back: %s rid=%s",
 		    wl.id, err_code_name(rc), r->request_id);
-		api_reply_json(r, 201, json_workload(&wl));
+		api_reply_json(r, 201, api_workload_json(r, &wl));
 	}
 out:
 	explicit_bzero(hash, sizeof hash);
@@ -545,7 +553,7 @@ api_workload_get(struct api_req *r)
 
 	if (api_workload_load(r, &wl) != 0)
 		return;
-	api_reply_json(r, 200, json_workload(&wl));
+	api_reply_json(r, 200, api_workload_json(r, &wl));
 	workload_fini(&wl);
 }
 
@@ -631,9 +639,9 @@ api_workload_cancel(struct api_req *r)
 		    wl_status_name(wl.status), eb.msg[0] != '\0' ? " (" : "", eb.msg,
 		    eb.msg[0] != '\0' ? ")" : "");
 	else if (wl.status == WL_CANCELLED)
-		api_reply_json(r, 200, json_workload(&wl));
+		api_reply_json(r, 200, api_workload_json(r, &wl));
 	else
-		api_reply_json(r, 202, json_workload(&wl));
+		api_reply_json(r, 202, api_workload_json(r, &wl));
 out:
 	workload_fini(&wl);
 	free(reason);
@@ -706,9 +714,9 @@ api_workload_transition(struct api_req *r, enum cmd_type type)
 		    wl_status_name(wl.status), eb.msg[0] != '\0' ? " (" : "", eb.msg,
 		    eb.msg[0] != '\0' ? ")" : "");
 	else if (type == CMD_PAUSE && wl.status == WL_PAUSING)
-		api_reply_json(r, 202, json_workload(&wl));
+		api_reply_json(r, 202, api_workload_json(r, &wl));
 	else
-		api_reply_json(r, 200, json_workload(&wl));
+		api_reply_json(r, 200, api_workload_json(r, &wl));
 out:
 	workload_fini(&wl);
 	free(body);
@@ -873,7 +881,7 @@ api_workloads_list(struct api_req *r)
 	body = json_object();
 	arr = json_array();
 	for (i = 0; i < n; i++) {
-		if (arr != NULL && json_array_append_new(arr, json_workload(&out[i])) != 0) {
+		if (arr != NULL && json_array_append_new(arr, api_workload_json(r, &out[i])) != 0) {
 			json_decref(arr);
 			arr = NULL;
 		}

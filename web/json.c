@@ -1680,7 +1680,8 @@ json_checkpoint_list(const char *workload_id, const struct checkpoint_info *v, s
 }
 
 json_t *
-json_workload(const struct workload *w)
+json_workload(const struct workload *w, const struct queue_policy *queue,
+    uint64_t now_ms)
 {
 	json_t	*o;
 	bool	 bad = false;
@@ -1693,8 +1694,9 @@ json_workload(const struct workload *w)
 	json_put(o, "input_params", json_stored(w->params_json, true), &bad);
 	json_put(o, "priority", json_integer(w->priority), &bad);
 	json_put(o, "tier", json_text(tier_name(w->tier)), &bad);
-	json_put(o, "effective_priority",
-	    json_integer((json_int_t)workload_effective_priority(w)), &bad);
+	json_put(o, "effective_priority", json_integer((json_int_t)
+	    workload_effective_priority(w, queue, w->status == WL_PENDING ?
+	    now_ms : w->created_ms)), &bad);
 	json_put(o, "status", json_text(wl_status_name(w->status)), &bad);
 	json_put(o, "affinity_rules", json_affinity(&w->affinity), &bad);
 	json_put(o, "max_retries", json_integer(w->max_retries), &bad);

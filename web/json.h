@@ -155,8 +155,11 @@ int	 json_time_parse(const char *s, uint64_t *ms);
 
 /* Renderers: each returns a new reference, or NULL if out of memory. */
 
-/* The API's Workload object. */
-json_t	*json_workload(const struct workload *w);
+/* The API's Workload object; effective_priority is computed with the queue
+ * policy (NULL: the defaults) at now_ms while the workload waits, and is
+ * its base priority otherwise. */
+json_t	*json_workload(const struct workload *w, const struct queue_policy *queue,
+	    uint64_t now_ms);
 /* The affinity_rules object, omitting empty parts ({} if none). */
 json_t	*json_affinity(const struct affinity *a);
 /* {"interval_seconds", "on_progress_percent"}: both always present, 0

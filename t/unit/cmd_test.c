@@ -1668,17 +1668,17 @@ cmd_test_names(void)
 	memset(&w, 0, sizeof w);
 	w.priority = 7;
 	w.tier = TIER_FREE;
-	is_int(workload_effective_priority(&w), 7, "free × 1");
+	is_int(workload_base_priority(&w, NULL), 7, "free × 1");
 	w.tier = TIER_STANDARD;
-	is_int(workload_effective_priority(&w), 70, "standard × 10");
+	is_int(workload_base_priority(&w, NULL), 70, "standard × 10");
 	w.tier = TIER_PREMIUM;
-	is_int(workload_effective_priority(&w), 350, "premium × 50");
+	is_int(workload_base_priority(&w, NULL), 350, "premium × 50");
 	w.tier = TIER_ENTERPRISE;
-	is_int(workload_effective_priority(&w), 700, "enterprise × 100");
+	is_int(workload_base_priority(&w, NULL), 700, "enterprise × 100");
 	w.priority = MODEL_PRIORITY_MAX;
-	is_int(workload_effective_priority(&w), 100000, "max priority enterprise");
+	is_int(workload_base_priority(&w, NULL), 100000, "max priority enterprise");
 	w.priority = 0;
-	is_int(workload_effective_priority(&w), 0, "priority 0");
+	is_int(workload_base_priority(&w, NULL), 0, "priority 0");
 
 	/* Ids. */
 	ids = calloc(2000, sizeof *ids);

@@ -132,6 +132,9 @@ wl_init(struct workload *w, int n, const char *cust, const char *type,
 	w->priority = prio;
 	w->tier = tier;
 	w->status = WL_PENDING;
+	/* As a proposer does: created now, queue key by the default policy. */
+	w->created_ms = now;
+	w->queue_key = workload_queue_key(w, NULL);
 }
 
 static int
@@ -1415,6 +1418,43 @@ drain(const char *id, uint64_t gen)
 
 /* A draining worker keeps what it runs, gives back what it has not
  * started, and is placed nothing more. */
+/* The pending index orders by queue key: a free workload that waited long
+ * enough ranks above an enterprise one submitted later (aging, 5 per
+ * minute by default: (100 × 100 − 100 × 1) / 5 = 1980 minutes). */
+static void
+test_queue_aging(void)
+{
+	struct workload	 w, *v = NULL;
+	uint64_t	 t0 = now;
+	size_t		 n = 0, i, at_free = SIZE_MAX, at_ent = SIZE_MAX;
+
+	wl_init(&w, 390, "acme", "never-runs", 100, TIER_FREE);
+	is_int(submit_v(&w, 1), 0, "a free workload");
+	now = t0 + 1979ULL * 60000;
+	wl_init(&w, 391, "acme", "never-runs", 100, TIER_ENTERPRISE);
+	is_int(submit_v(&w, 1), 0, "an enterprise one 1979 minutes later");
+	now = t0 + 1981ULL * 60000;
+	wl_init(&w, 392, "acme", "never-runs", 100, TIER_ENTERPRISE);
+	is_int(submit_v(&w, 1), 0, "and one 1981 minutes later");
+	is_int(fsm_pending_scan(F, 1000, &v, &n), 0, "pending scan");
+	for (i = 0; i < n; i++) {
+		if (strcmp(v[i].id, ids[390]) == 0)
+			at_free = i;
+		else if (strcmp(v[i].id, ids[391]) == 0)
+			at_ent = i;
+	}
+	ok(at_ent < at_free, "the enterprise one within the bound goes first");
+	for (i = 0; i < n && strcmp(v[i].id, ids[392]) != 0; i++)
+		;
+	ok(i < n && at_free < i, "the free one goes before the one past it");
+	for (i = 0; i < n; i++)
+		workload_fini(&v[i]);
+	free(v);
+	for (i = 390; i <= 392; i++)
+		cancel((int)i);
+	now = t0;
+}
+
 static void
 test_worker_drain(void)
 {
@@ -2940,6 +2980,7 @@ main(void)
 	test_worker_dead();
 	test_register_requeue();
 	test_worker_drain();
+	test_queue_aging();
 	test_list();
 	test_audit();
 	test_misc();

@@ -397,7 +397,7 @@ test_render_workload(void)
 	tagset_set(&wl.affinity.hard_tags, "zone", "eu");
 	strlist_add(&wl.affinity.anti_types, "sleep");
 
-	o = round_trip(json_workload(&wl));
+	o = round_trip(json_workload(&wl, NULL, 0));
 	ok(o != NULL, "workload renders to valid JSON");
 	is_str(str_of(o, "id"), wl.id, "id");
 	is_str(str_of(o, "customer_id"), "acme", "customer_id");
@@ -443,7 +443,7 @@ test_render_workload(void)
 	memset(&wl, 0, sizeof wl);
 	model_id_generate(wl.id);
 	wl.type = strdup("sleep");
-	o = round_trip(json_workload(&wl));
+	o = round_trip(json_workload(&wl, NULL, 0));
 	ok(json_is_null(json_object_get(o, "worker_id")) &&
 	    json_is_null(json_object_get(o, "result")) &&
 	    json_is_null(json_object_get(o, "error")) &&
@@ -473,7 +473,7 @@ test_submission_round_trip(void)
 	    0, "round trip: accepted"))
 		return;
 	model_id_generate(wl.id);
-	o = round_trip(json_workload(&wl));
+	o = round_trip(json_workload(&wl, NULL, 0));
 	in = json_loads(body, 0, NULL);
 	ok(json_equal(json_object_get(o, "input_params"), json_object_get(in, "input_params")),
 	    "round trip: input_params equal");
@@ -1424,7 +1424,7 @@ test_checkpoint_policy(void)
 	memset(&wl, 0, sizeof wl);
 	model_id_generate(wl.id);
 	wl.type = strdup("sleep");
-	o = round_trip(json_workload(&wl));
+	o = round_trip(json_workload(&wl, NULL, 0));
 	pol = json_object_get(o, "checkpoint_policy");
 	ok(json_is_object(pol) && json_object_size(pol) == 2 &&
 	    json_is_integer(json_object_get(pol, "interval_seconds")) &&
@@ -1435,7 +1435,7 @@ test_checkpoint_policy(void)
 	json_decref(o);
 	wl.ckpt_policy.interval_seconds = 604800;
 	wl.ckpt_policy.on_progress_percent = 25;
-	o = round_trip(json_workload(&wl));
+	o = round_trip(json_workload(&wl, NULL, 0));
 	pol = json_object_get(o, "checkpoint_policy");
 	ok(json_integer_value(json_object_get(pol, "interval_seconds")) == 604800 &&
 	    json_integer_value(json_object_get(pol, "on_progress_percent")) == 25,
@@ -1446,7 +1446,7 @@ test_checkpoint_policy(void)
 	/* Submission -> record -> rendering gives the policy back. */
 	b = policy_body("{\"interval_seconds\": 5, \"on_progress_percent\": 25}");
 	rc = json_submission_parse(b, strlen(b), &known, &wl, &details, &eb);
-	o = rc == 0 ? round_trip(json_workload(&wl)) : NULL;
+	o = rc == 0 ? round_trip(json_workload(&wl, NULL, 0)) : NULL;
 	pol = json_loads("{\"interval_seconds\": 5, \"on_progress_percent\": 25}", 0,
 	    NULL);
 	ok(o != NULL && json_equal(json_object_get(o, "checkpoint_policy"), pol),
