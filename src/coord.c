@@ -36,10 +36,12 @@
 #include "src/fsm.h"
 #include "src/log.h"
 #include "src/sched.h"
+#include "src/sched_report.h"
 #include "src/secret.h"
 
 #define COORD_STATE_POLL_MS	50	/* leadership poll interval */
 #define COORD_DEAD_CHECK_MS	200	/* how often silent workers are looked for */
+#define COORD_SCHED_WINDOW_MAX	65536	/* most of the queue one pass reads */
 #define COORD_ADMIN_KEY_FILE	"admin.key"
 #define COORD_JOIN_TOKEN_FILE	"join.token"
 #define COORD_JOIN_SECRET	"join_token"
@@ -135,6 +137,8 @@ struct coord {
 	pthread_cond_t		 duty_cv;
 	bool			 duty_wake;
 	uint64_t		 duty_term;	/* term the duty thread last prepared */
+	struct sched_report	*sched_report;	/* what the scheduler did */
+	bool			 duty_led;	/* the duty thread's view of leading */
 };
 
 
@@ -170,6 +174,12 @@ struct fsm *
 coord_fsm(struct coord *c)
 {
 	return c->fsm;
+}
+
+struct sched_report *
+coord_sched_report(struct coord *c)
+{
+	return c->sched_report;
 }
 
 bool
@@ -781,9 +791,10 @@ coord_quotas(struct coord *c, struct customer **custs, size_t *n_custs,
 	return n;
 }
 
-/* One scheduling round: returns the number of placements committed. */
+/* One scheduling round (woken: something changed, rather than the timer):
+ * returns the number of placements committed. */
 static size_t
-coord_duty_schedule(struct coord *c)
+coord_duty_schedule(struct coord *c, bool woken)
 {
 	struct errbuf		 eb = { 0 };
 	struct workload		*pending = NULL, *on = NULL;
@@ -795,26 +806,25 @@ coord_duty_schedule(struct coord *c)
 	struct cmd		 cmd;
 	size_t			 n_pending = 0, n_recs = 0, n_sw = 0, n_on, i, j, placed = 0, k;
 	size_t			 free_slots = 0, window, n_quotas, n_custs = 0;
+	uint64_t		 t0 = clock_mono_us();
 	int			 rc;
 
-	if (fsm_worker_list(c->fsm, &recs, &n_recs) != 0 || n_recs == 0)
+	if (fsm_worker_list(c->fsm, &recs, &n_recs) != 0)
 		goto out;
 	for (i = 0; i < n_recs; i++)
 		if (recs[i].status == WORKER_ALIVE && recs[i].used < recs[i].capacity)
 			free_slots += recs[i].capacity - recs[i].used;
-	if (free_slots == 0)
-		goto out;
 	/* Read only as much of the queue as the free slots can take, plus a
 	 * margin so that workloads no worker can take right now (affinity,
-	 * backoff) do not hide the placeable ones behind them. */
+	 * backoff) do not hide the placeable ones behind them.  With no room
+	 * at all, a pass on the timer still looks at the head of the queue,
+	 * so that the workloads there show why they wait. */
+	if (free_slots == 0 && woken)
+		goto out;
 	window = free_slots * 4 + 256;
 	if (window > (size_t)c->cfg.sched_batch * 4)
 		window = (size_t)c->cfg.sched_batch * 4;
-	if (fsm_pending_scan(c->fsm, window, &pending, &n_pending) != 0 || n_pending == 0)
-		goto out;
-	sw = calloc(n_recs, sizeof *sw);
-	res = calloc(n_pending, sizeof *res);
-	if (sw == NULL || res == NULL)
+	if ((sw = calloc(n_recs + 1, sizeof *sw)) == NULL)
 		goto out;
 	for (i = 0; i < n_recs; i++) {
 		if (recs[i].status != WORKER_ALIVE)
@@ -834,8 +844,31 @@ coord_duty_schedule(struct coord *c)
 		n_sw++;
 	}
 	n_quotas = coord_quotas(c, &custs, &n_custs, &quotas);
-	placed = sched_place(pending, n_pending, sw, n_sw, quotas, n_quotas,
-	    clock_wall_ms(), c->cfg.sched_batch, res);
+	/* A head of the queue that cannot be placed (quotas, affinity, anti-
+	 * affinity) must not block what is behind it: while slots are free and
+	 * the window placed nothing, look further.  A pass that places nothing
+	 * changes no worker or quota, so it can simply be run again. */
+	for (;;) {
+		if (fsm_pending_scan(c->fsm, window, &pending, &n_pending) != 0 ||
+		    n_pending == 0 || (res = calloc(n_pending, sizeof *res)) == NULL)
+			goto out;
+		placed = sched_place(pending, n_pending, sw, n_sw, quotas,
+		    n_quotas, clock_wall_ms(), c->cfg.sched_batch, res);
+		if (placed > 0 || free_slots == 0 || n_pending < window ||
+		    window >= COORD_SCHED_WINDOW_MAX)
+			break;
+		window = window * 4 < COORD_SCHED_WINDOW_MAX ? window * 4 :
+		    COORD_SCHED_WINDOW_MAX;
+		free(res);
+		res = NULL;
+		for (i = 0; i < n_pending; i++)
+			workload_fini(&pending[i]);
+		free(pending);
+		pending = NULL;
+		n_pending = 0;
+	}
+	sched_report_pass(c->sched_report, pending, res, n_pending,
+	    clock_mono_us() - t0, clock_wall_ms());
 	if (placed == 0)
 		goto out;
 
@@ -883,8 +916,9 @@ coord_duty_main(void *arg)
 {
 	struct coord	*c = arg;
 	struct timespec	 deadline;
-	uint64_t	 next_hb = 0, next_dead = 0, now, ns, wait_ms;
+	uint64_t	 next_hb = 0, next_dead = 0, next_sched = 0, now, ns, wait_ms;
 	size_t		 placed;
+	bool		 woken;
 
 	for (;;) {
 		wait_ms = c->cfg.sched_interval_ms;
@@ -900,6 +934,7 @@ coord_duty_main(void *arg)
 		while (!c->duty_wake && !c->stopping &&
 		    pthread_cond_timedwait(&c->duty_cv, &c->mu, &deadline) != ETIMEDOUT)
 			;
+		woken = c->duty_wake;
 		c->duty_wake = false;
 		if (c->stopping) {
 			pthread_mutex_unlock(&c->mu);
@@ -907,8 +942,15 @@ coord_duty_main(void *arg)
 		}
 		pthread_mutex_unlock(&c->mu);
 
-		if (!atomic_load(&c->leader_ready))
+		if (!atomic_load(&c->leader_ready)) {
+			c->duty_led = false;
 			continue;
+		}
+		if (!c->duty_led) {
+			/* A new term of leading starts its metrics afresh. */
+			sched_report_reset(c->sched_report);
+			c->duty_led = true;
+		}
 		if (!atomic_load(&c->secrets_ready) && coord_secrets_ensure(c) != 0)
 			continue;
 		now = clock_mono_ms();
@@ -922,10 +964,14 @@ coord_duty_main(void *arg)
 			coord_duty_dead_workers(c);
 			next_dead = now + COORD_DEAD_CHECK_MS;
 		}
-		/* Keep placing while full batches go out: a backlog drains
-		 * without waiting for the next wake-up. */
+		/* A pass when something changed (a wake-up) or every
+		 * sched_interval_ms; then keep placing while full batches go
+		 * out, so a backlog drains without waiting. */
+		if (!woken && now < next_sched)
+			continue;
+		next_sched = now + c->cfg.sched_interval_ms;
 		do {
-			placed = coord_duty_schedule(c);
+			placed = coord_duty_schedule(c, woken);
 		} while (placed >= c->cfg.sched_batch && atomic_load(&c->leader_ready));
 	}
 	return NULL;
@@ -1039,6 +1085,10 @@ coord_open(struct coord **out, const struct coord_config *cfg, struct errbuf *eb
 	}
 	if ((rc = fsm_open(&c->fsm, c->data_dir, cfg->lmdb_map_size, eb)) != 0)
 		goto fail;
+	if (sched_report_new(&c->sched_report) != 0) {
+		rc = err_setf(eb, ERR_NOMEM, "out of memory");
+		goto fail;
+	}
 
 	if (uv_loop_init(&c->loop) != 0) {
 		rc = err_setf(eb, ERR_IO, "cannot create the event loop");
@@ -1180,6 +1230,7 @@ coord_close(struct coord *c)
 	pthread_mutex_unlock(&c->mu);
 
 	fsm_close(c->fsm);
+	sched_report_free(c->sched_report);
 	free(c->results);
 	pthread_cond_destroy(&c->aq_drained);
 	pthread_cond_destroy(&c->aq_cv);

@@ -20,6 +20,7 @@
 struct cmd;
 struct errbuf;
 struct fsm;
+struct sched_report;
 struct coord;
 
 struct coord_config {
@@ -66,6 +67,8 @@ int	coord_propose(struct coord *c, const struct cmd *cmd, struct errbuf *eb);
 
 /* The state machine, for reads (thread-safe). Borrowed. */
 struct fsm *coord_fsm(struct coord *c);
+/* What the scheduler did (src/sched_report.h; thread-safe). Borrowed. */
+struct sched_report *coord_sched_report(struct coord *c);
 
 /* True when this node leads and has applied everything committed before its
  * term began, so its reads include every acknowledged write. */

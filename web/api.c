@@ -101,6 +101,7 @@ const struct api_route api_routes[] = {
 	{ "POST",	"/v1/customers/{id}/keys",	API_R_ADMIN,	api_customer_keys_create },
 	{ "DELETE",	"/v1/customers/{id}/keys/{key_id}", API_R_ADMIN, api_customer_key_revoke },
 	{ "GET",	"/v1/metrics/queue-depth",	0,		api_queue_depth_get },
+	{ "GET",	"/v1/metrics/scheduler",	API_R_ADMIN,	api_sched_metrics_get },
 	{ "GET",	"/v1/audit-events",		0,		api_audit_list },
 };
 

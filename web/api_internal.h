@@ -182,6 +182,7 @@ void	api_customer_keys_list(struct api_req *r);	/* GET /v1/customers/{id}/keys *
 void	api_customer_keys_create(struct api_req *r);	/* POST /v1/customers/{id}/keys */
 void	api_customer_key_revoke(struct api_req *r);	/* DELETE .../keys/{key_id} */
 void	api_queue_depth_get(struct api_req *r);		/* GET /v1/metrics/queue-depth */
+void	api_sched_metrics_get(struct api_req *r);	/* GET /v1/metrics/scheduler */
 void	api_audit_list(struct api_req *r);		/* GET /v1/audit-events */
 void	api_static_console(struct api_req *r);		/* GET /, /console, /console/{file} */
 void	api_static_docs(struct api_req *r);		/* GET /docs, /docs/{file} */

@@ -1,10 +1,12 @@
 /*
- * Operator views: /v1/workers (the fleet as the state machine knows it) and
- * /v1/cluster (this node's Raft view).  Both are admin-only; api.c refuses
+ * Operator views: /v1/workers (the fleet as the state machine knows it),
+ * /v1/cluster (this node's Raft view) and /v1/metrics/scheduler (what this
+ * node's scheduler did while it led).  All admin-only; api.c refuses
  * customer keys with 403 before these run.
  */
 #include <stdlib.h>
 
+#include "src/clock.h"
 #include "src/coord.h"
 #include "src/err.h"
 #include "src/fsm.h"
@@ -44,4 +46,13 @@ api_cluster_get(struct api_req *r)
 
 	coord_status_get(r->api->coord, &st);
 	api_reply_json(r, 200, json_cluster(&st));
+}
+
+void
+api_sched_metrics_get(struct api_req *r)
+{
+	struct sched_metrics	 m;
+
+	sched_report_get(coord_sched_report(r->api->coord), clock_wall_ms(), &m);
+	api_reply_json(r, 200, json_sched_metrics(&m));
 }

@@ -194,11 +194,22 @@ api_workloads_room(struct api_req *r, size_t n)
 	return 0;
 }
 
-/* The Workload object of wl, its effective priority as of now. */
+/* The Workload object of wl, its effective priority as of now, and, while
+ * it waits, why the scheduler's last pass did not place it. */
 static json_t *
 api_workload_json(struct api_req *r, const struct workload *wl)
 {
-	return json_workload(wl, &r->api->queue, clock_wall_ms());
+	json_t		*o = json_workload(wl, &r->api->queue, clock_wall_ms());
+	const char	*why = NULL;
+
+	if (wl->status == WL_PENDING)
+		why = sched_report_reason(coord_sched_report(r->api->coord), wl->id);
+	if (o != NULL && json_object_set_new(o, "unschedulable_reason",
+	    why != NULL ? json_string(why) : json_null()) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 /* Fills what the caller does not give of a new record: id, owner, tier,

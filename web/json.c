@@ -1950,6 +1950,59 @@ json_audit_event(const struct audit_event *e)
 }
 
 json_t *
+json_sched_metrics(const struct sched_metrics *m)
+{
+	json_t	*o, *hist, *b, *why, *waits, *t;
+	size_t	 i;
+	bool	 bad = false;
+
+	if ((o = json_object()) == NULL)
+		return NULL;
+	json_put(o, "passes", json_integer((json_int_t)m->passes), &bad);
+	json_put(o, "placements", json_integer((json_int_t)m->placements), &bad);
+	json_put(o, "placements_per_second", json_real(m->placements_per_s), &bad);
+	json_put(o, "last_pass_us", json_integer((json_int_t)m->last_pass_us), &bad);
+	/* Cumulative buckets, as Prometheus histograms count them. */
+	if ((hist = json_array()) != NULL) {
+		uint64_t	 cum = 0;
+
+		for (i = 0; i < SCHED_REPORT_LATENCY_BUCKETS; i++) {
+			cum += m->latency_us[i];
+			b = i + 1 < SCHED_REPORT_LATENCY_BUCKETS ?
+			    json_pack("{s:I,s:I}", "le_us",
+			    (json_int_t)sched_report_latency_bounds_us[i], "count",
+			    (json_int_t)cum) :
+			    json_pack("{s:s,s:I}", "le_us", "+Inf", "count",
+			    (json_int_t)cum);
+			if (b == NULL || json_array_append_new(hist, b) != 0)
+				bad = true;
+		}
+	}
+	json_put(o, "pass_latency", hist, &bad);
+	if ((why = json_object()) != NULL)
+		for (i = SCHED_PLACED + 1; i < SCHED_REPORT_REASONS; i++)
+			json_put(why, sched_reason_name((enum sched_reason)i),
+			    json_integer((json_int_t)m->unschedulable[i]), &bad);
+	json_put(o, "unschedulable", why, &bad);
+	if ((waits = json_object()) != NULL)
+		for (i = 0; i < TIER__COUNT; i++) {
+			t = json_pack("{s:I,s:I,s:I}", "placed",
+			    (json_int_t)m->wait_by_tier[i].placed, "wait_ms_mean",
+			    (json_int_t)(m->wait_by_tier[i].placed > 0 ?
+			    m->wait_by_tier[i].wait_ms_sum /
+			    m->wait_by_tier[i].placed : 0), "wait_ms_max",
+			    (json_int_t)m->wait_by_tier[i].wait_ms_max);
+			json_put(waits, tier_name((enum tier)i), t, &bad);
+		}
+	json_put(o, "wait_by_tier", waits, &bad);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *
 json_queue_depth(const struct fsm_queue_depth *q)
 {
 	json_t	*o, *tiers, *custs;

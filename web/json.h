@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "src/model.h"
+#include "src/sched_report.h"
 
 struct affinity;
 struct audit_event;
@@ -201,6 +202,8 @@ json_t	*json_api_key(const struct api_key *k);
 json_t	*json_audit_event(const struct audit_event *e);
 /* {"total", "by_tier": {tier: n}, "by_customer": {id: n}}. */
 json_t	*json_queue_depth(const struct fsm_queue_depth *q);
+/* The scheduler's metrics (GET /v1/metrics/scheduler). */
+json_t	*json_sched_metrics(const struct sched_metrics *m);
 
 /* A JSON string of s, or JSON null for NULL.  Bytes that are not valid
  * UTF-8 are replaced with U+FFFD rather than failing. */
