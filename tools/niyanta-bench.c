@@ -20,10 +20,13 @@
  *           (bench_recovery.c).
  *   checkpoint  in-process cost of a checkpoint's path, MB/s and the
  *           compression ratio (bench_checkpoint.c).
+ *   sched   in-process placement decision over a generated fleet and
+ *           queue: placements/s, time per call and per placement, every
+ *           placement checked against the rules (bench_sched.c).
  *
  * Exit status: 0 if every request succeeded (and, for e2e, every workload
- * COMPLETED; for recovery, the target was met), 1 otherwise, 2 for usage
- * errors.
+ * COMPLETED; for recovery, the target was met; for sched, no placement
+ * broke a rule), 1 otherwise, 2 for usage errors.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -43,6 +46,7 @@
 #include "tools/bench_apply.h"
 #include "tools/bench_checkpoint.h"
 #include "tools/bench_recovery.h"
+#include "tools/bench_sched.h"
 #include "tools/http.h"
 
 #ifndef NIYANTA_VERSION
@@ -118,7 +122,9 @@ struct bench_thread {
 "    niyanta-bench apply  [--count N] [--batch K] [--json]\n"		\
 "    niyanta-bench recovery [--workers N] [--workloads M] [--niyantad PATH]\n" \
 "                           [--worker PATH] [--timeout S] [--json]\n" \
-"    niyanta-bench checkpoint [--size-mb S] [--count N] [--json]\n"
+"    niyanta-bench checkpoint [--size-mb S] [--count N] [--json]\n"	\
+"    niyanta-bench sched  [--workers N] [--pending M] [--batch K]\n"	\
+"                         [--window W|coord] [--seed S] [--json]\n"
 
 static const char bench_usage_text[] =
 "NAME\n"
@@ -163,6 +169,24 @@ BENCH_SYNOPSIS
 "             commands and commit (coordinator).  Report the compression\n"
 "             ratio and MB/s of checkpoint for each side and the whole path\n"
 "             (no network or Raft log write in it).\n"
+"    sched    in-process, no server: build from the seed a fleet of N\n"
+"             workers (default 1000; a tenth gpu=true, five regions, three\n"
+"             compliance classes, 4..32 slots) and a queue of M workloads\n"
+"             (default 100000; 30% hard affinity, 40% soft, 10%\n"
+"             anti-affinity, the rest none; 3% in retry backoff; 300\n"
+"             customers, a fifth with max_concurrent), and call the\n"
+"             scheduler as the coordinator does: the still-pending\n"
+"             workloads in queue order, at most K placements a call\n"
+"             (default 1024), until a call places nothing.  Then a steady\n"
+"             state: a random tenth of the running workloads finish, as\n"
+"             many new ones are queued, and the calls run again.  Report\n"
+"             for each phase the placements, placements per second of\n"
+"             time inside the scheduler, the time per call (p50, p99, max)\n"
+"             and per placement, and why the rest are not placed; the peak\n"
+"             RSS; and \"target: 100,000 placements/s in-process: met\" or\n"
+"             \"NOT met\" (first phase).  Every placement is checked (hard\n"
+"             affinity, capacity, anti-affinity, quota, backoff); each\n"
+"             violation is printed on stderr.\n"
 "\n"
 "OPTIONS\n"
 "    --server URL        API base URL (default $NIYANTA_SERVER, else\n"
@@ -188,12 +212,23 @@ BENCH_SYNOPSIS
 "                        niyanta-worker beside this program)\n"
 "    --size-mb S         checkpoint: size of each checkpoint, 1..64\n"
 "    --count N           checkpoint: how many, 1..1000\n"
+"    --workers N         sched: workers in the fleet, 1..100000 (default 1000)\n"
+"    --pending M         sched: workloads queued, 1..5000000 (default 100000)\n"
+"    --batch K           sched: most placements per call, 1..1000000\n"
+"                        (default 1024, the coordinator's sched_batch)\n"
+"    --window W|coord    sched: give each call only the first W pending\n"
+"                        workloads; coord: as many as the coordinator reads\n"
+"                        (4 x free slots + 256, at most 4 x K); default 0,\n"
+"                        the whole queue\n"
+"    --seed S            sched: seed of the generated fleet and queue,\n"
+"                        0..2^63-1 (default 1); the same seed, the same run\n"
 "    --json              print the summary as one JSON object\n"
 "    -h, --help          print this help and exit\n"
 "\n"
 "EXIT STATUS\n"
 "    0 every request succeeded (e2e: and every workload COMPLETED;\n"
-"    recovery: and the target was met); 1 otherwise; 2 usage error.\n";
+"    recovery: and the target was met; sched: and no placement broke a\n"
+"    rule, whether or not the target was met); 1 otherwise; 2 usage error.\n";
 
 static int
 bench_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -971,7 +1006,7 @@ main(int argc, char **argv)
 	}
 	if (argc < 2)
 		return bench_usage_error("no mode given (submit, e2e, apply, "
-		    "recovery or checkpoint)");
+		    "recovery, checkpoint or sched)");
 	mode = argv[1];
 	if (strcmp(mode, "apply") == 0)
 		return bench_apply_main(argc - 1, argv + 1);
@@ -979,6 +1014,8 @@ main(int argc, char **argv)
 		return bench_recovery_main(argc - 1, argv + 1);
 	if (strcmp(mode, "checkpoint") == 0)
 		return bench_checkpoint_main(argc - 1, argv + 1);
+	if (strcmp(mode, "sched") == 0)
+		return bench_sched_main(argc - 1, argv + 1);
 	if (strcmp(mode, "submit") == 0)
 		e2e = false;
 	else if (strcmp(mode, "e2e") == 0)
