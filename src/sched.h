@@ -14,6 +14,7 @@
 #ifndef SRC_SCHED_H
 #define SRC_SCHED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,11 +56,48 @@ struct sched_result {
  * results[i] tells what happened to pending[i]; workers[].used,
  * running_types and quotas[].remaining are updated to include the
  * placements.  quotas (sorted by customer_id, may be NULL) limit customers.
- * At most max_placements are made.  Returns the number placed. */
+ * At most max_placements are made.  Returns the number placed.
+ * Cost: O(workers) to index the fleet, then per workload about the size of
+ * its smallest candidate set (its type's workers, a hard tag's, its pinned
+ * worker), or O(log) once its shape has been seen; nothing is kept between
+ * calls. */
 size_t	sched_place(const struct workload *pending, size_t n_pending,
 	    struct sched_worker *workers, size_t n_workers,
 	    struct sched_quota *quotas, size_t n_quotas, uint64_t now_ms,
 	    size_t max_placements, struct sched_result *results);
+
+/* How sched_place_with works; sched_place uses sched_opts_defaults.  Every
+ * setting gives the same results, only the work done differs. */
+struct sched_opts {
+	bool		 scan_all;	/* no index: examine every worker for
+					 * every workload (the reference) */
+	bool		 memo;		/* remember per workload shape that
+					 * nothing fits, and cache candidates */
+	size_t		 heap_budget;	/* candidate entries cached at most,
+					 * over all shapes (0: none) */
+};
+
+#define SCHED_HEAP_BUDGET	(1u << 20)	/* default heap_budget: 12 MiB */
+
+/* What one call did, for tests and benchmarks. */
+struct sched_stats {
+	bool		 indexed;	/* the fleet index was built */
+	size_t		 examined;	/* workers examined by scans */
+	size_t		 memo_hits;	/* decided by a "nothing fits" memo */
+	size_t		 heaps_built;	/* shapes whose candidates were cached */
+	size_t		 heap_picks;	/* placements taken from those caches */
+};
+
+/* Fills o with the defaults: index, memo, SCHED_HEAP_BUDGET. */
+void	sched_opts_defaults(struct sched_opts *o);
+
+/* sched_place with explicit options (NULL: the defaults); stats (may be
+ * NULL) is filled with what the call did.  Same results as sched_place. */
+size_t	sched_place_with(const struct workload *pending, size_t n_pending,
+	    struct sched_worker *workers, size_t n_workers,
+	    struct sched_quota *quotas, size_t n_quotas, uint64_t now_ms,
+	    size_t max_placements, const struct sched_opts *opts,
+	    struct sched_stats *stats, struct sched_result *results);
 
 /* Soft-affinity score of placing w on worker rec: 60 for the preferred
  * worker id, 10 per matching preferred tag, capped at 100. */

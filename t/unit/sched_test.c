@@ -2,6 +2,8 @@
  * sched_place: queue order, hard affinity, anti-affinity, soft scoring,
  * capacity, backoff, and no head-of-line blocking.
  */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -250,6 +252,613 @@ test_customer_quota(void)
 	cleanup(w, 4, r, 1, sw);
 }
 
+/* ---- the index against a brute-force reference ---- */
+
+static uint64_t	 rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint32_t
+rng(uint32_t n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return n == 0 ? 0 : (uint32_t)(rng_state % n);
+}
+
+/* The reference: every worker examined for every workload, straight from
+ * the rules in sched.h, kept deliberately naive. */
+static bool
+ref_has_cap(const struct worker_rec *r, const char *cap)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->capabilities.n; i++)
+		if (strcmp(r->capabilities.v[i], cap) == 0)
+			return true;
+	return false;
+}
+
+static bool
+ref_has_tag(const struct worker_rec *r, const char *k, const char *v)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->tags.n; i++)
+		if (strcmp(r->tags.v[i].key, k) == 0)
+			return strcmp(r->tags.v[i].value, v) == 0;
+	return false;
+}
+
+static bool
+ref_runs(const struct sched_worker *sw, const char *type)
+{
+	size_t	 i;
+
+	for (i = 0; i < sw->running_types.n; i++)
+		if (strcmp(sw->running_types.v[i], type) == 0)
+			return true;
+	return false;
+}
+
+static size_t
+ref_place(const struct workload *p, size_t np, struct sched_worker *sw, size_t nw,
+    struct sched_quota *q, size_t nq, uint64_t now, size_t max, struct sched_result *res)
+{
+	const struct affinity	*a;
+	const struct worker_rec	*r;
+	struct sched_quota	*quota;
+	enum sched_reason	 stage;
+	size_t			 i, j, k, best, placed = 0;
+	uint32_t		 score, best_score = 0;
+	bool			 ok_;
+
+	for (i = 0; i < np; i++) {
+		res[i].reason = SCHED_FULL;
+		res[i].worker = 0;
+		res[i].score = 0;
+	}
+	for (i = 0; i < np && placed < max; i++) {
+		a = &p[i].affinity;
+		if (p[i].not_before_ms > now) {
+			res[i].reason = SCHED_BACKOFF;
+			continue;
+		}
+		quota = NULL;
+		for (k = 0; k < nq && p[i].customer_id != NULL; k++)
+			if (strcmp(q[k].customer_id, p[i].customer_id) == 0)
+				quota = &q[k];
+		if (quota != NULL && quota->remaining == 0) {
+			res[i].reason = SCHED_QUOTA;
+			continue;
+		}
+		stage = SCHED_NO_TYPE;
+		best = nw;
+		for (j = 0; j < nw; j++) {
+			r = sw[j].rec;
+			if (r->status != WORKER_ALIVE || !ref_has_cap(r, p[i].type))
+				continue;
+			for (ok_ = true, k = 0; k < a->hard_types.n; k++)
+				ok_ = ok_ && ref_has_cap(r, a->hard_types.v[k]);
+			if (!ok_)
+				continue;
+			if (stage < SCHED_NO_MATCH)
+				stage = SCHED_NO_MATCH;
+			if (a->hard_worker_id != NULL && strcmp(a->hard_worker_id, r->id) != 0)
+				continue;
+			for (k = 0; k < a->hard_tags.n; k++)
+				ok_ = ok_ && ref_has_tag(r, a->hard_tags.v[k].key,
+				    a->hard_tags.v[k].value);
+			if (!ok_)
+				continue;
+			if (stage < SCHED_ANTI)
+				stage = SCHED_ANTI;
+			for (k = 0; k < a->anti_types.n; k++)
+				ok_ = ok_ && !ref_runs(&sw[j], a->anti_types.v[k]);
+			if (!ok_)
+				continue;
+			stage = SCHED_FULL;
+			if (sw[j].used >= r->capacity)
+				continue;
+			score = 0;
+			if (a->soft_worker_id != NULL && strcmp(a->soft_worker_id, r->id) == 0)
+				score += 60;
+			for (k = 0; k < a->soft_tags.n; k++)
+				if (ref_has_tag(r, a->soft_tags.v[k].key, a->soft_tags.v[k].value))
+					score += 10;
+			if (score > 100)
+				score = 100;
+			/* Higher score; then lower used/capacity; then lower index. */
+			if (best == nw || score > best_score || (score == best_score &&
+			    (uint64_t)sw[j].used * sw[best].rec->capacity <
+			    (uint64_t)sw[best].used * r->capacity)) {
+				best = j;
+				best_score = score;
+			}
+		}
+		if (best == nw) {
+			res[i].reason = stage;
+			continue;
+		}
+		sw[best].used++;
+		if (!ref_runs(&sw[best], p[i].type))
+			strlist_add(&sw[best].running_types, p[i].type);
+		if (quota != NULL)
+			quota->remaining--;
+		res[i].reason = SCHED_PLACED;
+		res[i].worker = best;
+		res[i].score = best_score;
+		placed++;
+	}
+	return placed;
+}
+
+static const char *const rt_types[] = { "a", "b", "c", "d", "e" };
+static const char *const rt_keys[] = { "r", "z", "g" };
+static const char *const rt_vals[] = { "1", "2", "3" };
+
+struct rcase {
+	struct worker_rec	*recs;
+	size_t			 nw;
+	struct workload		*wl;
+	size_t			 np;
+	struct strlist		*running;	/* per worker, at the start */
+	uint32_t		 quota[2];
+	size_t			 max;
+};
+
+static const char *
+rt_pick(const char *const *v, size_t n)
+{
+	return v[rng((uint32_t)n)];
+}
+
+static void
+rcase_tag(struct tagset *t, uint32_t vals)
+{
+	tagset_set(t, rt_pick(rt_keys, 3), rt_vals[rng(vals)]);
+}
+
+static void
+rcase_make(struct rcase *c)
+{
+	struct workload	*w;
+	char		 id[16];
+	uint32_t	 vals = 1 + rng(3), ntypes = 1 + rng(5), k;
+	size_t		 i;
+
+	memset(c, 0, sizeof *c);
+	c->nw = 1 + rng(rng(4) == 0 ? 120 : 50);
+	c->np = 1 + rng(300);
+	c->recs = calloc(c->nw, sizeof *c->recs);
+	c->running = calloc(c->nw, sizeof *c->running);
+	c->wl = calloc(c->np, sizeof *c->wl);
+	for (i = 0; i < c->nw; i++) {
+		snprintf(id, sizeof id, "w%u", rng(4) == 0 ? rng((uint32_t)c->nw) : (uint32_t)i);
+		c->recs[i].id = strdup(id);
+		c->recs[i].capacity = rng(5);
+		c->recs[i].status = rng(8) == 0 ? (rng(2) ? WORKER_DEAD : WORKER_DRAINING) :
+		    WORKER_ALIVE;
+		for (k = 0; k < 3; k++)
+			if (rng(2))
+				strlist_add(&c->recs[i].capabilities, rt_types[rng(ntypes)]);
+		for (k = rng(4); k > 0; k--)
+			rcase_tag(&c->recs[i].tags, vals);
+		if (rng(3) == 0)
+			strlist_add(&c->running[i], rt_types[rng(ntypes)]);
+		c->recs[i].used = rng(3) == 0 ? rng(c->recs[i].capacity + 2) : 0;
+	}
+	for (i = 0; i < c->np; i++) {
+		w = &c->wl[i];
+		if (i > 0 && rng(2) == 0) {	/* shapes repeat, as in real queues */
+			workload_dup(w, &c->wl[rng((uint32_t)i)]);
+			if (rng(4) == 0)
+				w->not_before_ms = rng(3) == 0 ? 2000 : 0;
+			continue;
+		}
+		w->type = strdup(rng(12) == 0 ? "x" : rt_types[rng(ntypes)]);
+		w->priority = 100;
+		if (rng(6) == 0)
+			strlist_add(&w->affinity.hard_types, rt_types[rng(ntypes)]);
+		for (k = rng(3) == 0 ? 1 + rng(2) : 0; k > 0; k--)
+			rcase_tag(&w->affinity.hard_tags, vals);
+		if (rng(10) == 0) {
+			snprintf(id, sizeof id, "w%u", rng((uint32_t)c->nw + 2));
+			w->affinity.hard_worker_id = strdup(id);
+		}
+		if (rng(4) == 0) {
+			snprintf(id, sizeof id, "w%u", rng((uint32_t)c->nw + 2));
+			w->affinity.soft_worker_id = strdup(id);
+		}
+		for (k = rng(2) == 0 ? rng(4) : 0; k > 0; k--)
+			rcase_tag(&w->affinity.soft_tags, vals);
+		for (k = rng(4) == 0 ? 1 + rng(2) : 0; k > 0; k--)
+			strlist_add(&w->affinity.anti_types, rt_types[rng(ntypes)]);
+		if (rng(3) != 0)
+			w->customer_id = strdup(rng(3) == 0 ? "c0" : rng(2) ? "c1" : "c2");
+		w->not_before_ms = rng(10) == 0 ? 2000 : 0;
+	}
+	c->quota[0] = rng(20);
+	c->quota[1] = rng(3) == 0 ? 0 : rng(200);
+	c->max = rng(5) == 0 ? rng(40) : c->np;
+}
+
+static void
+rcase_free(struct rcase *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->nw; i++) {
+		worker_rec_fini(&c->recs[i]);
+		strlist_fini(&c->running[i]);
+	}
+	for (i = 0; i < c->np; i++)
+		workload_fini(&c->wl[i]);
+	free(c->recs);
+	free(c->running);
+	free(c->wl);
+}
+
+/* Fresh per-run state: workers and quotas as at the start of the case. */
+static void
+rcase_state(const struct rcase *c, struct sched_worker *sw, struct sched_quota *q)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->nw; i++) {
+		memset(&sw[i], 0, sizeof sw[i]);
+		sw[i].rec = &c->recs[i];
+		sw[i].used = c->recs[i].used;
+		strlist_dup(&sw[i].running_types, &c->running[i]);
+	}
+	q[0].customer_id = "c0";
+	q[0].remaining = c->quota[0];
+	q[1].customer_id = "c1";
+	q[1].remaining = c->quota[1];
+}
+
+/* Runs case c with opts and the reference; the first difference goes to
+ * diag.  Returns true if they agree on every result and on the state. */
+static bool
+rcase_check(const struct rcase *c, int num, const char *label,
+    const struct sched_opts *opts, struct sched_stats *stats)
+{
+	struct sched_worker	*sw = calloc(c->nw, sizeof *sw);
+	struct sched_worker	*rw = calloc(c->nw, sizeof *rw);
+	struct sched_result	*res = calloc(c->np, sizeof *res);
+	struct sched_result	*ref = calloc(c->np, sizeof *ref);
+	struct sched_quota	 q[2], rq[2];
+	size_t			 i, k, n, rn;
+	bool			 same = true;
+
+	rcase_state(c, sw, q);
+	rcase_state(c, rw, rq);
+	n = sched_place_with(c->wl, c->np, sw, c->nw, q, 2, 1000, c->max, opts, stats, res);
+	rn = ref_place(c->wl, c->np, rw, c->nw, rq, 2, 1000, c->max, ref);
+	if (n != rn) {
+		tap_diag("%s case %d: %zu placed, reference %zu", label, num, n, rn);
+		same = false;
+	}
+	for (i = 0; i < c->np && same; i++) {
+		if (res[i].reason != ref[i].reason ||
+		    (ref[i].reason == SCHED_PLACED && (res[i].worker != ref[i].worker ||
+		    res[i].score != ref[i].score))) {
+			tap_diag("%s case %d, workload %zu: %s worker %zu score %u, "
+			    "reference %s worker %zu score %u", label, num, i,
+			    sched_reason_name(res[i].reason), res[i].worker, res[i].score,
+			    sched_reason_name(ref[i].reason), ref[i].worker, ref[i].score);
+			same = false;
+		}
+	}
+	for (i = 0; i < c->nw && same; i++) {
+		if (sw[i].used != rw[i].used ||
+		    sw[i].running_types.n != rw[i].running_types.n) {
+			tap_diag("%s case %d: worker %zu state differs", label, num, i);
+			same = false;
+		}
+		for (k = 0; k < rw[i].running_types.n && same; k++)
+			same = strcmp(sw[i].running_types.v[k], rw[i].running_types.v[k]) == 0;
+	}
+	if (same && (q[0].remaining != rq[0].remaining || q[1].remaining != rq[1].remaining)) {
+		tap_diag("%s case %d: quotas differ", label, num);
+		same = false;
+	}
+	for (i = 0; i < c->nw; i++) {
+		sched_worker_fini(&sw[i]);
+		sched_worker_fini(&rw[i]);
+	}
+	free(sw);
+	free(rw);
+	free(res);
+	free(ref);
+	return same;
+}
+
+/* Counts the outcomes of case c into unplaced[]; returns the placements. */
+static size_t
+rcase_tally(const struct rcase *c, int *unplaced)
+{
+	struct sched_worker	*sw = calloc(c->nw, sizeof *sw);
+	struct sched_result	*res = calloc(c->np, sizeof *res);
+	struct sched_quota	 q[2];
+	size_t			 k, placed;
+
+	rcase_state(c, sw, q);
+	placed = sched_place(c->wl, c->np, sw, c->nw, q, 2, 1000, c->max, res);
+	for (k = 0; k < c->np; k++)
+		unplaced[res[k].reason]++;
+	for (k = 0; k < c->nw; k++)
+		sched_worker_fini(&sw[k]);
+	free(sw);
+	free(res);
+	return placed;
+}
+
+static void
+test_index_matches_reference(void)
+{
+	static const struct {
+		const char	*label;
+		bool		 scan_all, memo;
+		size_t		 budget;
+	} modes[] = {
+		{ "defaults", false, true, SCHED_HEAP_BUDGET },
+		{ "tight heap budget", false, true, 40 },
+		{ "memo, no heaps", false, true, 0 },
+		{ "index only", false, false, 0 },
+		{ "whole-fleet scan", true, false, 0 },
+	};
+	struct sched_opts	 o;
+	struct sched_stats	 st;
+	struct rcase		 c;
+	size_t			 m, placed = 0, heaps = 0, memo = 0, picks = 0;
+	int			 i, bad[5] = { 0 }, unplaced[SCHED_QUOTA + 1] = { 0 };
+
+	for (i = 0; i < 200; i++) {
+		rcase_make(&c);
+		for (m = 0; m < 5; m++) {
+			sched_opts_defaults(&o);
+			o.scan_all = modes[m].scan_all;
+			o.memo = modes[m].memo;
+			o.heap_budget = modes[m].budget;
+			if (!rcase_check(&c, i, modes[m].label, &o, &st))
+				bad[m]++;
+			if (m == 0) {
+				heaps += st.heaps_built;
+				memo += st.memo_hits;
+				picks += st.heap_picks;
+			}
+		}
+		placed += rcase_tally(&c, unplaced);
+		rcase_free(&c);
+	}
+	for (m = 0; m < 5; m++)
+		ok(bad[m] == 0, "200 random fleets and queues: %s agrees with the brute-force "
+		    "reference (%d cases differ)", modes[m].label, bad[m]);
+	tap_diag("placed %zu; backoff %d no_type %d no_match %d anti %d full %d quota %d; "
+	    "heaps %zu, heap picks %zu, memo hits %zu", placed, unplaced[SCHED_BACKOFF],
+	    unplaced[SCHED_NO_TYPE], unplaced[SCHED_NO_MATCH], unplaced[SCHED_ANTI],
+	    unplaced[SCHED_FULL], unplaced[SCHED_QUOTA], heaps, picks, memo);
+	ok(placed > 1000 && unplaced[SCHED_NO_TYPE] > 0 && unplaced[SCHED_NO_MATCH] > 0 &&
+	    unplaced[SCHED_ANTI] > 0 && unplaced[SCHED_FULL] > 0 && unplaced[SCHED_QUOTA] > 0 &&
+	    unplaced[SCHED_BACKOFF] > 0, "the random cases reach every outcome");
+	ok(heaps > 0 && picks > 0 && memo > 0, "and the cached paths were taken");
+}
+
+/* One slot for ten thousand workloads: after the first placement the rest
+ * are answered from the memo, not by scanning. */
+static void
+test_full_fast_path(void)
+{
+	struct workload		 w[3];
+	struct workload		*many;
+	struct worker_rec	 r[100];
+	struct sched_worker	 sw[100];
+	struct sched_result	*res;
+	struct sched_stats	 st;
+	size_t			 i, n = 10000, full = 0;
+	char			 id[16];
+
+	many = calloc(n, sizeof *many);
+	res = calloc(n, sizeof *res);
+	for (i = 0; i < n; i++)
+		wl_init(&many[i], "sleep");
+	worker_init(&r[0], "a", 1, "sleep");
+	sw_init(sw, r, 1);
+	is_int(sched_place_with(many, n, sw, 1, NULL, 0, 0, n, NULL, &st, res), 1,
+	    "one slot, one placement");
+	for (i = 1; i < n; i++)
+		full += res[i].reason == SCHED_FULL;
+	is_int(full, n - 1, "everyone else: no free capacity");
+	ok(st.examined <= 4 && st.memo_hits == n - 2,
+	    "answered from the memo without scanning (%zu examined, %zu memo hits)",
+	    st.examined, st.memo_hits);
+	for (i = 0; i < n; i++)
+		workload_fini(&many[i]);
+	cleanup(NULL, 0, r, 1, sw);
+
+	/* A full fleet: the exact reasons still come out, each shape costing
+	 * one short scan. */
+	for (i = 0; i < 100; i++) {
+		snprintf(id, sizeof id, "w%zu", i);
+		worker_init(&r[i], id, 2, "sleep,db");
+		r[i].used = 2;
+	}
+	sw_init(sw, r, 100);
+	for (i = 0; i < 100; i++)
+		strlist_add(&sw[i].running_types, "db");
+	wl_init(&w[0], "sleep");
+	wl_init(&w[1], "exec");
+	wl_init(&w[2], "db");
+	strlist_add(&w[2].affinity.anti_types, "db");
+	for (i = 0; i < n; i++)
+		workload_dup(&many[i], &w[i % 3]);
+	sched_place_with(many, n, sw, 100, NULL, 0, 0, n, NULL, &st, res);
+	ok(res[0].reason == SCHED_FULL && res[1].reason == SCHED_NO_TYPE &&
+	    res[2].reason == SCHED_ANTI && res[n - 1].reason == res[(n - 1) % 3].reason,
+	    "a full fleet keeps the exact reasons");
+	ok(st.examined <= 102 && st.memo_hits == n - 3,
+	    "at one scan per shape (%zu examined, %zu memo hits)", st.examined, st.memo_hits);
+	for (i = 0; i < n; i++)
+		workload_fini(&many[i]);
+	free(many);
+	free(res);
+	cleanup(w, 3, r, 100, sw);
+}
+
+/* ---- aging ---- */
+
+/* Ranks waiting[0..n) as the coordinator's pending index does: queue key,
+ * highest first, then submission order. */
+static int
+aging_cmp(const void *a, const void *b)
+{
+	const struct workload	*x = a, *y = b;
+
+	if (x->queue_key != y->queue_key)
+		return x->queue_key > y->queue_key ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * One worker with one slot; every minute an enterprise workload arrives and
+ * every workload runs exactly one minute, so the enterprise stream alone
+ * keeps the worker busy.  A free-tier workload waiting from t=0 starts at
+ * the minute it starts, or UINT32_MAX if not within limit minutes.
+ */
+static uint32_t
+aging_run(const struct queue_policy *pol, uint32_t limit)
+{
+	struct workload		*all, *order;
+	struct worker_rec	 r[1];
+	struct sched_worker	 sw[1];
+	struct sched_result	*res;
+	bool			*waiting;
+	size_t			 n = 0, nw, i, running = SIZE_MAX;
+	uint32_t		 minute, started = UINT32_MAX;
+
+	all = calloc(limit + 2, sizeof *all);
+	order = calloc(limit + 2, sizeof *order);
+	waiting = calloc(limit + 2, sizeof *waiting);
+	res = calloc(limit + 2, sizeof *res);
+	worker_init(&r[0], "only", 1, "sleep");
+	sw_init(sw, r, 1);
+	wl_init(&all[n], "sleep");
+	all[n].tier = TIER_FREE;
+	all[n].priority = 100;
+	all[n].seq = n;
+	all[n].queue_key = workload_queue_key(&all[n], pol);
+	waiting[n++] = true;
+	for (minute = 0; minute < limit && started == UINT32_MAX; minute++) {
+		if (running != SIZE_MAX) {	/* the last one ran its minute */
+			sw[0].used = 0;
+			running = SIZE_MAX;
+		}
+		wl_init(&all[n], "sleep");
+		all[n].tier = TIER_ENTERPRISE;
+		all[n].priority = 100;
+		all[n].created_ms = (uint64_t)minute * 60000;
+		all[n].seq = n;
+		all[n].queue_key = workload_queue_key(&all[n], pol);
+		waiting[n++] = true;
+		for (i = 0, nw = 0; i < n; i++)
+			if (waiting[i])
+				order[nw++] = all[i];	/* shallow: read only */
+		qsort(order, nw, sizeof *order, aging_cmp);
+		if (sched_place(order, nw, sw, 1, NULL, 0, (uint64_t)minute * 60000, 1, res) != 1)
+			break;
+		for (i = 0; i < nw; i++) {
+			if (res[i].reason != SCHED_PLACED)
+				continue;
+			running = (size_t)order[i].seq;
+			waiting[running] = false;
+			if (running == 0)
+				started = minute;
+		}
+		sched_worker_fini(&sw[0]);	/* running types do not matter here */
+	}
+	for (i = 0; i < n; i++)
+		workload_fini(&all[i]);
+	cleanup(NULL, 0, r, 1, sw);
+	free(all);
+	free(order);
+	free(waiting);
+	free(res);
+	return started;
+}
+
+static void
+test_aging_bound(void)
+{
+	struct queue_policy	 pol;
+	uint64_t		 bound, general;
+	uint32_t		 start;
+
+	queue_policy_defaults(&pol);
+	is_int(pol.tier_weight[TIER_FREE], 1, "free tier weight 1");
+	is_int(pol.tier_weight[TIER_ENTERPRISE], 100, "enterprise tier weight 100");
+	is_int(pol.aging_per_min, 5, "aging 5 per minute");
+	/* The documented bound, for this competition: (100 × 100 − 100 × 1) / 5. */
+	bound = ((uint64_t)100 * pol.tier_weight[TIER_ENTERPRISE] -
+	    (uint64_t)100 * pol.tier_weight[TIER_FREE]) / pol.aging_per_min;
+	general = ((uint64_t)MODEL_PRIORITY_MAX * pol.tier_weight[TIER_ENTERPRISE] -
+	    (uint64_t)100 * pol.tier_weight[TIER_FREE]) / pol.aging_per_min;
+	is_int(bound, 1980, "bound: 1980 minutes");
+	start = aging_run(&pol, 5000);
+	tap_diag("free-tier workload started at minute %u (bound %llu, general bound %llu)",
+	    start, (unsigned long long)bound, (unsigned long long)general);
+	ok(start != UINT32_MAX && start <= bound + 1,
+	    "a free-tier workload behind an endless enterprise stream starts within the bound");
+	ok(start != UINT32_MAX && start >= 1900, "and not much before it: aging let it through");
+	ok(start <= general, "within the general bound too");
+
+	pol.aging_per_min = 0;
+	ok(aging_run(&pol, 5000) == UINT32_MAX,
+	    "without aging it starves: not started in 5000 minutes");
+}
+
+/* workload_queue_key orders as workload_effective_priority does at every
+ * time: a higher key never has a lower effective priority, and a higher
+ * effective priority always has a higher key. */
+static void
+test_queue_key_order(void)
+{
+	struct queue_policy	 pol;
+	struct workload		 w[40];
+	uint64_t		 t, ea, eb;
+	int64_t			 ka, kb;
+	size_t			 i, j, k, bad = 0, strict = 0;
+
+	queue_policy_defaults(&pol);
+	for (i = 0; i < 40; i++) {
+		memset(&w[i], 0, sizeof w[i]);
+		w[i].priority = rng(MODEL_PRIORITY_MAX + 1);
+		w[i].tier = (enum tier)rng(TIER__COUNT);
+		w[i].created_ms = 1700000000000ULL + (uint64_t)rng(86400) * 1000 + rng(1000);
+	}
+	for (k = 0; k < 30; k++) {
+		t = 1700000000000ULL + 86400000ULL + (uint64_t)rng(30) * 86400000ULL +
+		    rng(3600000);
+		for (i = 0; i < 40; i++) {
+			for (j = 0; j < 40; j++) {
+				ka = workload_queue_key(&w[i], &pol);
+				kb = workload_queue_key(&w[j], &pol);
+				ea = workload_effective_priority(&w[i], &pol, t);
+				eb = workload_effective_priority(&w[j], &pol, t);
+				if ((ka > kb && ea < eb) || (ea > eb && ka <= kb))
+					bad++;
+				strict += ea > eb;
+			}
+		}
+	}
+	ok(bad == 0 && strict > 1000,
+	    "queue key order is effective priority order at 30 times (%zu disagreements)", bad);
+	ok(workload_effective_priority(&w[0], &pol, w[0].created_ms) ==
+	    workload_base_priority(&w[0], &pol) &&
+	    workload_effective_priority(&w[0], &pol, w[0].created_ms + 60000) ==
+	    workload_base_priority(&w[0], &pol) + 5,
+	    "five points per minute waited");
+}
+
 int
 main(void)
 {
@@ -260,5 +869,9 @@ main(void)
 	test_least_loaded_and_backoff();
 	test_batch_limit_and_dead();
 	test_customer_quota();
+	test_index_matches_reference();
+	test_full_fast_path();
+	test_aging_bound();
+	test_queue_key_order();
 	return tap_done();
 }
