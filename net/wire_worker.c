@@ -54,10 +54,13 @@ enum wmsg_field {
 	WF_RAW_LEN,
 	WF_BLOB_HASH,
 	WF_CHUNK_HASH,
+	WF_CPU_MILLIS,
+	WF_MEMORY_MB,
+	WF_GPUS,
 	WF__COUNT
 };
 
-#define B(f)	(1u << (f))
+#define B(f)	((uint64_t)1 << (f))
 
 /* Keys on the wire, by field.  "stop" is an array in WORK/HEARTBEAT_ACK and a
  * bool in ACK; no type carries both. */
@@ -93,6 +96,9 @@ static const char *const wmsg_keys[WF__COUNT] = {
 	[WF_RAW_LEN] = "raw_len",
 	[WF_BLOB_HASH] = "blob_hash",
 	[WF_CHUNK_HASH] = "chunk_hash",
+	[WF_CPU_MILLIS] = "cpu_millis",
+	[WF_MEMORY_MB] = "memory_mb",
+	[WF_GPUS] = "gpus",
 };
 
 #define WMSG_ATTEMPT_FIELDS \
@@ -100,12 +106,13 @@ static const char *const wmsg_keys[WF__COUNT] = {
 
 static const struct {
 	const char	*name;
-	uint32_t	 fields;	/* carried on the wire */
-	uint32_t	 required;	/* must be present and not nil */
+	uint64_t	 fields;	/* carried on the wire */
+	uint64_t	 required;	/* must be present and not nil */
 } wmsg_types[WMSG__END] = {
 	[WMSG_REGISTER] = { "REGISTER",
 	    B(WF_WORKER_ID) | B(WF_GENERATION) | B(WF_TOKEN) | B(WF_TAGS) |
-	    B(WF_CAPABILITIES) | B(WF_CAPACITY) | B(WF_VERSION) | B(WF_RUNNING),
+	    B(WF_CAPABILITIES) | B(WF_CAPACITY) | B(WF_VERSION) | B(WF_RUNNING) |
+	    B(WF_CPU_MILLIS) | B(WF_MEMORY_MB) | B(WF_GPUS),
 	    B(WF_WORKER_ID) },
 	[WMSG_REGISTERED] = { "REGISTERED",
 	    B(WF_HEARTBEAT_MS) | B(WF_WAIT_MS) | B(WF_GENERATION), 0 },
@@ -297,6 +304,15 @@ wmsg_put_field(struct wire_writer *w, const struct wmsg *m, enum wmsg_field f)
 	case WF_CHUNK_HASH:
 		wire_put_bin(w, m->chunk_hash, sizeof m->chunk_hash);
 		break;
+	case WF_CPU_MILLIS:
+		wire_put_uint(w, m->offered.cpu_millis);
+		break;
+	case WF_MEMORY_MB:
+		wire_put_uint(w, m->offered.memory_mb);
+		break;
+	case WF_GPUS:
+		wire_put_uint(w, m->offered.gpus);
+		break;
 	case WF__COUNT:
 		break;
 	}
@@ -306,7 +322,8 @@ int
 wmsg_encode(const struct wmsg *m, void **buf, size_t *len)
 {
 	struct wire_writer	*w;
-	uint32_t		 fields, n = 1;
+	uint64_t		 fields;
+	uint32_t		 n = 1;
 	int			 f, rc;
 
 	if ((int)m->type <= 0 || m->type >= WMSG__END)
@@ -530,6 +547,12 @@ wmsg_get_field(const struct wire_val *v, struct wmsg *m, enum wmsg_field f)
 		return wmsg_get_hash(v, m->blob_hash, sizeof m->blob_hash);
 	case WF_CHUNK_HASH:
 		return wmsg_get_hash(v, m->chunk_hash, sizeof m->chunk_hash);
+	case WF_CPU_MILLIS:
+		return wire_get_u32(v, &m->offered.cpu_millis);
+	case WF_MEMORY_MB:
+		return wire_get_u32(v, &m->offered.memory_mb);
+	case WF_GPUS:
+		return wire_get_u32(v, &m->offered.gpus);
 	case WF__COUNT:
 		break;
 	}
@@ -542,7 +565,7 @@ wmsg_decode(const void *buf, size_t len, struct wmsg *out)
 	struct wire_doc		*doc = NULL;
 	const struct wire_val	*root, *v;
 	uint64_t		 type;
-	uint32_t		 fields, required;
+	uint64_t		 fields, required;
 	int			 f, rc;
 
 	memset(out, 0, sizeof *out);

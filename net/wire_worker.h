@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "src/model.h"
 #include "src/strs.h"
 
 #define WMSG_ID_LEN	36
@@ -81,6 +82,7 @@ struct wmsg {
 	struct strlist		 capabilities;
 	uint32_t		 capacity;
 	char			*version;
+	struct resources	 offered;	/* REGISTER: beyond slots */
 
 	struct wmsg_attempt	*running;	/* REGISTER, HEARTBEAT */
 	size_t			 n_running;

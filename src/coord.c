@@ -162,6 +162,7 @@ coord_config_defaults(struct coord_config *cfg)
 	cfg->propose_timeout_ms = 10000;
 	cfg->checkpoint_max = (uint64_t)64 << 20;
 	cfg->checkpoint_keep = 3;
+	cfg->placement_strategy = SCHED_SPREAD;
 }
 
 const struct coord_config *
@@ -791,6 +792,18 @@ coord_quotas(struct coord *c, struct customer **custs, size_t *n_custs,
 	return n;
 }
 
+/* Takes what a held workload asked for out of a worker's free resources
+ * (never below 0: a worker that shrank between registrations). */
+static void
+coord_resources_take(struct resources *free_r, const struct resources *req)
+{
+	free_r->cpu_millis -= req->cpu_millis < free_r->cpu_millis ?
+	    req->cpu_millis : free_r->cpu_millis;
+	free_r->memory_mb -= req->memory_mb < free_r->memory_mb ?
+	    req->memory_mb : free_r->memory_mb;
+	free_r->gpus -= req->gpus < free_r->gpus ? req->gpus : free_r->gpus;
+}
+
 /* One scheduling round (woken: something changed, rather than the timer):
  * returns the number of placements committed. */
 static size_t
@@ -806,9 +819,12 @@ coord_duty_schedule(struct coord *c, bool woken)
 	struct cmd		 cmd;
 	size_t			 n_pending = 0, n_recs = 0, n_sw = 0, n_on, i, j, placed = 0, k;
 	size_t			 free_slots = 0, window, n_quotas, n_custs = 0;
+	struct sched_opts	 opts;
 	uint64_t		 t0 = clock_mono_us();
 	int			 rc;
 
+	sched_opts_defaults(&opts);
+	opts.strategy = c->cfg.placement_strategy;
 	if (fsm_worker_list(c->fsm, &recs, &n_recs) != 0)
 		goto out;
 	for (i = 0; i < n_recs; i++)
@@ -831,11 +847,13 @@ coord_duty_schedule(struct coord *c, bool woken)
 			continue;
 		sw[n_sw].rec = &recs[i];
 		sw[n_sw].used = recs[i].used;
+		sw[n_sw].free = recs[i].offered;
 		if (recs[i].used > 0 &&
 		    fsm_worker_workloads(c->fsm, recs[i].id, &on, &n_on) == 0) {
 			for (j = 0; j < n_on; j++) {
 				if (!strlist_contains(&sw[n_sw].running_types, on[j].type))
 					strlist_add(&sw[n_sw].running_types, on[j].type);
+				coord_resources_take(&sw[n_sw].free, &on[j].requests);
 				workload_fini(&on[j]);
 			}
 			free(on);
@@ -852,8 +870,9 @@ coord_duty_schedule(struct coord *c, bool woken)
 		if (fsm_pending_scan(c->fsm, window, &pending, &n_pending) != 0 ||
 		    n_pending == 0 || (res = calloc(n_pending, sizeof *res)) == NULL)
 			goto out;
-		placed = sched_place(pending, n_pending, sw, n_sw, quotas,
-		    n_quotas, clock_wall_ms(), c->cfg.sched_batch, res);
+		placed = sched_place_with(pending, n_pending, sw, n_sw, quotas,
+		    n_quotas, clock_wall_ms(), c->cfg.sched_batch, &opts, NULL,
+		    res);
 		if (placed > 0 || free_slots == 0 || n_pending < window ||
 		    window >= COORD_SCHED_WINDOW_MAX)
 			break;

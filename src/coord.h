@@ -43,6 +43,7 @@ struct coord_config {
 	unsigned	 propose_timeout_ms;	/* coord_propose gives up after this */
 	uint64_t	 checkpoint_max;	/* largest checkpoint, bytes uncompressed */
 	unsigned	 checkpoint_keep;	/* committed checkpoints kept per workload */
+	int		 placement_strategy;	/* enum sched_strategy */
 };
 
 /* Fills cfg with the documented defaults (paths left NULL). */

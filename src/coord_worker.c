@@ -230,6 +230,12 @@ cw_handle_register(struct coord_workers *cw, struct bus_call *call, const struct
 		cw_reply_error(call, ERR_INVAL, "capacity must be 1-100000", false);
 		return;
 	}
+	if (req->offered.cpu_millis > RESOURCE_CPU_MAX ||
+	    req->offered.memory_mb > RESOURCE_MEMORY_MAX ||
+	    req->offered.gpus > RESOURCE_GPUS_MAX) {
+		cw_reply_error(call, ERR_INVAL, "resources out of range", false);
+		return;
+	}
 	for (i = 0; i < req->capabilities.n; i++)
 		if (!model_name_valid(req->capabilities.v[i])) {
 			cw_reply_error(call, ERR_INVAL, "invalid capability name", false);
@@ -248,6 +254,7 @@ cw_handle_register(struct coord_workers *cw, struct bus_call *call, const struct
 	cmd.worker.tags = req->tags;
 	cmd.worker.capabilities = req->capabilities;
 	cmd.worker.capacity = req->capacity;
+	cmd.worker.offered = req->offered;
 	cmd.worker.version = req->version;
 	if (req->n_running > 0)
 		cmd.running = xcalloc(req->n_running, sizeof *cmd.running);

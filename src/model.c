@@ -364,7 +364,7 @@ model_affinity_decode(const struct wire_val *v, struct affinity *out)
 
 /* ---- workload ---- */
 
-#define MODEL_WORKLOAD_FIELDS	30
+#define MODEL_WORKLOAD_FIELDS	33
 
 void
 model_workload_encode(struct wire_writer *w, const struct workload *wl)
@@ -430,6 +430,12 @@ model_workload_encode(struct wire_writer *w, const struct workload *wl)
 	wire_put_str(w, wl->request_id);
 	wire_put_str(w, "qk");
 	wire_put_int(w, wl->queue_key);
+	wire_put_str(w, "rqc");
+	wire_put_uint(w, wl->requests.cpu_millis);
+	wire_put_str(w, "rqm");
+	wire_put_uint(w, wl->requests.memory_mb);
+	wire_put_str(w, "rqg");
+	wire_put_uint(w, wl->requests.gpus);
 }
 
 int
@@ -481,7 +487,10 @@ model_workload_decode(const struct wire_val *v, struct workload *out)
 	    (rc = wire_field_u32(v, "fails", &out->failures)) != 0 ||
 	    (rc = wire_field_uint(v, "nb", &out->not_before_ms)) != 0 ||
 	    (rc = wire_field_bool(v, "cxl", &out->cancel_requested)) != 0 ||
-	    (rc = wire_field_strdup(v, "rid", &out->request_id)) != 0)
+	    (rc = wire_field_strdup(v, "rid", &out->request_id)) != 0 ||
+	    (rc = wire_field_u32(v, "rqc", &out->requests.cpu_millis)) != 0 ||
+	    (rc = wire_field_u32(v, "rqm", &out->requests.memory_mb)) != 0 ||
+	    (rc = wire_field_u32(v, "rqg", &out->requests.gpus)) != 0)
 		goto fail;
 	/* Records from before queue keys get theirs from the defaults. */
 	if ((q = wire_map_get(v, "qk")) == NULL)
@@ -498,7 +507,7 @@ fail:
 
 /* ---- worker ---- */
 
-#define MODEL_WORKER_FIELDS	10
+#define MODEL_WORKER_FIELDS	13
 
 void
 model_worker_encode(struct wire_writer *w, const struct worker_rec *wr)
@@ -522,6 +531,12 @@ model_worker_encode(struct wire_writer *w, const struct worker_rec *wr)
 	wire_put_uint(w, wr->registered_ms);
 	wire_put_str(w, "hb");
 	wire_put_uint(w, wr->last_heartbeat_ms);
+	wire_put_str(w, "ocpu");
+	wire_put_uint(w, wr->offered.cpu_millis);
+	wire_put_str(w, "omem");
+	wire_put_uint(w, wr->offered.memory_mb);
+	wire_put_str(w, "ogpu");
+	wire_put_uint(w, wr->offered.gpus);
 	wire_put_str(w, "gen");
 	wire_put_uint(w, wr->generation);
 }
@@ -540,6 +555,9 @@ model_worker_decode(const struct wire_val *v, struct worker_rec *out)
 	    (rc = wire_field_strlist(v, "caps", &out->capabilities)) != 0 ||
 	    (rc = wire_field_u32(v, "cap", &out->capacity)) != 0 ||
 	    (rc = wire_field_u32(v, "used", &out->used)) != 0 ||
+	    (rc = wire_field_u32(v, "ocpu", &out->offered.cpu_millis)) != 0 ||
+	    (rc = wire_field_u32(v, "omem", &out->offered.memory_mb)) != 0 ||
+	    (rc = wire_field_u32(v, "ogpu", &out->offered.gpus)) != 0 ||
 	    (rc = wire_field_strdup(v, "ver", &out->version)) != 0 ||
 	    (rc = model_field_enum(v, "st", false, WORKER__COUNT, &status)) != 0 ||
 	    (rc = wire_field_uint(v, "reg", &out->registered_ms)) != 0 ||

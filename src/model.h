@@ -57,6 +57,20 @@ struct affinity {
 	struct strlist	 anti_types;		/* avoid workers running these types */
 };
 
+/* Resources a worker offers or a workload asks for.  A workload asking for
+ * some of a kind (> 0) is placed only on a worker with that much of it not
+ * taken by the workloads it holds; a worker offering none of a kind takes
+ * no workload that asks for it.  0 in a request: no need. */
+struct resources {
+	uint32_t	 cpu_millis;
+	uint32_t	 memory_mb;
+	uint32_t	 gpus;
+};
+
+#define RESOURCE_CPU_MAX	(1024u * 1000)		/* 1024 cores */
+#define RESOURCE_MEMORY_MAX	(64u * 1024 * 1024)	/* 64 TiB in MiB */
+#define RESOURCE_GPUS_MAX	1024u
+
 /* When a running attempt is asked to checkpoint (0: not on that ground).
  * The workload's own policy, else the worker's default for its type. */
 struct checkpoint_policy {
@@ -76,6 +90,7 @@ struct workload {
 	uint32_t	 max_retries;
 	uint32_t	 timeout_seconds;	/* 0: no limit */
 	struct checkpoint_policy ckpt_policy;	/* all 0: the worker's default */
+	struct resources requests;		/* all 0: a slot is all it needs */
 	uint64_t	 seq;			/* submission order, assigned by the FSM */
 	uint64_t	 created_ms;
 	uint64_t	 updated_ms;
@@ -140,6 +155,7 @@ struct worker_rec {
 	struct strlist		 capabilities;	/* workload types it can run */
 	uint32_t		 capacity;	/* concurrent slots */
 	uint32_t		 used;		/* slots held (SCHEDULED/RUNNING/PAUSING) */
+	struct resources	 offered;	/* beyond slots; 0: none of a kind */
 	char			*version;
 	enum worker_status	 status;
 	uint64_t		 registered_ms;

@@ -36,6 +36,16 @@ static const struct cfg_option worker_options[] = {
 	  .help = "A tag for affinity rules." },
 	{ .name = "capacity", .type = CFG_UINT, .def = "4", .min = 1, .max = 1024,
 	  .metavar = "N", .help = "Workloads run at once." },
+	{ .name = "cpu-millis", .type = CFG_UINT, .def = "0", .min = 0,
+	  .max = 1024000, .metavar = "M",
+	  .help = "CPU offered to workloads that ask for some, in thousandths "
+	  "of a core (0: none)." },
+	{ .name = "memory-mb", .type = CFG_UINT, .def = "0", .min = 0,
+	  .max = 67108864, .metavar = "MB",
+	  .help = "Memory offered to workloads that ask for some (0: none)." },
+	{ .name = "gpus", .type = CFG_UINT, .def = "0", .min = 0, .max = 1024,
+	  .metavar = "N",
+	  .help = "GPUs offered to workloads that ask for some (0: none)." },
 	{ .name = "plugin-dir", .type = CFG_STR, .def = NIYANTA_PLUGINDIR,
 	  .metavar = "DIR", .help = "Directory of workload-type plugins (*.so)." },
 	{ .name = "drain-timeout-ms", .type = CFG_UINT, .def = "10000", .min = 0,
@@ -267,6 +277,9 @@ main(int argc, char **argv)
 	wc.worker_id = id;
 	wc.tags = &tags;
 	wc.capacity = (unsigned)cfg_uint(c, "capacity");
+	wc.offered.cpu_millis = (uint32_t)cfg_uint(c, "cpu-millis");
+	wc.offered.memory_mb = (uint32_t)cfg_uint(c, "memory-mb");
+	wc.offered.gpus = (uint32_t)cfg_uint(c, "gpus");
 	wc.plugin_dir = plugin_dir;
 	wc.drain_timeout_ms = (unsigned)cfg_uint(c, "drain-timeout-ms");
 	wc.version = NIYANTA_VERSION;

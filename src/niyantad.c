@@ -14,6 +14,7 @@
 #include "src/coord.h"
 #include "src/err.h"
 #include "src/log.h"
+#include "src/sched.h"
 #include "src/secret.h"
 #include "web/api.h"
 
@@ -70,6 +71,9 @@ static const struct cfg_option niyantad_options[] = {
 	    "largest accepted request body" },
 	{ "propose-timeout-ms", CFG_UINT, "10000", 100, 600000, "MS",
 	    "a write not applied within this answers 503" },
+	{ "placement-strategy", CFG_STR, "spread", 0, 0, "S",
+	    "among equally good workers: spread (the least loaded) or binpack "
+	    "(the most loaded that fits)" },
 	{ "tier-weight-free", CFG_UINT, "1", 1, 100000, "W",
 	    "queue order: priority is multiplied by this for free customers" },
 	{ "tier-weight-standard", CFG_UINT, "10", 1, 100000, "W",
@@ -122,6 +126,7 @@ main(int argc, char **argv)
 	struct api		*api = NULL;
 	struct cfg		*cfg = NULL;
 	sigset_t		 sigs;
+	const char		*strategy;
 	int			 rc, sig, level;
 
 	rc = cfg_parse(&cfg, "niyantad", NIYANTAD_SYNOPSIS, niyantad_options,
@@ -171,6 +176,17 @@ main(int argc, char **argv)
 	ccfg.propose_timeout_ms = (unsigned)cfg_uint(cfg, "propose-timeout-ms");
 	ccfg.checkpoint_max = cfg_uint(cfg, "checkpoint-max-mb") << 20;
 	ccfg.checkpoint_keep = (unsigned)cfg_uint(cfg, "checkpoint-keep");
+	strategy = cfg_str(cfg, "placement-strategy");
+	if (strcmp(strategy, "spread") == 0)
+		ccfg.placement_strategy = SCHED_SPREAD;
+	else if (strcmp(strategy, "binpack") == 0)
+		ccfg.placement_strategy = SCHED_BINPACK;
+	else {
+		fprintf(stderr, "niyantad: --placement-strategy must be spread or "
+		    "binpack, not \"%s\"\n", strategy);
+		cfg_free(cfg);
+		return 2;
+	}
 	if (ccfg.raft_heartbeat_ms >= ccfg.election_timeout_ms) {
 		fprintf(stderr, "niyantad: --raft-heartbeat-ms must be below "
 		    "--election-timeout-ms\n");

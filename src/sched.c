@@ -1,10 +1,24 @@
 /*
  * Placement.  For each pending workload in queue order, filter the workers
  * by the hard rules, score the survivors by soft affinity, and take the best
- * (then the least loaded, then the lowest index, so the outcome is
- * deterministic).  The reason recorded for an unplaced workload is the
- * furthest stage it got through, which is what an operator needs to see:
- * "no worker can run exec" is more useful than "all full".
+ * (then, by the strategy, the least loaded (spread) or the most loaded
+ * (binpack), then the lowest index, so the outcome is deterministic).  Load
+ * is used slots over capacity; a strategy other than SCHED_BINPACK is
+ * taken as spread.  A worker takes a workload only if it has a
+ * free slot and, for every resource kind the workload requests (> 0), at
+ * least that much of it free; placing subtracts the requests from the
+ * worker's free resources, as it takes a slot.
+ *
+ * The reason recorded for an unplaced workload is the furthest stage it got
+ * through, which is what an operator needs to see: "no worker can run exec"
+ * is more useful than "all full".  Precisely, over the live workers:
+ *  - NO_TYPE: none can run its type (and its required capabilities);
+ *  - NO_MATCH: some can, but none also satisfies the hard affinity;
+ *  - ANTI: some satisfy that, but every one of them runs an anti-affine type;
+ *  - RESOURCES: some pass all of that and have a free slot, but none of
+ *    those has the requested resources free;
+ *  - FULL: some pass all of that, but none has a free slot.
+ * (BACKOFF and QUOTA are decided first, from the workload alone.)
  *
  * A call does not scan the fleet for every workload.  It first indexes the
  * live workers, in O(workers): capability -> workers, tag pair -> workers,
@@ -13,19 +27,32 @@
  * required capability and tag, its pinned worker); only those are checked.
  *
  * Pending queues repeat themselves: thousands of workloads share a shape
- * (type, hard rules, anti-affinity).  The call memoises per shape, and all
- * of it rests on one fact: within a call a worker's used slots and running
- * types only grow.  So
+ * (type, hard rules, anti-affinity, requests).  The call memoises per shape,
+ * and all of it rests on one fact: within a call a worker's used slots and
+ * running types only grow, and its free resources only shrink.  So
  *  - once no worker can take a workload of some shape, none can take a later
- *    workload of that shape either, and the reason stays the same: the shape
- *    is marked dead, and later ones are answered without a scan (this is
- *    also how a full fleet is answered: each shape costs one short scan,
- *    which stops at the first worker proving FULL, then none);
- *  - a shape's candidates are cached at its first workload in a min-heap by
- *    (load, worker index).  Keys only grow, so the heap is repaired lazily at
- *    its top: a worker that filled up or now runs an anti-affine type leaves
- *    for good, one whose load changed is re-keyed.  The top is then exactly
- *    the worker the scan would have chosen among equal scores.
+ *    workload of that shape either: the shape is marked dead, and later ones
+ *    are answered without a scan (this is also how a full fleet is answered:
+ *    each shape costs one short scan, which stops at the first worker
+ *    proving FULL, then none).  NO_TYPE, NO_MATCH, ANTI and FULL never
+ *    change once true (a full worker never changes again within the call).
+ *    RESOURCES can: the worker that had a slot but not the resources may
+ *    fill up or take an anti-affine type.  So the memo keeps that worker as
+ *    its proof and checks it is still one; if not, it scans again;
+ *  - a shape's candidates are cached in a heap, at its first workload (at
+ *    its second when it requests resources: such shapes are more varied).
+ *    A worker that is full, runs an anti-affine type or lacks the shape's
+ *    requests leaves it for good.  For spread the heap is a min-heap by
+ *    (load, worker index); keys only grow, so it is repaired lazily at its
+ *    top: a worker whose load changed is re-keyed.  For binpack it is a
+ *    max-heap by load (then min by index), where growing keys must rise: the
+ *    call logs every placement, and a heap, when next used, applies the
+ *    entries logged since: a logged worker that still qualifies gets a fresh
+ *    entry (or its entry is re-keyed if at the top), and an entry whose key
+ *    is stale is dropped when it reaches the top, since a fresh one exists.
+ *    If more was logged than the heap holds, the heap is re-keyed whole.
+ *    Either way the top is exactly the worker the scan would have chosen
+ *    among equal scores.
  * Soft preferences change the order.  Preferences that name few workers (a
  * preferred worker, a rare tag) are resolved through the index: the best
  * preferred worker that can take the workload, else the top of the shape's
@@ -33,8 +60,9 @@
  * once they repeat, heaps of their own, one per soft score.
  * The reasons stay exact: a shape records when a worker that passed the
  * hard and anti-affinity rules left a heap because it was full (FULL rather
- * than ANTI), and a full worker never changes again within the call.  The
- * cached heaps are bounded (sched_opts.heap_budget); past that, scans.
+ * than ANTI).  Heaps do not keep the workers that lacked resources, so when
+ * a shape with requests runs out of candidates a scan settles the reason.
+ * The cached heaps are bounded (sched_opts.heap_budget); past that, scans.
  *
  * If memory for the index runs out the call scans the whole fleet instead,
  * which is slower but gives the same answers.
@@ -67,6 +95,10 @@ sched_reason_name(enum sched_reason r)
 		return "no_free_capacity";
 	case SCHED_QUOTA:
 		return "customer_max_concurrent";
+	case SCHED_RESOURCES:
+		return "insufficient_resources";
+	case SCHED__COUNT:
+		break;
 	}
 	return "unknown";
 }
@@ -134,14 +166,33 @@ sched_worker_full(const struct sched_worker *sw)
 	return sw->used >= sw->rec->capacity;
 }
 
-/* True if worker a is less loaded than b (by fraction of slots used). */
+/* True if sw has, of every kind r asks for, at least that much free. */
 static bool
-sched_less_loaded(const struct sched_worker *a, const struct sched_worker *b)
+sched_res_ok(const struct sched_worker *sw, const struct resources *r)
 {
-	uint64_t	 la = (uint64_t)a->used * b->rec->capacity;
-	uint64_t	 lb = (uint64_t)b->used * a->rec->capacity;
+	return sw->free.cpu_millis >= r->cpu_millis &&
+	    sw->free.memory_mb >= r->memory_mb && sw->free.gpus >= r->gpus;
+}
 
-	return la < lb;
+static bool
+sched_has_requests(const struct workload *w)
+{
+	return w->requests.cpu_millis > 0 || w->requests.memory_mb > 0 ||
+	    w->requests.gpus > 0;
+}
+
+/* True if load ua/ca goes before load ub/cb: is lower (spread) or higher
+ * (pack); for equal loads, ia < ib (the lower worker index). */
+static bool
+sched_load_before(uint32_t ua, uint32_t ca, size_t ia, uint32_t ub, uint32_t cb,
+    size_t ib, bool pack)
+{
+	uint64_t	 la = (uint64_t)ua * cb;
+	uint64_t	 lb = (uint64_t)ub * ca;
+
+	if (la == lb)
+		return ia < ib;
+	return (la < lb) != pack;
 }
 
 /* The quota of customer_id, or NULL if it is not limited. */
@@ -419,36 +470,44 @@ sched_item_find(const struct sched_tab *t, int kind, const char *a, const char *
 
 /* ---- one call's state ---- */
 
-/* Candidates of one score, as a min-heap by (load, worker index). */
-struct sched_bucket {
-	uint32_t	 score;
-	uint32_t	 off;		/* first entry in the heap array */
-	uint32_t	 n;
-};
-
 struct sched_cand {
 	uint32_t	 worker;
 	uint32_t	 used;		/* the worker's used slots when keyed */
 	uint32_t	 capacity;
 };
 
+/* Candidates of one score, as a heap in the strategy's order (see
+ * sched_cand_before). */
+struct sched_bucket {
+	uint32_t		 score;
+	struct sched_cand	*h;
+	uint32_t		 n;
+	uint32_t		 cap;	/* entries allocated (binpack adds some) */
+};
+
 /* Cached candidates of a shape (one bucket, scores ignored) or of a shape
  * with given soft preferences (one bucket per score, highest first). */
 struct sched_heaps {
-	struct sched_cand	*heap;
 	struct sched_bucket	*bucket;
 	uint32_t		 n_bucket;
+	bool			 by_score;	/* buckets by score, not one */
 	bool			 built;
 	bool			 unbuildable;	/* over budget or out of memory */
+	size_t			 charged;	/* entries taken from the budget */
+	size_t			 log_at;	/* placements applied (binpack) */
 };
 
 /* A workload shape: what decides which workers could ever take it (type,
- * hard rules, anti-affinity), so what decides why none can. */
+ * hard rules, anti-affinity, requests), so what decides why none can. */
 struct sched_shape {
 	const struct workload	*rep;		/* first workload of the shape */
-	uint32_t		 seen;		/* workloads decided through it */
+	uint32_t		 seen;		/* workloads of it so far (counted
+						 * only if it has requests) */
 	bool			 dead;		/* none can be placed in this call */
 	enum sched_reason	 reason;	/* why, once dead */
+	uint32_t		 witness;	/* when dead for RESOURCES: a worker
+						 * with a slot, without the
+						 * resources, when last checked */
 	bool			 full_seen;	/* a worker passing the hard rules and
 						 * anti-affinity left a heap full */
 	struct sched_heaps	 base;		/* by load only */
@@ -468,6 +527,7 @@ struct sched_ctx {
 	struct sched_worker	*workers;
 	size_t			 n_workers;
 	size_t			 n_free;	/* live workers with a free slot */
+	bool			 pack;		/* SCHED_BINPACK */
 	bool			 indexed;
 	struct sched_tab	 items;		/* of struct sched_item */
 	uint32_t		*post;		/* postings of every item */
@@ -477,12 +537,39 @@ struct sched_ctx {
 	size_t			 budget;	/* heap entries still allowed */
 	struct sched_cand	*scratch;	/* n_workers entries for building */
 	uint32_t		*scratch_score;
+	uint32_t		*stamp;		/* per worker: marks repeats */
+	uint32_t		 stamp_gen;	/* the current mark */
+	uint32_t		*log;		/* workers placed on, in order
+						 * (binpack with heaps only) */
+	size_t			 n_log;
 };
 
 static bool
 sched_alive(const struct sched_worker *sw)
 {
 	return sw->rec->status == WORKER_ALIVE;
+}
+
+/* True if, between equal scores, worker a goes before worker b: the less
+ * loaded (spread) or the more loaded (binpack), then the lower index. */
+static bool
+sched_worker_before(const struct sched_ctx *x, size_t a, size_t b)
+{
+	const struct sched_worker	*wa = &x->workers[a], *wb = &x->workers[b];
+
+	return sched_load_before(wa->used, wa->rec->capacity, a, wb->used,
+	    wb->rec->capacity, b, x->pack);
+}
+
+/* A fresh mark for x->stamp (which must exist). */
+static uint32_t
+sched_stamp_next(struct sched_ctx *x)
+{
+	if (++x->stamp_gen == 0) {
+		memset(x->stamp, 0, x->n_workers * sizeof *x->stamp);
+		x->stamp_gen = 1;
+	}
+	return x->stamp_gen;
 }
 
 /* Interns (kind, a, b) and counts worker i in it (fill false), or appends
@@ -648,15 +735,16 @@ sched_type_reason(struct sched_ctx *x, const struct workload *w)
 }
 
 /* Scans w's candidates for the best worker: true with *best and *score, or
- * false with *reason.  When the fleet has no free slot left it stops at the
- * first worker that proves FULL. */
+ * false with *reason; when that is RESOURCES, *witness (if not NULL) is a
+ * worker that proves it.  When the fleet has no free slot left it stops at
+ * the first worker that proves FULL. */
 static bool
 sched_scan(struct sched_ctx *x, const struct workload *w, size_t *best,
-    uint32_t *score, enum sched_reason *reason)
+    uint32_t *score, enum sched_reason *reason, uint32_t *witness)
 {
 	struct sched_list	 l = sched_cands(x, w, false);
 	struct sched_worker	*sw;
-	bool			 hard_seen = false, anti_seen = false;
+	bool			 hard_seen = false, anti_seen = false, slot_seen = false;
 	size_t			 k, j, b = x->n_workers;
 	uint32_t		 s, bs = 0;
 
@@ -679,9 +767,17 @@ sched_scan(struct sched_ctx *x, const struct workload *w, size_t *best,
 				break;
 			continue;
 		}
+		if (!sched_res_ok(sw, &w->requests)) {
+			if (!slot_seen && witness != NULL)
+				*witness = (uint32_t)j;
+			slot_seen = true;
+			continue;
+		}
 		s = sched_soft_score(w, sw->rec);
+		/* The list is in index order, so between equal scores and
+		 * loads the earlier worker stays. */
 		if (b == x->n_workers || s > bs ||
-		    (s == bs && sched_less_loaded(sw, &x->workers[b]))) {
+		    (s == bs && sched_worker_before(x, j, b))) {
 			b = j;
 			bs = s;
 		}
@@ -693,6 +789,8 @@ sched_scan(struct sched_ctx *x, const struct workload *w, size_t *best,
 	}
 	if (!hard_seen)
 		*reason = sched_type_reason(x, w);
+	else if (slot_seen)
+		*reason = SCHED_RESOURCES;
 	else
 		*reason = anti_seen ? SCHED_FULL : SCHED_ANTI;
 	return false;
@@ -700,17 +798,17 @@ sched_scan(struct sched_ctx *x, const struct workload *w, size_t *best,
 
 /* ---- cached candidates ---- */
 
+/* True if a goes above b in a heap: the less loaded (spread) or the more
+ * loaded (pack), then the lower worker index. */
 static bool
-sched_cand_less(const struct sched_cand *a, const struct sched_cand *b)
+sched_cand_before(const struct sched_cand *a, const struct sched_cand *b, bool pack)
 {
-	uint64_t	 la = (uint64_t)a->used * b->capacity;
-	uint64_t	 lb = (uint64_t)b->used * a->capacity;
-
-	return la < lb || (la == lb && a->worker < b->worker);
+	return sched_load_before(a->used, a->capacity, a->worker, b->used, b->capacity,
+	    b->worker, pack);
 }
 
 static void
-sched_heap_down(struct sched_cand *h, size_t n, size_t i)
+sched_heap_down(struct sched_cand *h, size_t n, size_t i, bool pack)
 {
 	struct sched_cand	 t;
 	size_t			 c;
@@ -719,9 +817,9 @@ sched_heap_down(struct sched_cand *h, size_t n, size_t i)
 		c = 2 * i + 1;
 		if (c >= n)
 			return;
-		if (c + 1 < n && sched_cand_less(&h[c + 1], &h[c]))
+		if (c + 1 < n && sched_cand_before(&h[c + 1], &h[c], pack))
 			c++;
-		if (!sched_cand_less(&h[c], &h[i]))
+		if (!sched_cand_before(&h[c], &h[i], pack))
 			return;
 		t = h[i];
 		h[i] = h[c];
@@ -731,28 +829,69 @@ sched_heap_down(struct sched_cand *h, size_t n, size_t i)
 }
 
 static void
-sched_heap_pop(struct sched_cand *h, size_t *n)
+sched_heap_up(struct sched_cand *h, size_t i, bool pack)
+{
+	struct sched_cand	 t;
+	size_t			 p;
+
+	while (i > 0) {
+		p = (i - 1) / 2;
+		if (!sched_cand_before(&h[i], &h[p], pack))
+			return;
+		t = h[i];
+		h[i] = h[p];
+		h[p] = t;
+		i = p;
+	}
+}
+
+static void
+sched_heap_pop(struct sched_cand *h, size_t *n, bool pack)
 {
 	h[0] = h[--*n];
-	sched_heap_down(h, *n, 0);
+	sched_heap_down(h, *n, 0, pack);
+}
+
+static void
+sched_heap_make(struct sched_cand *h, size_t n, bool pack)
+{
+	size_t	 k;
+
+	for (k = n / 2; k-- > 0;)
+		sched_heap_down(h, n, k, pack);
 }
 
 static void
 sched_heaps_free(struct sched_heaps *hs)
 {
-	free(hs->heap);
+	uint32_t	 b;
+
+	for (b = 0; b < hs->n_bucket; b++)
+		free(hs->bucket[b].h);
 	free(hs->bucket);
-	hs->heap = NULL;
 	hs->bucket = NULL;
 	hs->n_bucket = 0;
 	hs->built = false;
+}
+
+/* Gives up the cached candidates hs (and their budget) for the rest of the
+ * call: its workloads are scanned from now on. */
+static void
+sched_heaps_drop(struct sched_ctx *x, struct sched_heaps *hs)
+{
+	sched_heaps_free(hs);
+	x->budget += hs->charged;
+	hs->charged = 0;
+	hs->unbuildable = true;
 }
 
 /* Collects w's candidates into hs: one heap per soft score (by_score), or
  * a single one.  They come from the shape's base heaps when given (no hard
  * rule to check again), else from the index.  Returns 0, ERR_NOMEM,
  * ERR_NOSPACE when over the budget (nothing built then), or ERR_NOTFOUND
- * with *reason when there are no candidates at all. */
+ * with *reason when there are no candidates at all (for a workload with
+ * requests, ANTI or FULL there may really be RESOURCES: the caller sees to
+ * it). */
 static int
 sched_heaps_build(struct sched_ctx *x, struct sched_shape *sh,
     struct sched_heaps *hs, const struct workload *w, bool by_score,
@@ -761,15 +900,16 @@ sched_heaps_build(struct sched_ctx *x, struct sched_shape *sh,
 	struct sched_list	 l = { NULL, 0 };
 	const struct sched_cand	*from = NULL;
 	struct sched_worker	*sw;
+	struct sched_bucket	*bk;
+	struct sched_cand	*at[SCHED_SCORE_MAX + 1];
 	uint32_t		 count[SCHED_SCORE_MAX + 1] = { 0 };
-	uint32_t		 at[SCHED_SCORE_MAX + 1] = { 0 };
-	bool			 hard_seen = false;
-	size_t			 k, j, n = 0, b, avail;
-	uint32_t		 s;
+	bool			 hard_seen = false, req = sched_has_requests(w);
+	size_t			 k, j, n = 0, avail;
+	uint32_t		 s, b, gen;
 	int			 i;
 
 	if (hs != &sh->base && sh->base.built) {
-		from = sh->base.heap;
+		from = sh->base.bucket[0].h;
 		avail = sh->base.bucket[0].n;
 		hard_seen = true;	/* the base was built, so some worker was */
 	} else {
@@ -778,6 +918,7 @@ sched_heaps_build(struct sched_ctx *x, struct sched_shape *sh,
 	}
 	if (avail > x->budget)
 		return ERR_NOSPACE;
+	gen = from != NULL && x->pack ? sched_stamp_next(x) : 0;
 	for (k = 0; k < avail; k++) {
 		j = from != NULL ? from[k].worker : sched_list_at(&l, k);
 		sw = &x->workers[j];
@@ -786,6 +927,10 @@ sched_heaps_build(struct sched_ctx *x, struct sched_shape *sh,
 			if (!sched_alive(sw) || !sched_hard_ok(w, sw->rec))
 				continue;
 			hard_seen = true;
+		} else if (gen != 0) {
+			if (x->stamp[j] == gen)
+				continue;	/* a binpack heap's stale entry */
+			x->stamp[j] = gen;
 		}
 		if (!sched_anti_ok(w, sw))
 			continue;
@@ -793,6 +938,8 @@ sched_heaps_build(struct sched_ctx *x, struct sched_shape *sh,
 			sh->full_seen = true;
 			continue;
 		}
+		if (req && !sched_res_ok(sw, &w->requests))
+			continue;
 		s = by_score ? sched_soft_score(w, sw->rec) : 0;
 		x->scratch[n].worker = (uint32_t)j;
 		x->scratch[n].used = sw->used;
@@ -811,36 +958,156 @@ sched_heaps_build(struct sched_ctx *x, struct sched_shape *sh,
 	for (i = SCHED_SCORE_MAX; i >= 0; i--)
 		if (count[i] > 0)
 			hs->n_bucket++;
-	hs->heap = malloc(n * sizeof *hs->heap);
-	hs->bucket = calloc(hs->n_bucket, sizeof *hs->bucket);
-	if (hs->heap == NULL || hs->bucket == NULL) {
-		sched_heaps_free(hs);
+	if ((hs->bucket = calloc(hs->n_bucket, sizeof *hs->bucket)) == NULL) {
+		hs->n_bucket = 0;
 		return ERR_NOMEM;
 	}
-	for (i = SCHED_SCORE_MAX, b = 0, s = 0; i >= 0; i--) {
+	for (i = SCHED_SCORE_MAX, b = 0; i >= 0; i--) {
 		if (count[i] == 0)
 			continue;
-		hs->bucket[b].score = (uint32_t)i;
-		hs->bucket[b].off = s;
-		hs->bucket[b].n = count[i];
-		at[i] = s;
-		s += count[i];
-		b++;
+		bk = &hs->bucket[b++];
+		bk->score = (uint32_t)i;
+		bk->n = bk->cap = count[i];
+		if ((bk->h = malloc(count[i] * sizeof *bk->h)) == NULL) {
+			sched_heaps_free(hs);
+			return ERR_NOMEM;
+		}
+		at[i] = bk->h;
 	}
 	for (k = 0; k < n; k++)
-		hs->heap[at[x->scratch_score[k]]++] = x->scratch[k];
+		*at[x->scratch_score[k]]++ = x->scratch[k];
 	for (b = 0; b < hs->n_bucket; b++)
-		for (k = hs->bucket[b].n / 2; k-- > 0;)
-			sched_heap_down(hs->heap + hs->bucket[b].off, hs->bucket[b].n, k);
+		sched_heap_make(hs->bucket[b].h, hs->bucket[b].n, x->pack);
+	hs->by_score = by_score;
 	hs->built = true;
+	hs->charged = n;
+	hs->log_at = x->n_log;
 	x->budget -= n;
 	x->stats->heaps_built++;
 	return 0;
 }
 
+/* The bucket of hs that holds worker sw, which qualifies for w. */
+static struct sched_bucket *
+sched_heaps_bucket(struct sched_heaps *hs, const struct workload *w,
+    const struct sched_worker *sw)
+{
+	uint32_t	 b, s;
+
+	if (!hs->by_score)
+		return hs->n_bucket > 0 ? &hs->bucket[0] : NULL;
+	s = sched_soft_score(w, sw->rec);
+	for (b = 0; b < hs->n_bucket; b++)
+		if (hs->bucket[b].score == s)
+			return &hs->bucket[b];
+	return NULL;
+}
+
+/* Adds worker j, keyed now, to bk; false when out of memory. */
+static bool
+sched_bucket_push(struct sched_bucket *bk, uint32_t j, const struct sched_worker *sw,
+    bool pack)
+{
+	struct sched_cand	*h;
+	uint32_t		 cap;
+
+	if (bk->n == bk->cap) {
+		if (bk->cap > UINT32_MAX / 2)
+			return false;
+		cap = bk->cap > 0 ? bk->cap * 2 : 4;
+		if ((h = realloc(bk->h, cap * sizeof *h)) == NULL)
+			return false;
+		bk->h = h;
+		bk->cap = cap;
+	}
+	bk->h[bk->n].worker = j;
+	bk->h[bk->n].used = sw->used;
+	bk->h[bk->n].capacity = sw->rec->capacity;
+	sched_heap_up(bk->h, bk->n++, pack);
+	return true;
+}
+
+/* Re-keys every entry of hs to its worker's load now, keeping one entry
+ * per worker, and remakes the heaps. */
+static void
+sched_heaps_rekey(struct sched_ctx *x, struct sched_heaps *hs)
+{
+	struct sched_bucket	*bk;
+	struct sched_cand	 e;
+	uint32_t		 b, k, m, gen = sched_stamp_next(x);
+
+	for (b = 0; b < hs->n_bucket; b++) {
+		bk = &hs->bucket[b];
+		for (k = 0, m = 0; k < bk->n; k++) {
+			e = bk->h[k];
+			if (x->stamp[e.worker] == gen)
+				continue;
+			x->stamp[e.worker] = gen;
+			e.used = x->workers[e.worker].used;
+			bk->h[m++] = e;
+		}
+		bk->n = m;
+		sched_heap_make(bk->h, bk->n, x->pack);
+	}
+}
+
+/*
+ * Binpack only: applies to hs the placements logged since it was last
+ * brought up to date (see the top of the file), for workloads like w.
+ * Every worker that still qualifies then has an entry with its load now.
+ * False when that needs more entries than the budget or memory allows.
+ */
+static bool
+sched_heaps_sync(struct sched_ctx *x, struct sched_heaps *hs, const struct workload *w)
+{
+	struct sched_bucket	*bk;
+	struct sched_worker	*sw;
+	size_t			 k, total = 0;
+	uint32_t		 b, j, gen;
+
+	if (!x->pack || hs->log_at == x->n_log)
+		return true;
+	for (b = 0; b < hs->n_bucket; b++)
+		total += hs->bucket[b].n;
+	if (x->n_log - hs->log_at > total) {
+		/* Cheaper to re-key everything than to go through the log. */
+		sched_heaps_rekey(x, hs);
+		hs->log_at = x->n_log;
+		return true;
+	}
+	gen = sched_stamp_next(x);
+	for (k = hs->log_at; k < x->n_log; k++) {
+		j = x->log[k];
+		if (x->stamp[j] == gen)
+			continue;
+		x->stamp[j] = gen;
+		sw = &x->workers[j];
+		/* Not qualifying now means not ever again: its entries go
+		 * when they reach the top.  Qualifying now means it
+		 * qualified when hs was built, so it is one of hs's. */
+		if (sched_worker_full(sw) || !sched_res_ok(sw, &w->requests) ||
+		    !sched_anti_ok(w, sw) || !sched_hard_ok(w, sw->rec) ||
+		    (bk = sched_heaps_bucket(hs, w, sw)) == NULL)
+			continue;
+		/* At the top it is its freshest entry; growing keeps it there. */
+		if (bk->n > 0 && bk->h[0].worker == j) {
+			bk->h[0].used = sw->used;
+			continue;
+		}
+		if (x->budget == 0 || !sched_bucket_push(bk, j, sw, true))
+			return false;
+		x->budget--;
+		hs->charged++;
+	}
+	hs->log_at = x->n_log;
+	return true;
+}
+
 /* The best worker for w among the cached candidates hs, repairing the heaps
  * on the way (see the top of the file).  A single-bucket hs gives score 0:
- * the caller has ruled out every worker w would score higher. */
+ * the caller has ruled out every worker w would score higher.  When none is
+ * left, *reason is FULL or ANTI (for a workload with requests the caller
+ * looks further). */
 static bool
 sched_heaps_pick(struct sched_ctx *x, struct sched_shape *sh,
     struct sched_heaps *hs, const struct workload *w, size_t *best,
@@ -850,21 +1117,32 @@ sched_heaps_pick(struct sched_ctx *x, struct sched_shape *sh,
 	struct sched_cand	*h;
 	struct sched_worker	*sw;
 	size_t			 b, n;
+	bool			 pack = x->pack, req = sched_has_requests(w);
 
 	for (b = 0; b < hs->n_bucket; b++) {
 		bk = &hs->bucket[b];
-		h = hs->heap + bk->off;
+		h = bk->h;
 		n = bk->n;
 		while (n > 0) {
 			sw = &x->workers[h[0].worker];
 			if (!sched_anti_ok(w, sw)) {
-				sched_heap_pop(h, &n);
+				sched_heap_pop(h, &n, pack);
 			} else if (sched_worker_full(sw)) {
 				sh->full_seen = true;
-				sched_heap_pop(h, &n);
+				sched_heap_pop(h, &n, pack);
+			} else if (req && !sched_res_ok(sw, &w->requests)) {
+				sched_heap_pop(h, &n, pack);
 			} else if (sw->used != h[0].used) {
-				h[0].used = sw->used;
-				sched_heap_down(h, n, 0);
+				if (pack) {
+					/* Stale: hs was synced, so the worker
+					 * has a fresher entry (which ranks
+					 * above this one while it qualifies,
+					 * so this is belt and braces). */
+					sched_heap_pop(h, &n, pack);
+				} else {
+					h[0].used = sw->used;
+					sched_heap_down(h, n, 0, pack);
+				}
 			} else
 				break;
 		}
@@ -911,33 +1189,31 @@ static void
 sched_soft_consider(struct sched_ctx *x, const struct workload *w,
     struct sched_list l, size_t *b, uint32_t *bs)
 {
-	struct sched_worker	*sw, *cur;
+	struct sched_worker	*sw;
 	size_t			 k, j;
 	uint32_t		 s;
+	bool			 req = sched_has_requests(w);
 
 	for (k = 0; k < l.n; k++) {
 		j = l.v[k];
 		sw = &x->workers[j];
 		x->stats->examined++;
-		if (sched_worker_full(sw) || !sched_hard_ok(w, sw->rec) ||
-		    !sched_anti_ok(w, sw))
+		if (sched_worker_full(sw) || (req && !sched_res_ok(sw, &w->requests)) ||
+		    !sched_hard_ok(w, sw->rec) || !sched_anti_ok(w, sw))
 			continue;
 		s = sched_soft_score(w, sw->rec);
-		if (*b == x->n_workers || s > *bs) {
+		if (*b == x->n_workers || s > *bs ||
+		    (s == *bs && sched_worker_before(x, j, *b))) {
 			*b = j;
 			*bs = s;
-			continue;
 		}
-		cur = &x->workers[*b];
-		if (s == *bs && (sched_less_loaded(sw, cur) ||
-		    (!sched_less_loaded(cur, sw) && j < *b)))
-			*b = j;
 	}
 }
 
 /* The best worker for w when its shape's candidates are cached in base:
  * the preferred workers (found through the index) if any can take it, else
- * the least loaded of the rest, who all score 0.  The base must be built. */
+ * the first of the rest by the strategy, who all score 0.  The base must be
+ * built and brought up to date (sched_heaps_ready). */
 static bool
 sched_soft_pick(struct sched_ctx *x, struct sched_shape *sh,
     const struct workload *w, size_t *best, uint32_t *score,
@@ -973,7 +1249,13 @@ sched_shape_hash(const struct workload *w)
 	h = sched_hash_strlist(h, &a->hard_types);
 	h = sched_hash_tagset(h, &a->hard_tags);
 	h = sched_hash_str(h, a->hard_worker_id);
-	return sched_hash_strlist(h, &a->anti_types);
+	h = sched_hash_strlist(h, &a->anti_types);
+	if (sched_has_requests(w)) {
+		h = sched_hash_size(h, w->requests.cpu_millis);
+		h = sched_hash_size(h, w->requests.memory_mb);
+		h = sched_hash_size(h, w->requests.gpus);
+	}
+	return h;
 }
 
 static bool
@@ -984,7 +1266,10 @@ sched_shape_eq(const struct workload *p, const struct workload *q)
 	return str_eq(p->type, q->type) && sched_strlist_eq(&a->hard_types, &b->hard_types) &&
 	    sched_tagset_eq(&a->hard_tags, &b->hard_tags) &&
 	    str_eq(a->hard_worker_id, b->hard_worker_id) &&
-	    sched_strlist_eq(&a->anti_types, &b->anti_types);
+	    sched_strlist_eq(&a->anti_types, &b->anti_types) &&
+	    p->requests.cpu_millis == q->requests.cpu_millis &&
+	    p->requests.memory_mb == q->requests.memory_mb &&
+	    p->requests.gpus == q->requests.gpus;
 }
 
 static uint64_t
@@ -1050,8 +1335,8 @@ sched_variant_get(struct sched_ctx *x, const struct workload *w, uint32_t shape,
 	return v;
 }
 
-/* Makes sure hs is built if it can be; false when w's shape turned out to
- * have no candidates at all (then *reason says why). */
+/* Makes sure hs is built and up to date if it can be; false when w's shape
+ * turned out to have no candidates at all (then *reason says why). */
 static bool
 sched_heaps_ready(struct sched_ctx *x, struct sched_shape *sh,
     struct sched_heaps *hs, const struct workload *w, bool by_score,
@@ -1059,13 +1344,33 @@ sched_heaps_ready(struct sched_ctx *x, struct sched_shape *sh,
 {
 	int	 rc;
 
-	if (hs->built || hs->unbuildable)
+	if (hs->unbuildable)
 		return true;
+	if (hs->built) {
+		if (!sched_heaps_sync(x, hs, w))
+			sched_heaps_drop(x, hs);
+		return true;
+	}
 	rc = sched_heaps_build(x, sh, hs, w, by_score, reason);
 	if (rc == ERR_NOTFOUND)
 		return false;
 	hs->unbuildable = rc != 0;
 	return true;
+}
+
+/* True if the worker that proved a dead shape's RESOURCES still does: it
+ * lacks the resources for good, so it needs only a slot and no anti-affine
+ * type.  (It passed the hard rules, which do not change.) */
+static bool
+sched_witness_holds(const struct sched_ctx *x, const struct sched_shape *sh,
+    const struct workload *w)
+{
+	const struct sched_worker	*sw;
+
+	if (sh->witness >= x->n_workers)
+		return false;
+	sw = &x->workers[sh->witness];
+	return !sched_worker_full(sw) && sched_anti_ok(w, sw);
 }
 
 /* Soft preferences spanning at most this many index entries are looked up
@@ -1075,9 +1380,10 @@ sched_heaps_ready(struct sched_ctx *x, struct sched_shape *sh,
 /*
  * Decides where w goes: true with *best and *score, or false with the
  * reason it cannot be placed now.  A shape's candidates are cached at its
- * first workload.  Soft preferences are served from the index while they
- * name few workers or have not repeated yet, then from candidates cached by
- * score.  Whatever cannot be cached is scanned.
+ * first workload (its second if it requests resources).  Soft preferences
+ * are served from the index while they name few workers or have not
+ * repeated yet, then from candidates cached by score.  Whatever cannot be
+ * cached is scanned.
  */
 static bool
 sched_decide(struct sched_ctx *x, const struct workload *w, size_t *best,
@@ -1085,24 +1391,33 @@ sched_decide(struct sched_ctx *x, const struct workload *w, size_t *best,
 {
 	struct sched_shape	*s;
 	struct sched_variant	*v;
-	bool			 found;
+	bool			 found, req, scanned = false;
 	uint64_t		 h;
 	uint32_t		 num;
 	size_t			 span;
 
 	if (!x->memo)
-		return sched_scan(x, w, best, score, reason);
+		return sched_scan(x, w, best, score, reason, NULL);
 	h = sched_shape_hash(w);
 	if ((s = sched_shape_get(x, w, h, &num)) == NULL)
-		return sched_scan(x, w, best, score, reason);
+		return sched_scan(x, w, best, score, reason, NULL);
+	req = sched_has_requests(w);
 	if (s->dead) {
-		x->stats->memo_hits++;
-		*reason = s->reason;
-		return false;
+		if (s->reason != SCHED_RESOURCES || sched_witness_holds(x, s, w)) {
+			x->stats->memo_hits++;
+			*reason = s->reason;
+			return false;
+		}
+		/* Its proof of RESOURCES filled up or took an anti-affine
+		 * type: still nothing fits, but the reason may be another. */
+		s->dead = false;
+		goto scan;
 	}
 	/* With no free slot anywhere, a scan only looks for the reason and
 	 * stops at the first worker that proves it. */
 	if (x->n_free == 0)
+		goto scan;
+	if (req && s->seen++ == 0)
 		goto scan;
 	if (!sched_heaps_ready(x, s, &s->base, w, false, reason))
 		goto dead;
@@ -1130,11 +1445,17 @@ sched_decide(struct sched_ctx *x, const struct workload *w, size_t *best,
 		goto out;
 	}
 scan:
-	found = sched_scan(x, w, best, score, reason);
+	found = sched_scan(x, w, best, score, reason, &s->witness);
+	scanned = true;
 out:
 	if (found)
 		return true;
 dead:
+	/* The heaps drop workers that lack the requested resources without
+	 * a trace; whether one of them still has a slot, a scan tells. */
+	if (req && !scanned && *reason != SCHED_NO_TYPE && *reason != SCHED_NO_MATCH &&
+	    sched_scan(x, w, best, score, reason, &s->witness))
+		return true;
 	s->dead = true;
 	s->reason = *reason;
 	return false;
@@ -1155,6 +1476,8 @@ sched_ctx_fini(struct sched_ctx *x)
 	free(x->post);
 	free(x->scratch);
 	free(x->scratch_score);
+	free(x->stamp);
+	free(x->log);
 }
 
 /* Sets up one call.  Whatever cannot be allocated is done without: no
@@ -1162,7 +1485,8 @@ sched_ctx_fini(struct sched_ctx *x)
  * are the same. */
 static void
 sched_ctx_init(struct sched_ctx *x, struct sched_worker *workers, size_t n_workers,
-    size_t n_pending, const struct sched_opts *opts, struct sched_stats *stats)
+    size_t n_pending, size_t max_placements, const struct sched_opts *opts,
+    struct sched_stats *stats)
 {
 	size_t	 i, guess;
 
@@ -1171,6 +1495,7 @@ sched_ctx_init(struct sched_ctx *x, struct sched_worker *workers, size_t n_worke
 	x->stats = stats;
 	x->workers = workers;
 	x->n_workers = n_workers;
+	x->pack = opts->strategy == SCHED_BINPACK;
 	for (i = 0; i < n_workers; i++)
 		if (sched_alive(&workers[i]) && !sched_worker_full(&workers[i]))
 			x->n_free++;
@@ -1193,19 +1518,25 @@ sched_ctx_init(struct sched_ctx *x, struct sched_worker *workers, size_t n_worke
 		return;
 	}
 	x->memo = true;
-	x->budget = opts->heap_budget;
-	if (x->budget > 0 && n_workers > 0) {
-		x->scratch = malloc(n_workers * sizeof *x->scratch);
-		x->scratch_score = malloc(n_workers * sizeof *x->scratch_score);
-		if (x->scratch == NULL || x->scratch_score == NULL)
-			x->budget = 0;
-	}
+	x->budget = n_workers > 0 ? opts->heap_budget : 0;
+	if (x->budget == 0)
+		return;
+	x->scratch = malloc(n_workers * sizeof *x->scratch);
+	x->scratch_score = malloc(n_workers * sizeof *x->scratch_score);
+	x->stamp = calloc(n_workers, sizeof *x->stamp);
+	if (x->pack)	/* one entry per placement */
+		x->log = malloc((n_pending < max_placements ? n_pending :
+		    max_placements) * sizeof *x->log);
+	if (x->scratch == NULL || x->scratch_score == NULL || x->stamp == NULL ||
+	    (x->pack && x->log == NULL))
+		x->budget = 0;
 }
 
 void
 sched_opts_defaults(struct sched_opts *o)
 {
 	memset(o, 0, sizeof *o);
+	o->strategy = SCHED_SPREAD;
 	o->memo = true;
 	o->heap_budget = SCHED_HEAP_BUDGET;
 }
@@ -1241,7 +1572,7 @@ sched_place_with(const struct workload *pending, size_t n_pending,
 	}
 	if (n_pending == 0 || max_placements == 0)
 		return 0;
-	sched_ctx_init(&x, workers, n_workers, n_pending, opts, stats);
+	sched_ctx_init(&x, workers, n_workers, n_pending, max_placements, opts, stats);
 	stats->indexed = x.indexed;
 	for (i = 0; i < n_pending && placed < max_placements; i++) {
 		w = &pending[i];
@@ -1266,6 +1597,13 @@ sched_place_with(const struct workload *pending, size_t n_pending,
 			break;
 		}
 		sw->used++;
+		if (sched_has_requests(w)) {
+			sw->free.cpu_millis -= w->requests.cpu_millis;
+			sw->free.memory_mb -= w->requests.memory_mb;
+			sw->free.gpus -= w->requests.gpus;
+		}
+		if (x.log != NULL)
+			x.log[x.n_log++] = (uint32_t)best;
 		if (sched_worker_full(sw))
 			x.n_free--;
 		if (quota != NULL)

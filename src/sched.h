@@ -7,7 +7,8 @@
  *
  * Rules: queue order (effective priority, then submission order); hard
  * affinity (worker id, tags, capabilities) and anti-affinity filter; soft
- * affinity scores 0..100; ties go to the least loaded worker; capacity is
+ * affinity scores 0..100; ties go to the least loaded worker (spread) or
+ * the most loaded that fits (binpack); slots and requested resources are
  * never exceeded; a workload that cannot be placed does not block the ones
  * behind it.
  */
@@ -24,6 +25,9 @@ struct sched_worker {
 	const struct worker_rec	*rec;		/* borrowed; status must be ALIVE */
 	uint32_t		 used;		/* slots held, updated as placements are made */
 	struct strlist		 running_types;	/* types running there (owned) */
+	struct resources	 free;		/* rec->offered less what the workloads
+						 * it holds asked for; updated as
+						 * placements are made */
 };
 
 /* How many more slots one customer may take (its max_concurrent less what
@@ -41,6 +45,16 @@ enum sched_reason {
 	SCHED_ANTI,		/* every matching worker is excluded by anti-affinity */
 	SCHED_FULL,		/* every eligible worker is at capacity */
 	SCHED_QUOTA,		/* the customer holds its max_concurrent slots */
+	SCHED_RESOURCES,	/* no eligible worker with a free slot has the
+				 * requested resources free */
+	SCHED__COUNT
+};
+
+/* Among the workers that fit equally well (same soft score): */
+enum sched_strategy {
+	SCHED_SPREAD,		/* the least loaded (by slots): the default */
+	SCHED_BINPACK,		/* the most loaded that still fits, so whole
+				 * workers stay free for big workloads */
 };
 
 /* "placed", "retry_backoff", ...; never NULL. */
@@ -53,7 +67,7 @@ struct sched_result {
 };
 
 /* Decides placements for pending[0..n_pending) over workers[0..n_workers).
- * results[i] tells what happened to pending[i]; workers[].used,
+ * results[i] tells what happened to pending[i]; workers[].used, free,
  * running_types and quotas[].remaining are updated to include the
  * placements.  quotas (sorted by customer_id, may be NULL) limit customers.
  * At most max_placements are made.  Returns the number placed.
@@ -67,8 +81,9 @@ size_t	sched_place(const struct workload *pending, size_t n_pending,
 	    size_t max_placements, struct sched_result *results);
 
 /* How sched_place_with works; sched_place uses sched_opts_defaults.  Every
- * setting gives the same results, only the work done differs. */
+ * setting but strategy gives the same results, only the work done differs. */
 struct sched_opts {
+	enum sched_strategy strategy;	/* tie-break between equal scores */
 	bool		 scan_all;	/* no index: examine every worker for
 					 * every workload (the reference) */
 	bool		 memo;		/* remember per workload shape that
@@ -88,7 +103,7 @@ struct sched_stats {
 	size_t		 heap_picks;	/* placements taken from those caches */
 };
 
-/* Fills o with the defaults: index, memo, SCHED_HEAP_BUDGET. */
+/* Fills o with the defaults: SCHED_SPREAD, index, memo, SCHED_HEAP_BUDGET. */
 void	sched_opts_defaults(struct sched_opts *o);
 
 /* sched_place with explicit options (NULL: the defaults); stats (may be

@@ -20,7 +20,7 @@
 #define SCHED_REPORT_LATENCY_BUCKETS	12
 extern const uint64_t sched_report_latency_bounds_us[SCHED_REPORT_LATENCY_BUCKETS - 1];
 
-#define SCHED_REPORT_REASONS	(SCHED_QUOTA + 1)
+#define SCHED_REPORT_REASONS	SCHED__COUNT
 
 struct sched_metrics {
 	uint64_t	 passes;

@@ -114,6 +114,7 @@ struct worker {
 	struct worker_ckpt_default *ckpt_defaults; /* owned, types too */
 	unsigned		 n_ckpt_defaults;
 	uint64_t		 checkpoint_max;
+	struct resources	 offered;
 
 	struct plugin_registry	*reg;
 	struct strlist		 caps;		/* type names */
@@ -404,6 +405,7 @@ worker_register(struct worker *w, bool quiet)
 	req.capabilities = w->caps;
 	req.capacity = w->capacity;
 	req.version = w->version;
+	req.offered = w->offered;
 	pthread_mutex_lock(&w->mu);
 	req.running = worker_running_locked(w, &req.n_running);
 	pthread_mutex_unlock(&w->mu);
@@ -1176,6 +1178,7 @@ worker_open(struct worker **out, const struct worker_config *cfg,
 	if ((w = calloc(1, sizeof *w)) == NULL)
 		return err_setf(eb, ERR_NOMEM, "out of memory");
 	w->capacity = cfg->capacity;
+	w->offered = cfg->offered;
 	w->drain_timeout_ms = cfg->drain_timeout_ms;
 	w->checkpoint_max = cfg->checkpoint_max != 0 ? cfg->checkpoint_max :
 	    WORKER_CHECKPOINT_MAX;

@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "src/model.h"
+
 struct errbuf;
 struct tagset;
 struct worker;
@@ -34,6 +36,7 @@ struct worker_config {
 	const char		*worker_id;		/* 1..128 of [A-Za-z0-9._:/-] */
 	const struct tagset	*tags;			/* may be NULL */
 	unsigned		 capacity;		/* concurrent attempts, >= 1 */
+	struct resources	 offered;		/* cpu, memory, GPUs; 0: none */
 	const char		*plugin_dir;		/* NULL: built-in types only */
 	unsigned		 drain_timeout_ms;	/* worker_stop waits this long */
 	const char		*version;		/* reported at registration */

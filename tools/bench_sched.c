@@ -46,7 +46,7 @@
 #define BS_WORKERS_MAX		100000
 #define BS_PENDING_MAX		5000000
 #define BS_BATCH_MAX		1000000
-#define BS_N_REASONS		(SCHED_QUOTA + 1)
+#define BS_N_REASONS		SCHED__COUNT
 #define BS_WINDOW_COORD		(-1)	/* --window coord */
 
 #define BS_USAGE							\

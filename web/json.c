@@ -573,6 +573,31 @@ json_ckpt_policy_parse(struct json_ctx *cx, json_t *v, struct checkpoint_policy 
 		p->on_progress_percent = (uint32_t)percent;
 }
 
+/* resources: {"cpu_millis", "memory_mb", "gpus"}, each optional, 0 by
+ * default. */
+static void
+json_resources_parse(struct json_ctx *cx, json_t *v, struct resources *r)
+{
+	static const char *const allowed[] = { "cpu_millis", "memory_mb", "gpus",
+	    NULL };
+	json_int_t	 n;
+
+	if (!json_is_object(v)) {
+		json_ctx_add(cx, ERR_INVAL, "resources", "must be an object");
+		return;
+	}
+	json_keys_check(cx, v, "resources", allowed);
+	if (json_int_get(cx, ERR_INVAL, v, "cpu_millis", "resources.cpu_millis",
+	    0, RESOURCE_CPU_MAX, 0, &n))
+		r->cpu_millis = (uint32_t)n;
+	if (json_int_get(cx, ERR_INVAL, v, "memory_mb", "resources.memory_mb",
+	    0, RESOURCE_MEMORY_MAX, 0, &n))
+		r->memory_mb = (uint32_t)n;
+	if (json_int_get(cx, ERR_INVAL, v, "gpus", "resources.gpus", 0,
+	    RESOURCE_GPUS_MAX, 0, &n))
+		r->gpus = (uint32_t)n;
+}
+
 /* input_params of the built-in "sleep": {"duration_ms": 0..7 days}.  Other
  * keys are left to the type itself. */
 static void
@@ -725,7 +750,7 @@ json_submission_check(struct json_ctx *cx, json_t *root,
 {
 	static const char *const top[] = { "workload_type", "input_params",
 	    "priority", "affinity_rules", "max_retries", "timeout_seconds",
-	    "checkpoint_policy", NULL };
+	    "checkpoint_policy", "resources", NULL };
 	struct workload	 wl;
 	json_t		*empty = NULL, *params, *m;
 	json_int_t	 prio, retries, timeout;
@@ -771,6 +796,8 @@ json_submission_check(struct json_ctx *cx, json_t *root,
 		json_affinity_parse(cx, m, &wl.affinity);
 	if ((m = json_object_get(root, "checkpoint_policy")) != NULL)
 		json_ckpt_policy_parse(cx, m, &wl.ckpt_policy);
+	if ((m = json_object_get(root, "resources")) != NULL)
+		json_resources_parse(cx, m, &wl.requests);
 	if (cx->n > n0 || cx->nomem)
 		goto fail;
 
@@ -1629,6 +1656,13 @@ fail:
 }
 
 json_t *
+json_resources(const struct resources *r)
+{
+	return json_pack("{s:I,s:I,s:I}", "cpu_millis", (json_int_t)r->cpu_millis,
+	    "memory_mb", (json_int_t)r->memory_mb, "gpus", (json_int_t)r->gpus);
+}
+
+json_t *
 json_checkpoint_policy(const struct checkpoint_policy *p)
 {
 	return json_pack("{s:I,s:I}", "interval_seconds", (json_int_t)p->interval_seconds,
@@ -1710,6 +1744,7 @@ json_workload(const struct workload *w, const struct queue_policy *queue,
 	json_put(o, "error", json_text(w->error), &bad);
 	json_put(o, "checkpoint_seq", json_integer((json_int_t)w->checkpoint_seq), &bad);
 	json_put(o, "checkpoint_policy", json_checkpoint_policy(&w->ckpt_policy), &bad);
+	json_put(o, "resources", json_resources(&w->requests), &bad);
 	json_put(o, "cancel_requested", json_boolean(w->cancel_requested), &bad);
 	json_put(o, "failures", json_integer(w->failures), &bad);
 	json_put(o, "created_at", json_time(w->created_ms), &bad);
@@ -1738,6 +1773,7 @@ json_worker(const struct worker_rec *w)
 	json_put(o, "tags", json_tags(&w->tags), &bad);
 	json_put(o, "capabilities", json_names(&w->capabilities), &bad);
 	json_put(o, "capacity", json_integer(w->capacity), &bad);
+	json_put(o, "resources", json_resources(&w->offered), &bad);
 	json_put(o, "used_slots", json_integer(w->used), &bad);
 	json_put(o, "status", json_text(worker_status_name(w->status)), &bad);
 	json_put(o, "last_heartbeat", json_time(w->last_heartbeat_ms), &bad);

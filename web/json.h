@@ -163,6 +163,8 @@ json_t	*json_workload(const struct workload *w, const struct queue_policy *queue
 	    uint64_t now_ms);
 /* The affinity_rules object, omitting empty parts ({} if none). */
 json_t	*json_affinity(const struct affinity *a);
+/* {"cpu_millis", "memory_mb", "gpus"}. */
+json_t	*json_resources(const struct resources *r);
 /* {"interval_seconds", "on_progress_percent"}: both always present, 0
  * meaning "the worker's default for the type". */
 json_t	*json_checkpoint_policy(const struct checkpoint_policy *p);

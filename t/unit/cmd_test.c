@@ -77,6 +77,12 @@ cmd_test_workload_fill(struct workload *w, const char *id, int n)
 	cmd_test_affinity_fill(&w->affinity, n);
 	w->max_retries = 3;
 	w->timeout_seconds = 3600;
+	w->requests.cpu_millis = 1500;
+	w->requests.memory_mb = 2048;
+	w->requests.gpus = 1;
+	w->ckpt_policy.interval_seconds = 60;
+	w->ckpt_policy.on_progress_percent = 10;
+	w->queue_key = -1234567890123LL;
 	w->seq = 123456789012ULL + (uint64_t)n;
 	w->created_ms = 1700000000000ULL;
 	w->updated_ms = 1700000000500ULL;
@@ -107,6 +113,9 @@ cmd_test_worker_fill(struct worker_rec *w)
 	strlist_add(&w->capabilities, "exec");
 	w->capacity = 16;
 	w->used = 5;
+	w->offered.cpu_millis = 8000;
+	w->offered.memory_mb = 32768;
+	w->offered.gpus = 1;
 	w->version = strdup("1.2.3");
 	w->status = WORKER_DRAINING;
 	w->registered_ms = 1700000000000ULL;
@@ -201,6 +210,11 @@ cmd_test_workload_diff(const struct workload *a, const struct workload *b)
 		return d;
 	CMP_VAL(a, b, max_retries);
 	CMP_VAL(a, b, timeout_seconds);
+	if (memcmp(&a->requests, &b->requests, sizeof a->requests) != 0)
+		return "requests";
+	if (memcmp(&a->ckpt_policy, &b->ckpt_policy, sizeof a->ckpt_policy) != 0)
+		return "ckpt_policy";
+	CMP_VAL(a, b, queue_key);
 	CMP_VAL(a, b, seq);
 	CMP_VAL(a, b, created_ms);
 	CMP_VAL(a, b, updated_ms);
@@ -231,6 +245,8 @@ cmd_test_worker_diff(const struct worker_rec *a, const struct worker_rec *b)
 		return "capabilities";
 	CMP_VAL(a, b, capacity);
 	CMP_VAL(a, b, used);
+	if (memcmp(&a->offered, &b->offered, sizeof a->offered) != 0)
+		return "offered";
 	CMP_STR(a, b, version);
 	CMP_VAL(a, b, status);
 	CMP_VAL(a, b, registered_ms);

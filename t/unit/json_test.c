@@ -1325,6 +1325,74 @@ policy_bad(const char *policy, const char *field, const char *name)
 	json_decref(details);
 }
 
+/* Parses a sleep submission with member "resources": text; 0 and the
+ * requests in *out, or the code, with the first detail's field in field. */
+static int
+resources_parse(const char *text, struct resources *out, char *field,
+    size_t flen)
+{
+	struct workload	 wl;
+	struct errbuf	 eb;
+	json_t		*details = NULL, *d;
+	char		 b[256];
+	int		 rc;
+
+	snprintf(b, sizeof b, "{\"workload_type\": \"sleep\", \"input_params\": "
+	    "{\"duration_ms\": 5}, \"resources\": %s}", text);
+	errbuf_clear(&eb);
+	rc = json_submission_parse(b, strlen(b), &known, &wl, &details, &eb);
+	*out = wl.requests;
+	field[0] = '\0';
+	d = json_array_get(details, 0);
+	if (json_string_value(json_object_get(d, "field")) != NULL)
+		snprintf(field, flen, "%s",
+		    json_string_value(json_object_get(d, "field")));
+	json_decref(details);
+	workload_fini(&wl);
+	return rc;
+}
+
+static void
+test_resources(void)
+{
+	struct resources	 r;
+	struct workload		 wl;
+	char			 field[64];
+	json_t			*o;
+
+	is_int(resources_parse("{\"cpu_millis\": 1500, \"memory_mb\": 2048, "
+	    "\"gpus\": 1}", &r, field, sizeof field), 0, "resources accepted");
+	ok(r.cpu_millis == 1500 && r.memory_mb == 2048 && r.gpus == 1,
+	    "every kind kept");
+	is_int(resources_parse("{\"gpus\": 2}", &r, field, sizeof field), 0,
+	    "one kind only");
+	ok(r.cpu_millis == 0 && r.memory_mb == 0 && r.gpus == 2,
+	    "the others are 0");
+	is_int(resources_parse("{\"gpus\": -1}", &r, field, sizeof field),
+	    ERR_INVAL, "negative GPUs refused");
+	is_str(field, "resources.gpus", "named resources.gpus");
+	is_int(resources_parse("{\"gpus\": 1025}", &r, field, sizeof field),
+	    ERR_INVAL, "too many GPUs refused");
+	is_int(resources_parse("{\"cpu_millis\": \"2\"}", &r, field,
+	    sizeof field), ERR_INVAL, "a string refused");
+	is_str(field, "resources.cpu_millis", "named resources.cpu_millis");
+	is_int(resources_parse("{\"disk_gb\": 5}", &r, field, sizeof field),
+	    ERR_INVAL, "an unknown kind refused");
+	is_str(field, "resources.disk_gb", "named resources.disk_gb");
+	is_int(resources_parse("[1]", &r, field, sizeof field), ERR_INVAL,
+	    "not an object refused");
+	is_str(field, "resources", "named resources");
+
+	memset(&wl, 0, sizeof wl);
+	memcpy(wl.id, "01a206e5-18b8-71df-8541-f7037789a710", MODEL_ID_LEN + 1);
+	wl.type = "sleep";
+	wl.requests.memory_mb = 512;
+	o = json_workload(&wl, NULL, 0);
+	is_int(json_integer_value(json_object_get(json_object_get(o, "resources"),
+	    "memory_mb")), 512, "a workload shows its resources");
+	json_decref(o);
+}
+
 static void
 test_checkpoint_policy(void)
 {
@@ -1541,6 +1609,7 @@ main(void)
 	test_audit_query();
 	test_render_tenancy();
 	test_checkpoint_policy();
+	test_resources();
 	test_render_checkpoints();
 	strlist_fini(&known);
 	test_batch_answer();

@@ -1,6 +1,8 @@
 /*
  * sched_place: queue order, hard affinity, anti-affinity, soft scoring,
- * capacity, backoff, and no head-of-line blocking.
+ * capacity, resources, the spread and binpack strategies, backoff, and no
+ * head-of-line blocking; the indexed, memoised scheduler against a naive
+ * reference on random fleets and queues.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -43,6 +45,7 @@ sw_init(struct sched_worker *sw, struct worker_rec *recs, size_t n)
 		memset(&sw[i], 0, sizeof sw[i]);
 		sw[i].rec = &recs[i];
 		sw[i].used = recs[i].used;
+		sw[i].free = recs[i].offered;
 	}
 }
 
@@ -252,6 +255,219 @@ test_customer_quota(void)
 	cleanup(w, 4, r, 1, sw);
 }
 
+/* ---- resources and strategies ---- */
+
+static void
+test_gpu_request(void)
+{
+	struct workload		 w[5];
+	struct worker_rec	 r[3];
+	struct sched_worker	 sw[3];
+	struct sched_result	 res[5];
+	size_t			 i;
+
+	for (i = 0; i < 4; i++) {
+		wl_init(&w[i], "train");
+		w[i].requests.gpus = 1;
+	}
+	wl_init(&w[4], "train");		/* asks for nothing */
+	worker_init(&r[0], "cpu-only", 4, "train");
+	worker_init(&r[1], "gpu-2", 4, "train");
+	r[1].offered.gpus = 2;
+	worker_init(&r[2], "gpu-1", 4, "train");
+	r[2].offered.gpus = 1;
+	sw_init(sw, r, 3);
+	is_int(sched_place(w, 5, sw, 3, NULL, 0, 0, 100, res), 4,
+	    "three gpus, three gpu workloads placed, and the one asking for nothing");
+	ok(res[0].reason == SCHED_PLACED && res[0].worker == 1 &&
+	    res[1].reason == SCHED_PLACED && res[1].worker == 2 &&
+	    res[2].reason == SCHED_PLACED && res[2].worker == 1,
+	    "gpu workloads land only on workers offering gpus (least loaded first)");
+	is_int(res[3].reason, SCHED_RESOURCES, "the fourth waits once the gpus are taken");
+	is_str(sched_reason_name(res[3].reason), "insufficient_resources",
+	    "and says so, though the cpu-only worker has free slots");
+	ok(res[4].reason == SCHED_PLACED && res[4].worker == 0,
+	    "a workload asking for nothing still goes to the least loaded worker");
+	ok(sw[1].free.gpus == 0 && sw[2].free.gpus == 0 && sw[0].free.gpus == 0 &&
+	    r[1].offered.gpus == 2 && r[2].offered.gpus == 1,
+	    "the gpus taken are gone from the workers' free resources, not their offers");
+	cleanup(w, 5, r, 3, sw);
+}
+
+static void
+test_memory_exhaustion(void)
+{
+	struct workload		 w[6];
+	struct worker_rec	 r[2];
+	struct sched_worker	 sw[2];
+	struct sched_result	 res[6];
+	size_t			 i;
+
+	for (i = 0; i < 3; i++) {
+		wl_init(&w[i], "etl");
+		w[i].requests.memory_mb = 2048;
+	}
+	wl_init(&w[3], "etl");
+	worker_init(&r[0], "m", 10, "etl");
+	r[0].offered.memory_mb = 4096;
+	sw_init(sw, r, 1);
+	is_int(sched_place(w, 4, sw, 1, NULL, 0, 0, 100, res), 3,
+	    "4 GiB: two 2 GiB workloads, and one asking for nothing");
+	is_int(res[2].reason, SCHED_RESOURCES, "memory exhausted while slots remain");
+	ok(sw[0].used == 3 && sw[0].free.memory_mb == 0, "slots and memory accounted");
+	cleanup(w, 4, r, 1, sw);
+
+	/* Precedence: a worker with a slot but no memory makes it RESOURCES
+	 * even where another worker has the memory but no slot; with no slot
+	 * anywhere it is FULL. */
+	wl_init(&w[0], "etl");
+	w[0].requests.memory_mb = 1024;
+	worker_init(&r[0], "full-roomy", 2, "etl");
+	r[0].offered.memory_mb = 8192;
+	r[0].used = 2;
+	worker_init(&r[1], "free-tight", 2, "etl");
+	r[1].offered.memory_mb = 512;
+	sw_init(sw, r, 2);
+	sched_place(w, 1, sw, 2, NULL, 0, 0, 100, res);
+	is_int(res[0].reason, SCHED_RESOURCES, "a free slot without the memory: resources");
+	sw[1].used = 2;
+	sched_place(w, 1, sw, 2, NULL, 0, 0, 100, res);
+	is_int(res[0].reason, SCHED_FULL, "no free slot anywhere: full");
+	cleanup(w, 1, r, 2, sw);
+
+	/* The reason follows the fleet within one call: once the worker that
+	 * had a slot but not the memory fills up, later ones are FULL. */
+	for (i = 0; i < 6; i++) {
+		wl_init(&w[i], "etl");
+		if (i % 2 == 0)
+			w[i].requests.memory_mb = 2048;
+	}
+	worker_init(&r[0], "only", 2, "etl");
+	r[0].offered.memory_mb = 1024;
+	sw_init(sw, r, 1);
+	sched_place(w, 6, sw, 1, NULL, 0, 0, 100, res);
+	ok(res[0].reason == SCHED_RESOURCES && res[1].reason == SCHED_PLACED &&
+	    res[2].reason == SCHED_RESOURCES && res[3].reason == SCHED_PLACED &&
+	    res[4].reason == SCHED_FULL && res[5].reason == SCHED_FULL,
+	    "resources while a slot is free, full once none is");
+	cleanup(w, 6, r, 1, sw);
+}
+
+static void
+test_offers_nothing(void)
+{
+	struct workload		 w[2];
+	struct worker_rec	 r[1];
+	struct sched_worker	 sw[1];
+	struct sched_result	 res[2];
+
+	wl_init(&w[0], "sleep");
+	wl_init(&w[1], "sleep");
+	w[1].requests.cpu_millis = 1;
+	worker_init(&r[0], "bare", 4, "sleep");
+	sw_init(sw, r, 1);
+	is_int(sched_place(w, 2, sw, 1, NULL, 0, 0, 100, res), 1, "one placed");
+	ok(res[0].reason == SCHED_PLACED, "a worker offering nothing takes request-free work");
+	is_int(res[1].reason, SCHED_RESOURCES, "but nothing that asks for cpu");
+	cleanup(w, 2, r, 1, sw);
+}
+
+static void
+test_free_decremented(void)
+{
+	struct workload		 w[2];
+	struct worker_rec	 r[1];
+	struct sched_worker	 sw[1];
+	struct sched_result	 res[2];
+
+	wl_init(&w[0], "render");
+	w[0].requests.cpu_millis = 1500;
+	w[0].requests.memory_mb = 1024;
+	w[0].requests.gpus = 1;
+	wl_init(&w[1], "render");
+	w[1].requests.cpu_millis = 2500;
+	worker_init(&r[0], "big", 8, "render");
+	r[0].offered.cpu_millis = 4000;
+	r[0].offered.memory_mb = 8192;
+	r[0].offered.gpus = 2;
+	sw_init(sw, r, 1);
+	sw[0].free.memory_mb = 7000;	/* some held by what it runs */
+	is_int(sched_place(w, 2, sw, 1, NULL, 0, 0, 100, res), 2, "both fit");
+	ok(sw[0].free.cpu_millis == 0 && sw[0].free.memory_mb == 7000 - 1024 &&
+	    sw[0].free.gpus == 1 && sw[0].used == 2,
+	    "every kind requested is taken from the worker's free resources");
+	ok(r[0].offered.cpu_millis == 4000 && r[0].offered.memory_mb == 8192 &&
+	    r[0].offered.gpus == 2, "the worker record's offer is untouched");
+	cleanup(w, 2, r, 1, sw);
+}
+
+static void
+test_spread_and_binpack(void)
+{
+	struct workload		 w[4];
+	struct worker_rec	 r[3];
+	struct sched_worker	 sw[3];
+	struct sched_result	 res[4];
+	struct sched_opts	 o;
+	size_t			 i;
+
+	sched_opts_defaults(&o);
+	is_int(o.strategy, SCHED_SPREAD, "spread is the default");
+	wl_init(&w[0], "sleep");
+	worker_init(&r[0], "half", 4, "sleep");
+	r[0].used = 2;
+	worker_init(&r[1], "empty", 4, "sleep");
+	sw_init(sw, r, 2);
+	sched_place(w, 1, sw, 2, NULL, 0, 0, 100, res);
+	ok(res[0].reason == SCHED_PLACED && res[0].worker == 1, "spread: the empty worker");
+	sched_worker_fini(&sw[0]);
+	sched_worker_fini(&sw[1]);
+	sw_init(sw, r, 2);
+	o.strategy = SCHED_BINPACK;
+	sched_place_with(w, 1, sw, 2, NULL, 0, 0, 100, &o, NULL, res);
+	ok(res[0].reason == SCHED_PLACED && res[0].worker == 0,
+	    "binpack: the half-full worker");
+	cleanup(w, 1, r, 2, sw);
+
+	/* Binpack fills the most loaded worker that still fits, by fraction
+	 * of slots, and leaves whole workers free; the score still comes
+	 * first. */
+	for (i = 0; i < 4; i++)
+		wl_init(&w[i], "sleep");
+	tagset_set(&w[3].affinity.soft_tags, "zone", "b");
+	worker_init(&r[0], "a", 8, "sleep");
+	r[0].used = 4;				/* load 1/2 */
+	worker_init(&r[1], "b", 2, "sleep");
+	r[1].used = 1;				/* load 1/2, a later index */
+	worker_init(&r[2], "c", 8, "sleep");	/* empty */
+	tagset_set(&r[2].tags, "zone", "b");
+	sw_init(sw, r, 3);
+	sched_place_with(w, 4, sw, 3, NULL, 0, 0, 100, &o, NULL, res);
+	ok(res[0].worker == 0 && res[1].worker == 0 && res[2].worker == 0,
+	    "equal loads: the lower index, then it stays the most loaded");
+	ok(res[3].worker == 2 && res[3].score == 10, "a preferred worker beats a fuller one");
+	is_int(sw[1].used, 1, "the other half-full worker untouched");
+	cleanup(w, 4, r, 3, sw);
+
+	/* Requests bin-pack too: the fullest worker with room for them. */
+	for (i = 0; i < 3; i++) {
+		wl_init(&w[i], "train");
+		w[i].requests.gpus = 1;
+	}
+	worker_init(&r[0], "g4", 8, "train");
+	r[0].offered.gpus = 4;
+	worker_init(&r[1], "g2", 8, "train");
+	r[1].offered.gpus = 2;
+	r[1].used = 1;
+	worker_init(&r[2], "g0", 8, "train");
+	r[2].used = 7;
+	sw_init(sw, r, 3);
+	sched_place_with(w, 3, sw, 3, NULL, 0, 0, 100, &o, NULL, res);
+	ok(res[0].worker == 1 && res[1].worker == 1 && res[2].worker == 0,
+	    "the most loaded worker with a free gpu, until its gpus are gone");
+	cleanup(w, 3, r, 3, sw);
+}
+
 /* ---- the index against a brute-force reference ---- */
 
 static uint64_t	 rng_state = 0x9e3779b97f4a7c15ULL;
@@ -300,9 +516,18 @@ ref_runs(const struct sched_worker *sw, const char *type)
 	return false;
 }
 
+static bool
+ref_res_fit(const struct resources *free_, const struct resources *req)
+{
+	return (req->cpu_millis == 0 || free_->cpu_millis >= req->cpu_millis) &&
+	    (req->memory_mb == 0 || free_->memory_mb >= req->memory_mb) &&
+	    (req->gpus == 0 || free_->gpus >= req->gpus);
+}
+
 static size_t
 ref_place(const struct workload *p, size_t np, struct sched_worker *sw, size_t nw,
-    struct sched_quota *q, size_t nq, uint64_t now, size_t max, struct sched_result *res)
+    struct sched_quota *q, size_t nq, uint64_t now, size_t max, bool pack,
+    struct sched_result *res)
 {
 	const struct affinity	*a;
 	const struct worker_rec	*r;
@@ -310,7 +535,8 @@ ref_place(const struct workload *p, size_t np, struct sched_worker *sw, size_t n
 	enum sched_reason	 stage;
 	size_t			 i, j, k, best, placed = 0;
 	uint32_t		 score, best_score = 0;
-	bool			 ok_;
+	uint64_t		 lj, lb;
+	bool			 ok_, better;
 
 	for (i = 0; i < np; i++) {
 		res[i].reason = SCHED_FULL;
@@ -331,6 +557,9 @@ ref_place(const struct workload *p, size_t np, struct sched_worker *sw, size_t n
 			res[i].reason = SCHED_QUOTA;
 			continue;
 		}
+		/* The furthest stage any worker got to: NO_TYPE, NO_MATCH,
+		 * ANTI, FULL (passed anti-affinity), RESOURCES (and had a
+		 * free slot). */
 		stage = SCHED_NO_TYPE;
 		best = nw;
 		for (j = 0; j < nw; j++) {
@@ -341,7 +570,7 @@ ref_place(const struct workload *p, size_t np, struct sched_worker *sw, size_t n
 				ok_ = ok_ && ref_has_cap(r, a->hard_types.v[k]);
 			if (!ok_)
 				continue;
-			if (stage < SCHED_NO_MATCH)
+			if (stage == SCHED_NO_TYPE)
 				stage = SCHED_NO_MATCH;
 			if (a->hard_worker_id != NULL && strcmp(a->hard_worker_id, r->id) != 0)
 				continue;
@@ -350,14 +579,18 @@ ref_place(const struct workload *p, size_t np, struct sched_worker *sw, size_t n
 				    a->hard_tags.v[k].value);
 			if (!ok_)
 				continue;
-			if (stage < SCHED_ANTI)
+			if (stage == SCHED_NO_MATCH)
 				stage = SCHED_ANTI;
 			for (k = 0; k < a->anti_types.n; k++)
 				ok_ = ok_ && !ref_runs(&sw[j], a->anti_types.v[k]);
 			if (!ok_)
 				continue;
-			stage = SCHED_FULL;
+			if (stage == SCHED_ANTI)
+				stage = SCHED_FULL;
 			if (sw[j].used >= r->capacity)
+				continue;
+			stage = SCHED_RESOURCES;
+			if (!ref_res_fit(&sw[j].free, &p[i].requests))
 				continue;
 			score = 0;
 			if (a->soft_worker_id != NULL && strcmp(a->soft_worker_id, r->id) == 0)
@@ -367,10 +600,15 @@ ref_place(const struct workload *p, size_t np, struct sched_worker *sw, size_t n
 					score += 10;
 			if (score > 100)
 				score = 100;
-			/* Higher score; then lower used/capacity; then lower index. */
-			if (best == nw || score > best_score || (score == best_score &&
-			    (uint64_t)sw[j].used * sw[best].rec->capacity <
-			    (uint64_t)sw[best].used * r->capacity)) {
+			/* Higher score; then lower (spread) or higher (binpack)
+			 * used/capacity; then lower index. */
+			better = best == nw || score > best_score;
+			if (!better && score == best_score) {
+				lj = (uint64_t)sw[j].used * sw[best].rec->capacity;
+				lb = (uint64_t)sw[best].used * r->capacity;
+				better = pack ? lj > lb : lj < lb;
+			}
+			if (better) {
 				best = j;
 				best_score = score;
 			}
@@ -380,6 +618,9 @@ ref_place(const struct workload *p, size_t np, struct sched_worker *sw, size_t n
 			continue;
 		}
 		sw[best].used++;
+		sw[best].free.cpu_millis -= p[i].requests.cpu_millis;
+		sw[best].free.memory_mb -= p[i].requests.memory_mb;
+		sw[best].free.gpus -= p[i].requests.gpus;
 		if (!ref_runs(&sw[best], p[i].type))
 			strlist_add(&sw[best].running_types, p[i].type);
 		if (quota != NULL)
@@ -402,6 +643,7 @@ struct rcase {
 	struct workload		*wl;
 	size_t			 np;
 	struct strlist		*running;	/* per worker, at the start */
+	struct resources	*free0;		/* per worker, at the start */
 	uint32_t		 quota[2];
 	size_t			 max;
 };
@@ -418,6 +660,18 @@ rcase_tag(struct tagset *t, uint32_t vals)
 	tagset_set(t, rt_pick(rt_keys, 3), rt_vals[rng(vals)]);
 }
 
+static const uint32_t rt_cpu[] = { 0, 500, 1000, 2000, 4000 };
+static const uint32_t rt_mem[] = { 0, 512, 1024, 4096, 8192 };
+
+/* Some resources, of some kinds, from small sets so that they collide. */
+static void
+rcase_resources(struct resources *r, uint32_t scale)
+{
+	r->cpu_millis = rng(2) ? rt_cpu[rng(5)] * scale : 0;
+	r->memory_mb = rng(2) ? rt_mem[rng(5)] * scale : 0;
+	r->gpus = rng(3) == 0 ? rng(3) * scale : 0;
+}
+
 static void
 rcase_make(struct rcase *c)
 {
@@ -431,6 +685,7 @@ rcase_make(struct rcase *c)
 	c->np = 1 + rng(300);
 	c->recs = calloc(c->nw, sizeof *c->recs);
 	c->running = calloc(c->nw, sizeof *c->running);
+	c->free0 = calloc(c->nw, sizeof *c->free0);
 	c->wl = calloc(c->np, sizeof *c->wl);
 	for (i = 0; i < c->nw; i++) {
 		snprintf(id, sizeof id, "w%u", rng(4) == 0 ? rng((uint32_t)c->nw) : (uint32_t)i);
@@ -446,6 +701,16 @@ rcase_make(struct rcase *c)
 		if (rng(3) == 0)
 			strlist_add(&c->running[i], rt_types[rng(ntypes)]);
 		c->recs[i].used = rng(3) == 0 ? rng(c->recs[i].capacity + 2) : 0;
+		if (rng(2) == 0) {
+			rcase_resources(&c->recs[i].offered, 2);
+			/* What the workloads it holds asked for is taken. */
+			c->free0[i] = c->recs[i].offered;
+			if (rng(3) == 0) {
+				c->free0[i].cpu_millis -= rng(c->free0[i].cpu_millis + 1);
+				c->free0[i].memory_mb -= rng(c->free0[i].memory_mb + 1);
+				c->free0[i].gpus -= rng(c->free0[i].gpus + 1);
+			}
+		}
 	}
 	for (i = 0; i < c->np; i++) {
 		w = &c->wl[i];
@@ -473,6 +738,8 @@ rcase_make(struct rcase *c)
 			rcase_tag(&w->affinity.soft_tags, vals);
 		for (k = rng(4) == 0 ? 1 + rng(2) : 0; k > 0; k--)
 			strlist_add(&w->affinity.anti_types, rt_types[rng(ntypes)]);
+		if (rng(3) == 0)
+			rcase_resources(&w->requests, 1);
 		if (rng(3) != 0)
 			w->customer_id = strdup(rng(3) == 0 ? "c0" : rng(2) ? "c1" : "c2");
 		w->not_before_ms = rng(10) == 0 ? 2000 : 0;
@@ -495,6 +762,7 @@ rcase_free(struct rcase *c)
 		workload_fini(&c->wl[i]);
 	free(c->recs);
 	free(c->running);
+	free(c->free0);
 	free(c->wl);
 }
 
@@ -508,6 +776,7 @@ rcase_state(const struct rcase *c, struct sched_worker *sw, struct sched_quota *
 		memset(&sw[i], 0, sizeof sw[i]);
 		sw[i].rec = &c->recs[i];
 		sw[i].used = c->recs[i].used;
+		sw[i].free = c->free0[i];
 		strlist_dup(&sw[i].running_types, &c->running[i]);
 	}
 	q[0].customer_id = "c0";
@@ -533,7 +802,8 @@ rcase_check(const struct rcase *c, int num, const char *label,
 	rcase_state(c, sw, q);
 	rcase_state(c, rw, rq);
 	n = sched_place_with(c->wl, c->np, sw, c->nw, q, 2, 1000, c->max, opts, stats, res);
-	rn = ref_place(c->wl, c->np, rw, c->nw, rq, 2, 1000, c->max, ref);
+	rn = ref_place(c->wl, c->np, rw, c->nw, rq, 2, 1000, c->max,
+	    opts->strategy == SCHED_BINPACK, ref);
 	if (n != rn) {
 		tap_diag("%s case %d: %zu placed, reference %zu", label, num, n, rn);
 		same = false;
@@ -551,7 +821,8 @@ rcase_check(const struct rcase *c, int num, const char *label,
 	}
 	for (i = 0; i < c->nw && same; i++) {
 		if (sw[i].used != rw[i].used ||
-		    sw[i].running_types.n != rw[i].running_types.n) {
+		    sw[i].running_types.n != rw[i].running_types.n ||
+		    memcmp(&sw[i].free, &rw[i].free, sizeof sw[i].free) != 0) {
 			tap_diag("%s case %d: worker %zu state differs", label, num, i);
 			same = false;
 		}
@@ -607,41 +878,85 @@ test_index_matches_reference(void)
 		{ "index only", false, false, 0 },
 		{ "whole-fleet scan", true, false, 0 },
 	};
+	static const struct {
+		const char		*label;
+		enum sched_strategy	 strategy;
+	} strategies[] = {
+		{ "spread", SCHED_SPREAD },
+		{ "binpack", SCHED_BINPACK },
+	};
 	struct sched_opts	 o;
 	struct sched_stats	 st;
 	struct rcase		 c;
-	size_t			 m, placed = 0, heaps = 0, memo = 0, picks = 0;
-	int			 i, bad[5] = { 0 }, unplaced[SCHED_QUOTA + 1] = { 0 };
+	char			 label[64];
+	size_t			 m, g, placed = 0, heaps[2] = { 0 }, memo[2] = { 0 };
+	size_t			 picks[2] = { 0 }, differ = 0;
+	int			 i, bad[2][5] = { { 0 } }, unplaced[SCHED__COUNT] = { 0 };
+	struct sched_worker	*sw[2];
+	struct sched_result	*res[2];
+	struct sched_quota	 q[2][2];
 
 	for (i = 0; i < 200; i++) {
 		rcase_make(&c);
-		for (m = 0; m < 5; m++) {
-			sched_opts_defaults(&o);
-			o.scan_all = modes[m].scan_all;
-			o.memo = modes[m].memo;
-			o.heap_budget = modes[m].budget;
-			if (!rcase_check(&c, i, modes[m].label, &o, &st))
-				bad[m]++;
-			if (m == 0) {
-				heaps += st.heaps_built;
-				memo += st.memo_hits;
-				picks += st.heap_picks;
+		for (g = 0; g < 2; g++) {
+			for (m = 0; m < 5; m++) {
+				sched_opts_defaults(&o);
+				o.strategy = strategies[g].strategy;
+				o.scan_all = modes[m].scan_all;
+				o.memo = modes[m].memo;
+				o.heap_budget = modes[m].budget;
+				snprintf(label, sizeof label, "%s, %s", strategies[g].label,
+				    modes[m].label);
+				if (!rcase_check(&c, i, label, &o, &st))
+					bad[g][m]++;
+				if (m == 0) {
+					heaps[g] += st.heaps_built;
+					memo[g] += st.memo_hits;
+					picks[g] += st.heap_picks;
+				}
 			}
 		}
 		placed += rcase_tally(&c, unplaced);
+		/* Do the strategies ever choose differently? */
+		for (g = 0; g < 2; g++) {
+			sw[g] = calloc(c.nw, sizeof *sw[g]);
+			res[g] = calloc(c.np, sizeof *res[g]);
+			rcase_state(&c, sw[g], q[g]);
+			sched_opts_defaults(&o);
+			o.strategy = strategies[g].strategy;
+			sched_place_with(c.wl, c.np, sw[g], c.nw, q[g], 2, 1000, c.max, &o,
+			    NULL, res[g]);
+		}
+		for (m = 0; m < c.np; m++)
+			differ += res[0][m].reason == SCHED_PLACED &&
+			    res[1][m].reason == SCHED_PLACED && res[0][m].worker != res[1][m].worker;
+		for (g = 0; g < 2; g++) {
+			for (m = 0; m < c.nw; m++)
+				sched_worker_fini(&sw[g][m]);
+			free(sw[g]);
+			free(res[g]);
+		}
 		rcase_free(&c);
 	}
-	for (m = 0; m < 5; m++)
-		ok(bad[m] == 0, "200 random fleets and queues: %s agrees with the brute-force "
-		    "reference (%d cases differ)", modes[m].label, bad[m]);
-	tap_diag("placed %zu; backoff %d no_type %d no_match %d anti %d full %d quota %d; "
-	    "heaps %zu, heap picks %zu, memo hits %zu", placed, unplaced[SCHED_BACKOFF],
-	    unplaced[SCHED_NO_TYPE], unplaced[SCHED_NO_MATCH], unplaced[SCHED_ANTI],
-	    unplaced[SCHED_FULL], unplaced[SCHED_QUOTA], heaps, picks, memo);
+	for (g = 0; g < 2; g++)
+		for (m = 0; m < 5; m++)
+			ok(bad[g][m] == 0, "200 random fleets and queues: %s, %s agrees with "
+			    "the brute-force reference (%d cases differ)", strategies[g].label,
+			    modes[m].label, bad[g][m]);
+	tap_diag("placed %zu; backoff %d no_type %d no_match %d anti %d full %d quota %d "
+	    "resources %d; heaps %zu/%zu, heap picks %zu/%zu, memo hits %zu/%zu "
+	    "(spread/binpack); %zu placements differ by strategy", placed,
+	    unplaced[SCHED_BACKOFF], unplaced[SCHED_NO_TYPE], unplaced[SCHED_NO_MATCH],
+	    unplaced[SCHED_ANTI], unplaced[SCHED_FULL], unplaced[SCHED_QUOTA],
+	    unplaced[SCHED_RESOURCES], heaps[0], heaps[1], picks[0], picks[1], memo[0],
+	    memo[1], differ);
 	ok(placed > 1000 && unplaced[SCHED_NO_TYPE] > 0 && unplaced[SCHED_NO_MATCH] > 0 &&
 	    unplaced[SCHED_ANTI] > 0 && unplaced[SCHED_FULL] > 0 && unplaced[SCHED_QUOTA] > 0 &&
-	    unplaced[SCHED_BACKOFF] > 0, "the random cases reach every outcome");
-	ok(heaps > 0 && picks > 0 && memo > 0, "and the cached paths were taken");
+	    unplaced[SCHED_BACKOFF] > 0 && unplaced[SCHED_RESOURCES] > 0,
+	    "the random cases reach every outcome");
+	ok(heaps[0] > 0 && picks[0] > 0 && memo[0] > 0 && heaps[1] > 0 && picks[1] > 0 &&
+	    memo[1] > 0, "and the cached paths were taken, for both strategies");
+	ok(differ > 100, "and the strategies do choose differently (%zu placements)", differ);
 }
 
 /* One slot for ten thousand workloads: after the first placement the rest
@@ -703,6 +1018,104 @@ test_full_fast_path(void)
 	free(many);
 	free(res);
 	cleanup(w, 3, r, 100, sw);
+}
+
+/* Repeating shapes with and without requests, under both strategies: the
+ * same answers as the reference, mostly from the cached heaps. */
+static void
+test_cached_at_scale(void)
+{
+	static const char *const zones[] = { "a", "b", "c" };
+	struct workload		*w;
+	struct worker_rec	*r;
+	struct sched_worker	*sw, *rw;
+	struct sched_result	*res, *ref;
+	struct sched_stats	 st;
+	struct sched_opts	 o;
+	size_t			 nw = 300, np = 6000, i, g, placed, same, k;
+	char			 id[16];
+
+	w = calloc(np, sizeof *w);
+	r = calloc(nw, sizeof *r);
+	sw = calloc(nw, sizeof *sw);
+	rw = calloc(nw, sizeof *rw);
+	res = calloc(np, sizeof *res);
+	ref = calloc(np, sizeof *ref);
+	for (i = 0; i < nw; i++) {
+		snprintf(id, sizeof id, "w%zu", i);
+		worker_init(&r[i], id, 4 + (uint32_t)(i % 5) * 2, "sleep,train");
+		tagset_set(&r[i].tags, "zone", zones[i % 3]);
+		r[i].used = (uint32_t)(i % 4);
+		if (i % 2 == 0)
+			r[i].offered.memory_mb = 16384;
+		if (i % 7 == 0)
+			r[i].offered.gpus = 2;
+	}
+	for (i = 0; i < np; i++) {
+		switch (i % 6) {
+		case 0:
+			wl_init(&w[i], "sleep");
+			break;
+		case 1:
+			wl_init(&w[i], "sleep");
+			w[i].requests.memory_mb = 2048;
+			break;
+		case 2:
+			wl_init(&w[i], "train");
+			w[i].requests.gpus = 1;
+			w[i].requests.memory_mb = 4096;
+			break;
+		case 3:
+			wl_init(&w[i], "sleep");
+			tagset_set(&w[i].affinity.soft_tags, "zone", "b");
+			w[i].requests.memory_mb = 1024;
+			break;
+		case 4:
+			wl_init(&w[i], "train");
+			strlist_add(&w[i].affinity.anti_types, "train");
+			break;
+		default:
+			wl_init(&w[i], "sleep");
+			tagset_set(&w[i].affinity.soft_tags, "zone", zones[i % 2]);
+			break;
+		}
+	}
+	for (g = 0; g < 2; g++) {
+		sched_opts_defaults(&o);
+		o.strategy = g == 0 ? SCHED_SPREAD : SCHED_BINPACK;
+		sw_init(sw, r, nw);
+		sw_init(rw, r, nw);
+		placed = sched_place_with(w, np, sw, nw, NULL, 0, 0, np, &o, &st, res);
+		same = placed == ref_place(w, np, rw, nw, NULL, 0, 0, np, g == 1, ref);
+		for (i = 0; i < np && same; i++)
+			same = res[i].reason == ref[i].reason && res[i].worker == ref[i].worker &&
+			    res[i].score == ref[i].score;
+		for (i = 0; i < nw && same; i++)
+			same = sw[i].used == rw[i].used &&
+			    memcmp(&sw[i].free, &rw[i].free, sizeof sw[i].free) == 0;
+		for (i = 0, k = 0; i < np; i++)
+			k += res[i].reason == SCHED_RESOURCES;
+		ok(same && k > 0, "%s, %zu placed, %zu for want of resources: as the reference",
+		    g == 0 ? "spread" : "binpack", placed, k);
+		ok(st.heap_picks * 2 > placed && st.examined < np * nw / 20,
+		    "%s: mostly from the heaps (%zu of %zu placements, %zu workers examined, "
+		    "%zu memo hits)", g == 0 ? "spread" : "binpack", st.heap_picks, placed,
+		    st.examined, st.memo_hits);
+		for (i = 0; i < nw; i++) {
+			sched_worker_fini(&sw[i]);
+			sched_worker_fini(&rw[i]);
+		}
+	}
+	for (i = 0; i < np; i++)
+		workload_fini(&w[i]);
+	for (i = 0; i < nw; i++)
+		worker_rec_fini(&r[i]);
+	free(w);
+	free(r);
+	free(sw);
+	free(rw);
+	free(res);
+	free(ref);
 }
 
 /* ---- aging ---- */
@@ -869,8 +1282,14 @@ main(void)
 	test_least_loaded_and_backoff();
 	test_batch_limit_and_dead();
 	test_customer_quota();
+	test_gpu_request();
+	test_memory_exhaustion();
+	test_offers_nothing();
+	test_free_decremented();
+	test_spread_and_binpack();
 	test_index_matches_reference();
 	test_full_fast_path();
+	test_cached_at_scale();
 	test_aging_bound();
 	test_queue_key_order();
 	return tap_done();

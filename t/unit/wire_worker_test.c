@@ -64,6 +64,9 @@ fill(struct wmsg *m, enum wmsg_type t)
 		strlist_add(&m->capabilities, "exec");
 		m->capacity = 16;
 		m->version = xstrdup("0.1.0");
+		m->offered.cpu_millis = 16000;
+		m->offered.memory_mb = 65536;
+		m->offered.gpus = 2;
 		fill_attempts(&m->running, &m->n_running, 3);
 		break;
 	case WMSG_REGISTERED:
@@ -226,6 +229,7 @@ wmsg_eq(const struct wmsg *a, const struct wmsg *b)
 	    tagset_eq(&a->tags, &b->tags) &&
 	    strlist_eq(&a->capabilities, &b->capabilities) &&
 	    a->capacity == b->capacity && str_eq(a->version, b->version) &&
+	    memcmp(&a->offered, &b->offered, sizeof a->offered) == 0 &&
 	    attempts_eq(a->running, a->n_running, b->running, b->n_running) &&
 	    a->free_slots == b->free_slots && a->heartbeat_ms == b->heartbeat_ms &&
 	    a->wait_ms == b->wait_ms && assignments_eq(a, b) &&
