@@ -36,6 +36,7 @@ static const char *const cmd_type_names[CMD__END] = {
 	[CMD_RESUME] = "resume",
 	[CMD_CANCEL_BATCH] = "cancel_batch",
 	[CMD_WORKER_DRAIN] = "worker_drain",
+	[CMD_PREEMPT] = "preempt",
 };
 
 /* Every bit CMD_CUSTOMER_UPDATE knows. */
@@ -142,6 +143,8 @@ cmd_encode_nfields(const struct cmd *c)
 		return 2;
 	case CMD_START:
 		return 3;
+	case CMD_PREEMPT:
+		return 4;
 	case CMD_PROGRESS:
 		return 5;
 	case CMD_CHECKPOINT:
@@ -351,6 +354,11 @@ cmd_encode_body(struct wire_writer *w, const struct cmd *c)
 	case CMD_RESUME:
 		wire_put_str(w, "wl");
 		wire_put_str(w, c->workload_id);
+		break;
+	case CMD_PREEMPT:
+		cmd_put_attempt_ref(w, c);
+		wire_put_str(w, "lim");
+		wire_put_uint(w, c->preempt_limit);
 		break;
 	case CMD_CANCEL_BATCH:
 		wire_put_str(w, "ids");
@@ -806,6 +814,10 @@ cmd_decode_body(const struct wire_val *root, struct cmd *c)
 	case CMD_PAUSE:
 	case CMD_RESUME:
 		return cmd_field_id(root, "wl", c->workload_id);
+	case CMD_PREEMPT:
+		if ((rc = cmd_decode_attempt_ref(root, c)) != 0)
+			return rc;
+		return wire_field_u32(root, "lim", &c->preempt_limit);
 	case CMD_CANCEL_BATCH:
 		return cmd_decode_ids(root, c);
 	default:

@@ -37,6 +37,7 @@ enum cmd_type {
 	CMD_RESUME,			/* workload_id */
 	CMD_CANCEL_BATCH,		/* ids[] (each applied on its own), message */
 	CMD_WORKER_DRAIN,		/* worker_id, generation: takes no more work */
+	CMD_PREEMPT,			/* workload_id, attempt, preempt_limit */
 	CMD__END
 };
 
@@ -112,6 +113,7 @@ struct cmd {
 	uint64_t		 total_len;	/* CHECKPOINT: compressed size */
 	uint8_t			 blob_hash[32];	/* CHECKPOINT: of the whole frame */
 	uint32_t		 checkpoint_keep; /* CHECKPOINT: committed ones kept */
+	uint32_t		 preempt_limit;	/* PREEMPT: max_in_a_row of the policy */
 	enum outcome		 outcome;
 	char			*result_json;
 	char			*error;

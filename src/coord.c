@@ -36,12 +36,14 @@
 #include "src/fsm.h"
 #include "src/log.h"
 #include "src/sched.h"
+#include "src/preempt.h"
 #include "src/sched_report.h"
 #include "src/secret.h"
 
 #define COORD_STATE_POLL_MS	50	/* leadership poll interval */
 #define COORD_DEAD_CHECK_MS	200	/* how often silent workers are looked for */
 #define COORD_SCHED_WINDOW_MAX	65536	/* most of the queue one pass reads */
+#define COORD_PREEMPT_MAX	64	/* preemptions proposed in one pass */
 #define COORD_ADMIN_KEY_FILE	"admin.key"
 #define COORD_JOIN_TOKEN_FILE	"join.token"
 #define COORD_JOIN_SECRET	"join_token"
@@ -163,6 +165,7 @@ coord_config_defaults(struct coord_config *cfg)
 	cfg->checkpoint_max = (uint64_t)64 << 20;
 	cfg->checkpoint_keep = 3;
 	cfg->placement_strategy = SCHED_SPREAD;
+	preempt_policy_defaults(&cfg->preempt);
 }
 
 const struct coord_config *
@@ -792,6 +795,89 @@ coord_quotas(struct coord *c, struct customer **custs, size_t *n_custs,
 	return n;
 }
 
+/* A RUNNING workload read during a pass, and the index of its worker. */
+struct coord_held {
+	struct workload	 w;
+	size_t		 worker;
+};
+
+/* Moves *w into the growing array *v (0), or leaves it (ERR_NOMEM). */
+static int
+coord_held_add(struct coord_held **v, size_t *n, struct workload *w,
+    size_t worker)
+{
+	struct coord_held	*p;
+
+	if ((p = realloc(*v, (*n + 1) * sizeof **v)) == NULL)
+		return ERR_NOMEM;
+	*v = p;
+	p[*n].w = *w;
+	p[*n].worker = worker;
+	(*n)++;
+	memset(w, 0, sizeof *w);
+	return 0;
+}
+
+/*
+ * Preemption: for each workload the pass could not place for lack of room
+ * (in queue order, so the most urgent first), asks preempt_pick for a
+ * running workload of a lower tier whose worker it would fit once that one
+ * is gone, and proposes PREEMPT for it: its worker checkpoints and stops
+ * it, it goes back to PENDING, and a later pass places the waiting one.
+ * At most COORD_PREEMPT_MAX a pass; a workload already PAUSING for one is
+ * not RUNNING, so it is not chosen again.
+ */
+static void
+coord_duty_preempt(struct coord *c, const struct workload *pending,
+    const struct sched_result *res, size_t n_pending,
+    const struct sched_worker *sw, size_t n_sw, const struct coord_held *held,
+    size_t n_held)
+{
+	struct preempt_candidate	*cands;
+	struct errbuf			 eb = { 0 };
+	struct cmd			 cmd;
+	size_t				 i, j, k, done = 0;
+	int				 rc;
+
+	if (!c->cfg.preempt.enabled || n_held == 0 ||
+	    (cands = calloc(n_held, sizeof *cands)) == NULL)
+		return;
+	for (k = 0; k < n_held; k++) {
+		cands[k].w = &held[k].w;
+		cands[k].worker = held[k].worker;
+	}
+	for (i = 0; i < n_pending && done < COORD_PREEMPT_MAX; i++) {
+		if (res[i].reason != SCHED_FULL && res[i].reason != SCHED_RESOURCES)
+			continue;
+		k = preempt_pick(&pending[i], sw, n_sw, cands, n_held,
+		    &c->cfg.preempt);
+		if (k == SIZE_MAX)
+			continue;
+		/* One preemption per worker per pass: the pick counts on the
+		 * worker's room as it is, so a second one there might count on
+		 * the same room.  The next pass sees the new state. */
+		for (j = 0; j < n_held; j++)
+			if (cands[j].worker == cands[k].worker)
+				cands[j].taken = true;
+		coord_cmd_init(&cmd, CMD_PREEMPT);
+		memcpy(cmd.workload_id, held[k].w.id, sizeof cmd.workload_id);
+		cmd.attempt = held[k].w.attempt;
+		cmd.worker_id = held[k].w.worker_id;
+		cmd.preempt_limit = c->cfg.preempt.max_in_a_row;
+		rc = coord_propose(c, &cmd, &eb);
+		if (rc == 0)
+			log_info("PREEMPT", "workload %s (%s) preempted on %s for "
+			    "%s (%s)", held[k].w.id, tier_name(held[k].w.tier),
+			    held[k].w.worker_id, pending[i].id,
+			    tier_name(pending[i].tier));
+		else
+			log_warn("PREEMPT", "preempting %s: %s", held[k].w.id,
+			    eb.msg);
+		done++;
+	}
+	free(cands);
+}
+
 /* Takes what a held workload asked for out of a worker's free resources
  * (never below 0: a worker that shrank between registrations). */
 static void
@@ -820,6 +906,8 @@ coord_duty_schedule(struct coord *c, bool woken)
 	size_t			 n_pending = 0, n_recs = 0, n_sw = 0, n_on, i, j, placed = 0, k;
 	size_t			 free_slots = 0, window, n_quotas, n_custs = 0;
 	struct sched_opts	 opts;
+	struct coord_held	*held = NULL;
+	size_t			 n_held = 0;
 	uint64_t		 t0 = clock_mono_us();
 	int			 rc;
 
@@ -854,6 +942,11 @@ coord_duty_schedule(struct coord *c, bool woken)
 				if (!strlist_contains(&sw[n_sw].running_types, on[j].type))
 					strlist_add(&sw[n_sw].running_types, on[j].type);
 				coord_resources_take(&sw[n_sw].free, &on[j].requests);
+				/* The running ones may make room for a higher
+				 * tier (kept for coord_duty_preempt). */
+				if (on[j].status == WL_RUNNING &&
+				    coord_held_add(&held, &n_held, &on[j], n_sw) == 0)
+					continue;
 				workload_fini(&on[j]);
 			}
 			free(on);
@@ -888,6 +981,7 @@ coord_duty_schedule(struct coord *c, bool woken)
 	}
 	sched_report_pass(c->sched_report, pending, res, n_pending,
 	    clock_mono_us() - t0, clock_wall_ms());
+	coord_duty_preempt(c, pending, res, n_pending, sw, n_sw, held, n_held);
 	if (placed == 0)
 		goto out;
 
@@ -913,6 +1007,9 @@ coord_duty_schedule(struct coord *c, bool woken)
 	} else
 		log_debug("SCHEDASSIGN", "assigned %zu of %zu pending", k, n_pending);
 out:
+	for (i = 0; i < n_held; i++)
+		workload_fini(&held[i].w);
+	free(held);
 	free(quotas);
 	for (i = 0; i < n_custs; i++)
 		customer_fini(&custs[i]);

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "src/preempt.h"
+
 struct cmd;
 struct errbuf;
 struct fsm;
@@ -44,6 +46,7 @@ struct coord_config {
 	uint64_t	 checkpoint_max;	/* largest checkpoint, bytes uncompressed */
 	unsigned	 checkpoint_keep;	/* committed checkpoints kept per workload */
 	int		 placement_strategy;	/* enum sched_strategy */
+	struct preempt_policy preempt;		/* which tiers make room for which */
 };
 
 /* Fills cfg with the documented defaults (paths left NULL). */

@@ -992,9 +992,14 @@ fsm_wl_requeue(struct fsm_ctx *x, struct workload *w)
 		w->finished_ms = x->c->now_ms;
 		return false;
 	}
-	if (w->status == WL_PAUSING) {
+	if (w->status == WL_PAUSING && !w->preempting) {
 		w->status = WL_PAUSED;
 		return false;
+	}
+	if (w->preempting) {
+		w->preempting = false;
+		if (w->preemptions < UINT32_MAX)
+			w->preemptions++;
 	}
 	w->status = WL_PENDING;
 	return true;
@@ -1769,11 +1774,13 @@ fsm_cmd_complete(struct fsm_ctx *x)
 		if (str_set(&w.error, c->error) != 0 ||
 		    str_set(&w.result_json, c->result_json) != 0)
 			goto nomem;
+		/* The attempt ran to its end: preemptions start over. */
+		w.preemptions = 0;
 		if (w.failures <= w.max_retries) {
 			/* A pause asked for before the failure still holds: the
-			 * retry waits for RESUME. */
+			 * retry waits for RESUME (a preemption does not). */
 			w.not_before_ms = c->now_ms + fsm_backoff_ms(&w);
-			if (from == WL_PAUSING)
+			if (from == WL_PAUSING && !w.preempting)
 				w.status = WL_PAUSED;
 			else {
 				w.status = WL_PENDING;
@@ -1797,6 +1804,7 @@ fsm_cmd_complete(struct fsm_ctx *x)
 		pending = fsm_wl_requeue(x, &w);
 		break;
 	}
+	w.preempting = false;
 	snprintf(detail, sizeof detail, "%s%s%s", fsm_outcome_names[c->outcome],
 	    c->outcome == OUTCOME_FAILED && c->error ? ": " : "",
 	    c->outcome == OUTCOME_FAILED && c->error ? c->error : "");
@@ -1918,6 +1926,11 @@ fsm_cmd_pause(struct fsm_ctx *x)
 		w.status = WL_PAUSING;
 		break;
 	case WL_PAUSING:
+		if (!w.preempting)
+			goto out;	/* asked before: nothing new */
+		/* Stopping for a preemption: it will be PAUSED instead. */
+		w.preempting = false;
+		break;
 	case WL_PAUSED:
 		goto out;		/* asked before: nothing new */
 	default:
@@ -1927,6 +1940,44 @@ fsm_cmd_pause(struct fsm_ctx *x)
 	}
 	if ((rc = fsm_wl_store(x, &w)) == 0)
 		rc = fsm_audit_status(x, &w, from, NULL);
+out:
+	workload_fini(&w);
+	return rc;
+}
+
+/* PREEMPT: a RUNNING workload makes room for a higher tier.  Its worker is
+ * told to stop (it checkpoints as for a pause); the stop makes it PENDING
+ * again, resuming from the checkpoint.  Refused for a workload preempted
+ * preempt_limit times already, or not RUNNING in that attempt. */
+static int
+fsm_cmd_preempt(struct fsm_ctx *x)
+{
+	const struct cmd	*c = x->c;
+	struct workload		 w;
+	char			 detail[64];
+	int			 rc;
+
+	if ((rc = fsm_wl_fenced(x, &w)) != 0)
+		goto out;
+	if (w.status != WL_RUNNING) {
+		rc = err_setf(x->eb, ERR_CONFLICT, "workload %s is %s", w.id,
+		    wl_status_name(w.status));
+		goto out;
+	}
+	if (w.preemptions >= c->preempt_limit) {
+		rc = err_setf(x->eb, ERR_CONFLICT, "workload %s was preempted "
+		    "%" PRIu32 " times in a row already", w.id, w.preemptions);
+		goto out;
+	}
+	if ((rc = fsm_event_add(x, FSM_EV_STOP, w.id, w.attempt,
+	    w.worker_id)) != 0)
+		goto out;
+	w.status = WL_PAUSING;
+	w.preempting = true;
+	snprintf(detail, sizeof detail, "preempted (%" PRIu32 " before)",
+	    w.preemptions);
+	if ((rc = fsm_wl_store(x, &w)) == 0)
+		rc = fsm_audit_status(x, &w, WL_RUNNING, detail);
 out:
 	workload_fini(&w);
 	return rc;
@@ -2532,6 +2583,8 @@ fsm_cmd_run(struct fsm_ctx *x)
 		return fsm_cmd_worker_dead(x);
 	case CMD_WORKER_DRAIN:
 		return fsm_cmd_worker_drain(x);
+	case CMD_PREEMPT:
+		return fsm_cmd_preempt(x);
 	case CMD_KEY_CREATE:
 		return fsm_cmd_key_create(x);
 	case CMD_SECRET_SET:

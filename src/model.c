@@ -364,7 +364,7 @@ model_affinity_decode(const struct wire_val *v, struct affinity *out)
 
 /* ---- workload ---- */
 
-#define MODEL_WORKLOAD_FIELDS	33
+#define MODEL_WORKLOAD_FIELDS	35
 
 void
 model_workload_encode(struct wire_writer *w, const struct workload *wl)
@@ -436,6 +436,10 @@ model_workload_encode(struct wire_writer *w, const struct workload *wl)
 	wire_put_uint(w, wl->requests.memory_mb);
 	wire_put_str(w, "rqg");
 	wire_put_uint(w, wl->requests.gpus);
+	wire_put_str(w, "pre");
+	wire_put_bool(w, wl->preempting);
+	wire_put_str(w, "pren");
+	wire_put_uint(w, wl->preemptions);
 }
 
 int
@@ -490,7 +494,9 @@ model_workload_decode(const struct wire_val *v, struct workload *out)
 	    (rc = wire_field_strdup(v, "rid", &out->request_id)) != 0 ||
 	    (rc = wire_field_u32(v, "rqc", &out->requests.cpu_millis)) != 0 ||
 	    (rc = wire_field_u32(v, "rqm", &out->requests.memory_mb)) != 0 ||
-	    (rc = wire_field_u32(v, "rqg", &out->requests.gpus)) != 0)
+	    (rc = wire_field_u32(v, "rqg", &out->requests.gpus)) != 0 ||
+	    (rc = wire_field_bool(v, "pre", &out->preempting)) != 0 ||
+	    (rc = wire_field_u32(v, "pren", &out->preemptions)) != 0)
 		goto fail;
 	/* Records from before queue keys get theirs from the defaults. */
 	if ((q = wire_map_get(v, "qk")) == NULL)

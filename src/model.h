@@ -107,6 +107,9 @@ struct workload {
 	uint32_t	 failures;		/* failed attempts so far */
 	uint64_t	 not_before_ms;		/* retry backoff: not placed before this */
 	bool		 cancel_requested;
+	bool		 preempting;		/* PAUSING for a preemption: back to
+						 * PENDING, not PAUSED, when it stops */
+	uint32_t	 preemptions;		/* preempted since it last ran to its end */
 	char		*request_id;		/* X-Request-Id of the submission */
 	int64_t		 queue_key;		/* queue order, higher first: see
 						 * workload_queue_key */

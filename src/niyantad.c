@@ -74,6 +74,16 @@ static const struct cfg_option niyantad_options[] = {
 	{ "placement-strategy", CFG_STR, "spread", 0, 0, "S",
 	    "among equally good workers: spread (the least loaded) or binpack "
 	    "(the most loaded that fits)" },
+	{ "preempt", CFG_BOOL, "true", 0, 0, NULL,
+	    "checkpoint and requeue a running lower-tier workload when a "
+	    "higher-tier one finds no room" },
+	{ "preempt-min-tier", CFG_STR, "enterprise", 0, 0, "TIER",
+	    "workloads of this tier or above may preempt" },
+	{ "preempt-max-victim-tier", CFG_STR, "free", 0, 0, "TIER",
+	    "running workloads of this tier or below may be preempted" },
+	{ "preempt-max-in-a-row", CFG_UINT, "3", 1, 1000, "N",
+	    "a workload preempted this many times since its last attempt ran "
+	    "to its end is not preempted again" },
 	{ "tier-weight-free", CFG_UINT, "1", 1, 100000, "W",
 	    "queue order: priority is multiplied by this for free customers" },
 	{ "tier-weight-standard", CFG_UINT, "10", 1, 100000, "W",
@@ -176,6 +186,19 @@ main(int argc, char **argv)
 	ccfg.propose_timeout_ms = (unsigned)cfg_uint(cfg, "propose-timeout-ms");
 	ccfg.checkpoint_max = cfg_uint(cfg, "checkpoint-max-mb") << 20;
 	ccfg.checkpoint_keep = (unsigned)cfg_uint(cfg, "checkpoint-keep");
+	ccfg.preempt.enabled = cfg_bool(cfg, "preempt");
+	ccfg.preempt.max_in_a_row = (uint32_t)cfg_uint(cfg, "preempt-max-in-a-row");
+	if (tier_parse(cfg_str(cfg, "preempt-min-tier"),
+	    &ccfg.preempt.min_preemptor) != 0 ||
+	    tier_parse(cfg_str(cfg, "preempt-max-victim-tier"),
+	    &ccfg.preempt.max_victim) != 0 ||
+	    ccfg.preempt.max_victim >= ccfg.preempt.min_preemptor) {
+		fprintf(stderr, "niyantad: --preempt-min-tier and "
+		    "--preempt-max-victim-tier must be tiers (free, standard, "
+		    "premium, enterprise), the victim's below the preemptor's\n");
+		cfg_free(cfg);
+		return 2;
+	}
 	strategy = cfg_str(cfg, "placement-strategy");
 	if (strcmp(strategy, "spread") == 0)
 		ccfg.placement_strategy = SCHED_SPREAD;

@@ -1747,6 +1747,7 @@ json_workload(const struct workload *w, const struct queue_policy *queue,
 	json_put(o, "resources", json_resources(&w->requests), &bad);
 	json_put(o, "cancel_requested", json_boolean(w->cancel_requested), &bad);
 	json_put(o, "failures", json_integer(w->failures), &bad);
+	json_put(o, "preemptions", json_integer(w->preemptions), &bad);
 	json_put(o, "created_at", json_time(w->created_ms), &bad);
 	json_put(o, "updated_at", json_time(w->updated_ms), &bad);
 	json_put(o, "scheduled_at", json_time(w->scheduled_ms), &bad);

@@ -83,6 +83,8 @@ cmd_test_workload_fill(struct workload *w, const char *id, int n)
 	w->ckpt_policy.interval_seconds = 60;
 	w->ckpt_policy.on_progress_percent = 10;
 	w->queue_key = -1234567890123LL;
+	w->preempting = true;
+	w->preemptions = 2;
 	w->seq = 123456789012ULL + (uint64_t)n;
 	w->created_ms = 1700000000000ULL;
 	w->updated_ms = 1700000000500ULL;
@@ -215,6 +217,8 @@ cmd_test_workload_diff(const struct workload *a, const struct workload *b)
 	if (memcmp(&a->ckpt_policy, &b->ckpt_policy, sizeof a->ckpt_policy) != 0)
 		return "ckpt_policy";
 	CMP_VAL(a, b, queue_key);
+	CMP_VAL(a, b, preempting);
+	CMP_VAL(a, b, preemptions);
 	CMP_VAL(a, b, seq);
 	CMP_VAL(a, b, created_ms);
 	CMP_VAL(a, b, updated_ms);
@@ -316,6 +320,7 @@ cmd_test_cmd_diff(const struct cmd *a, const struct cmd *b)
 	CMP_VAL(a, b, chunk_count);
 	CMP_VAL(a, b, total_len);
 	CMP_VAL(a, b, checkpoint_keep);
+	CMP_VAL(a, b, preempt_limit);
 	if (memcmp(a->blob_hash, b->blob_hash, sizeof a->blob_hash) != 0)
 		return "blob_hash";
 	CMP_VAL(a, b, outcome);
@@ -408,6 +413,7 @@ cmd_test_build(struct cmd *c, enum cmd_type t)
 	case CMD_PROGRESS:
 	case CMD_CHECKPOINT:
 	case CMD_COMPLETE:
+	case CMD_PREEMPT:
 		memcpy(c->workload_id, ID_B, MODEL_ID_LEN + 1);
 		c->attempt = 3;
 		c->worker_id = strdup("worker-9");
@@ -427,6 +433,8 @@ cmd_test_build(struct cmd *c, enum cmd_type t)
 			c->checkpoint_keep = 4;
 			for (i = 0; i < sizeof c->blob_hash; i++)
 				c->blob_hash[i] = (uint8_t)(0xa0 + i);
+		} else if (t == CMD_PREEMPT) {
+			c->preempt_limit = 3;
 		} else if (t == CMD_COMPLETE) {
 			c->outcome = OUTCOME_ABANDONED;
 			c->result_json = strdup("[1,2,3]");
@@ -1647,7 +1655,7 @@ cmd_test_names(void)
 	    "progress", "checkpoint", "complete", "cancel", "worker_register",
 	    "worker_heartbeat_batch", "worker_dead", "key_create", "secret_set",
 	    "customer_create", "customer_update", "key_revoke", "pause", "resume",
-	    "cancel_batch", "worker_drain" };
+	    "cancel_batch", "worker_drain", "preempt" };
 
 	for (i = 0; i < WL__COUNT; i++) {
 		is_str(wl_status_name((enum wl_status)i), statuses[i], "status name");

@@ -1455,6 +1455,60 @@ test_queue_aging(void)
 	now = t0;
 }
 
+static int
+preempt(int n, uint32_t attempt, const char *worker, uint32_t limit)
+{
+	struct cmd	 c;
+
+	ref(&c, CMD_PREEMPT, n, attempt, worker);
+	c.preempt_limit = limit;
+	return run(&c);
+}
+
+/* PREEMPT: RUNNING -> PAUSING; the stop it causes makes it PENDING (not
+ * PAUSED) with one more preemption; the limit refuses a further one; a
+ * user's pause during a preemption wins. */
+static void
+test_preempt(void)
+{
+	struct workload	 w;
+
+	is_int(reg("w8", "sleep", 2, "", NULL, 0), 0, "register w8");
+	submit1(385, "sleep", 1, TIER_FREE, 0);
+	submit1(386, "sleep", 1, TIER_FREE, 0);
+	assign(385, "w8", 1);
+	assign(386, "w8", 1);
+	start(385, 1, "w8");
+	is_int(preempt(386, 1, "w8", 3), ERR_CONFLICT, "a SCHEDULED one: conflict");
+	is_int(preempt(385, 2, "w8", 3), ERR_STALE, "another attempt: stale");
+	is_int(preempt(385, 1, "w8", 3), 0, "PREEMPT a RUNNING one");
+	is_int(st(385), WL_PAUSING, "PAUSING");
+	is_int(evcount(FSM_EV_STOP, ids[385], "w8"), 1, "its worker is told to stop");
+	is_int(complete(385, 1, "w8", OUTCOME_CANCELLED, NULL), 0,
+	    "the worker reports it stopped");
+	w = wget(385);
+	is_int(w.status, WL_PENDING, "back to PENDING, not PAUSED");
+	is_int(w.preemptions, 1, "one preemption counted");
+	is_int(w.failures, 0, "not a failure");
+	ok(!w.preempting, "no longer preempting");
+	workload_fini(&w);
+	is_int(used("w8"), 1, "its slot is free");
+
+	assign(385, "w8", 2);
+	start(385, 2, "w8");
+	is_int(preempt(385, 2, "w8", 1), ERR_CONFLICT,
+	    "preempted once already, limit 1: refused");
+	is_int(preempt(385, 2, "w8", 3), 0, "limit 3: preempted again");
+	is_int(wl_cmd(CMD_PAUSE, 385), 0, "a user's pause meanwhile");
+	is_int(complete(385, 2, "w8", OUTCOME_CANCELLED, NULL), 0, "it stops");
+	w = wget(385);
+	is_int(w.status, WL_PAUSED, "the pause wins: PAUSED");
+	is_int(w.preemptions, 1, "the interrupted preemption is not counted");
+	workload_fini(&w);
+	cancel(385);
+	cancel(386);
+}
+
 static void
 test_worker_drain(void)
 {
@@ -2981,6 +3035,7 @@ main(void)
 	test_register_requeue();
 	test_worker_drain();
 	test_queue_aging();
+	test_preempt();
 	test_list();
 	test_audit();
 	test_misc();
