@@ -273,33 +273,6 @@ sched_hash_tagset(uint64_t h, const struct tagset *t)
 	return h;
 }
 
-static bool
-sched_strlist_eq(const struct strlist *a, const struct strlist *b)
-{
-	size_t	 i;
-
-	if (a->n != b->n)
-		return false;
-	for (i = 0; i < a->n; i++)
-		if (strcmp(a->v[i], b->v[i]) != 0)
-			return false;
-	return true;
-}
-
-static bool
-sched_tagset_eq(const struct tagset *a, const struct tagset *b)
-{
-	size_t	 i;
-
-	if (a->n != b->n)
-		return false;
-	for (i = 0; i < a->n; i++)
-		if (strcmp(a->v[i].key, b->v[i].key) != 0 ||
-		    strcmp(a->v[i].value, b->v[i].value) != 0)
-			return false;
-	return true;
-}
-
 /*
  * Entries of one size, numbered from 0, found by hash.  The caller probes
  * (sched_tab_probe, then compares the candidates it is handed) and adds at
@@ -1263,10 +1236,10 @@ sched_shape_eq(const struct workload *p, const struct workload *q)
 {
 	const struct affinity	*a = &p->affinity, *b = &q->affinity;
 
-	return str_eq(p->type, q->type) && sched_strlist_eq(&a->hard_types, &b->hard_types) &&
-	    sched_tagset_eq(&a->hard_tags, &b->hard_tags) &&
+	return str_eq(p->type, q->type) && strlist_eq(&a->hard_types, &b->hard_types) &&
+	    tagset_eq(&a->hard_tags, &b->hard_tags) &&
 	    str_eq(a->hard_worker_id, b->hard_worker_id) &&
-	    sched_strlist_eq(&a->anti_types, &b->anti_types) &&
+	    strlist_eq(&a->anti_types, &b->anti_types) &&
 	    p->requests.cpu_millis == q->requests.cpu_millis &&
 	    p->requests.memory_mb == q->requests.memory_mb &&
 	    p->requests.gpus == q->requests.gpus;
@@ -1283,7 +1256,7 @@ static bool
 sched_soft_eq(const struct workload *p, const struct workload *q)
 {
 	return str_eq(p->affinity.soft_worker_id, q->affinity.soft_worker_id) &&
-	    sched_tagset_eq(&p->affinity.soft_tags, &q->affinity.soft_tags);
+	    tagset_eq(&p->affinity.soft_tags, &q->affinity.soft_tags);
 }
 
 /* w's shape, added if new; NULL when out of memory.  The pointer is valid

@@ -31,6 +31,8 @@ int		 strlist_addn(struct strlist *l, const char *s, size_t len);
 bool		 strlist_contains(const struct strlist *l, const char *s);
 /* Deep copy into dst (which must be empty). */
 int		 strlist_dup(struct strlist *dst, const struct strlist *src);
+/* True if a and b hold the same strings in the same order. */
+bool		 strlist_eq(const struct strlist *a, const struct strlist *b);
 void		 strlist_fini(struct strlist *l);
 
 /* Sets key to value, replacing an existing value. Returns 0 or ERR_NOMEM. */
@@ -42,6 +44,8 @@ const char	*tagset_get(const struct tagset *t, const char *key);
 /* True if every tag of want is in have with an equal value. */
 bool		 tagset_matches(const struct tagset *have, const struct tagset *want);
 int		 tagset_dup(struct tagset *dst, const struct tagset *src);
+/* True if a and b hold the same pairs (both are kept sorted by key). */
+bool		 tagset_eq(const struct tagset *a, const struct tagset *b);
 void		 tagset_fini(struct tagset *t);
 
 /* strdup that returns NULL for NULL. */

@@ -161,37 +161,20 @@ cmd_test_customer_fill(struct customer *c)
 #define CMP_VAL(a, b, f)	do { if ((a)->f != (b)->f) return #f; } while (0)
 #define CMP_MEM(a, b, f)	do { if (memcmp((a)->f, (b)->f, sizeof (a)->f) != 0) return #f; } while (0)
 
-static bool
-cmd_test_strlist_eq(const struct strlist *a, const struct strlist *b)
-{
-	size_t	 i;
 
-	if (a->n != b->n)
-		return false;
-	for (i = 0; i < a->n; i++)
-		if (strcmp(a->v[i], b->v[i]) != 0)
-			return false;
-	return true;
-}
-
-static bool
-cmd_test_tagset_eq(const struct tagset *a, const struct tagset *b)
-{
-	return a->n == b->n && tagset_matches(a, b) && tagset_matches(b, a);
-}
 
 static const char *
 cmd_test_affinity_diff(const struct affinity *a, const struct affinity *b)
 {
 	CMP_STR(a, b, hard_worker_id);
-	if (!cmd_test_tagset_eq(&a->hard_tags, &b->hard_tags))
+	if (!tagset_eq(&a->hard_tags, &b->hard_tags))
 		return "hard_tags";
-	if (!cmd_test_strlist_eq(&a->hard_types, &b->hard_types))
+	if (!strlist_eq(&a->hard_types, &b->hard_types))
 		return "hard_types";
 	CMP_STR(a, b, soft_worker_id);
-	if (!cmd_test_tagset_eq(&a->soft_tags, &b->soft_tags))
+	if (!tagset_eq(&a->soft_tags, &b->soft_tags))
 		return "soft_tags";
-	if (!cmd_test_strlist_eq(&a->anti_types, &b->anti_types))
+	if (!strlist_eq(&a->anti_types, &b->anti_types))
 		return "anti_types";
 	return NULL;
 }
@@ -243,9 +226,9 @@ static const char *
 cmd_test_worker_diff(const struct worker_rec *a, const struct worker_rec *b)
 {
 	CMP_STR(a, b, id);
-	if (!cmd_test_tagset_eq(&a->tags, &b->tags))
+	if (!tagset_eq(&a->tags, &b->tags))
 		return "tags";
-	if (!cmd_test_strlist_eq(&a->capabilities, &b->capabilities))
+	if (!strlist_eq(&a->capabilities, &b->capabilities))
 		return "capabilities";
 	CMP_VAL(a, b, capacity);
 	CMP_VAL(a, b, used);

@@ -64,6 +64,34 @@ test_strlist(void)
 	strlist_fini(&copy);
 	ok(l.n == 0, "fini empties");
 	ok(str_eq(NULL, NULL) && !str_eq("a", NULL) && str_eq("a", "a"), "str_eq");
+	strlist_add(&l, "x");
+	strlist_add(&l, "y");
+	strlist_add(&copy, "x");
+	ok(!strlist_eq(&l, &copy), "strlist_eq: lengths differ");
+	strlist_add(&copy, "z");
+	ok(!strlist_eq(&l, &copy), "strlist_eq: a string differs");
+	strlist_fini(&copy);
+	strlist_dup(&copy, &l);
+	ok(strlist_eq(&l, &copy), "strlist_eq: a copy is equal");
+	strlist_fini(&l);
+	strlist_fini(&copy);
+}
+
+static void
+test_tagset_eq(void)
+{
+	struct tagset	 a = { NULL, 0 }, b = { NULL, 0 };
+
+	tagset_set(&a, "zone", "eu");
+	tagset_set(&a, "gpu", "yes");
+	tagset_set(&b, "gpu", "yes");
+	ok(!tagset_eq(&a, &b), "tagset_eq: sizes differ");
+	tagset_set(&b, "zone", "us");
+	ok(!tagset_eq(&a, &b), "tagset_eq: a value differs");
+	tagset_set(&b, "zone", "eu");
+	ok(tagset_eq(&a, &b), "tagset_eq: set in another order, equal");
+	tagset_fini(&a);
+	tagset_fini(&b);
 }
 
 static void
@@ -93,5 +121,6 @@ main(void)
 	test_tagset();
 	test_strlist();
 	test_rfc3339();
+	test_tagset_eq();
 	return tap_done();
 }

@@ -177,24 +177,7 @@ attempts_eq(const struct wmsg_attempt *a, size_t na, const struct wmsg_attempt *
 	return true;
 }
 
-static bool
-strlist_eq(const struct strlist *a, const struct strlist *b)
-{
-	size_t	 i;
 
-	if (a->n != b->n)
-		return false;
-	for (i = 0; i < a->n; i++)
-		if (strcmp(a->v[i], b->v[i]) != 0)
-			return false;
-	return true;
-}
-
-static bool
-tagset_eq(const struct tagset *a, const struct tagset *b)
-{
-	return a->n == b->n && tagset_matches(a, b);
-}
 
 static bool
 assignments_eq(const struct wmsg *a, const struct wmsg *b)
