@@ -891,7 +891,9 @@ coord_workers_expired(struct coord_workers *cw, uint64_t now_mono_ms, uint64_t d
 			w->last_seen_mono = now_mono_ms;	/* first sight: start its window */
 		seen = w->last_seen_mono;
 		pthread_mutex_unlock(&cw->mu);
-		if (now_mono_ms - seen <= dead_ms)
+		/* Heard from after now was read (a request on another thread
+		 * while the fleet was listed): alive, not 2^64 ms silent. */
+		if (seen >= now_mono_ms || now_mono_ms - seen <= dead_ms)
 			continue;
 		*ids = xrealloc(*ids, (count + 1) * sizeof **ids);
 		*generations = xrealloc(*generations, (count + 1) * sizeof **generations);
