@@ -16,6 +16,7 @@
  * benchmarks can reuse it through bench_recovery.h.
  */
 #include "tools/bench_recovery.h"
+#include "tools/bench_stats.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1074,13 +1075,6 @@ bench_recovery_wl_cmp(const void *a, const void *b)
 	    ((const struct bench_recovery_wl *)b)->id);
 }
 
-static int
-bench_recovery_double_cmp(const void *a, const void *b)
-{
-	double	 x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 static bool
 bench_recovery_terminal(const char *st)
@@ -1440,7 +1434,7 @@ bench_recovery_measure(struct bench_cluster *cl, struct bench_recovery_wl *wl,
 				res->rec_all_s = now;
 		}
 	}
-	qsort(times, (size_t)k, sizeof *times, bench_recovery_double_cmp);
+	bench_sort_doubles(times, (size_t)k);
 	res->first_s = k > 0 ? times[0] : -1;
 	res->all_s = k > 0 ? times[k - 1] : -1;
 	res->p50_s = k > 0 ? times[(k - 1) / 2] : -1;

@@ -18,6 +18,7 @@
  * the steady state, finishes a random tenth of the running workloads,
  * queues as many new ones behind the rest and places again.
  */
+#include "tools/bench_stats.h"
 #include "tools/bench_sched.h"
 
 #include <getopt.h>
@@ -723,29 +724,7 @@ bs_steady_prepare(struct bs_run *b, struct bs_phase *ph)
 	ph->freed = ph->added = k;
 }
 
-static int
-bs_cmp_double(const void *a, const void *b)
-{
-	double	 x = *(const double *)a, y = *(const double *)b;
 
-	return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of sorted v[0..n); 0 when n is 0. */
-static double
-bs_pct(const double *v, size_t n, double p)
-{
-	size_t	 r;
-
-	if (n == 0)
-		return 0;
-	r = (size_t)((p / 100.0) * (double)n + 0.999999);
-	if (r < 1)
-		r = 1;
-	if (r > n)
-		r = n;
-	return v[r - 1];
-}
 
 static double
 bs_per_s(const struct bs_phase *ph)
@@ -768,7 +747,7 @@ bs_phase_print(const struct bs_phase *ph)
 	    "%.0f placements/s, %.2f us per placement; per call p50 %.0f us, "
 	    "p99 %.0f us, max %.0f us\n", ph->name, ph->calls, ph->placed,
 	    (double)ph->total_us / 1e3, bs_per_s(ph), bs_us_per_placement(ph),
-	    bs_pct(ph->call_us, ph->calls, 50), bs_pct(ph->call_us, ph->calls, 99),
+	    bench_percentile(ph->call_us, ph->calls, 50), bench_percentile(ph->call_us, ph->calls, 99),
 	    ph->calls > 0 ? ph->call_us[ph->calls - 1] : 0);
 	printf("sched: %s: %zu still pending; unplaced by the last call (of %zu "
 	    "given):", ph->name, ph->still_pending, ph->last_given);
@@ -789,7 +768,7 @@ bs_phase_json(const struct bs_phase *ph)
 	    "\"still_pending\":%zu,\"last_call_given\":%zu,\"unplaced\":{",
 	    ph->name, ph->calls, ph->placed, (double)ph->total_us / 1e6,
 	    bs_per_s(ph), bs_us_per_placement(ph),
-	    bs_pct(ph->call_us, ph->calls, 50), bs_pct(ph->call_us, ph->calls, 99),
+	    bench_percentile(ph->call_us, ph->calls, 50), bench_percentile(ph->call_us, ph->calls, 99),
 	    ph->calls > 0 ? ph->call_us[ph->calls - 1] : 0, ph->still_pending,
 	    ph->last_given);
 	for (r = SCHED_PLACED + 1; r < BS_N_REASONS; r++)
@@ -811,11 +790,9 @@ bs_report(const struct bs_run *b, const struct bs_mix *mix, struct bs_phase *fil
 	bool		 met;
 
 	if (fill->calls > 0)
-		qsort(fill->call_us, fill->calls, sizeof *fill->call_us,
-		    bs_cmp_double);
+		bench_sort_doubles(fill->call_us, fill->calls);
 	if (steady->calls > 0)
-		qsort(steady->call_us, steady->calls, sizeof *steady->call_us,
-		    bs_cmp_double);
+		bench_sort_doubles(steady->call_us, steady->calls);
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
 		rss_kib = ru.ru_maxrss;
 	met = bs_per_s(fill) >= BS_TARGET_PER_S;

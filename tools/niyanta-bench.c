@@ -23,10 +23,15 @@
  *   sched   in-process placement decision over a generated fleet and
  *           queue: placements/s, time per call and per placement, every
  *           placement checked against the rules (bench_sched.c).
+ *   assign  starts its own niyantad, simulates W workers in-process over
+ *           the worker protocol, submits N workloads in batches and times
+ *           assignments per second end to end through the log: first
+ *           submission to last START acknowledged (bench_assign.c).
  *
  * Exit status: 0 if every request succeeded (and, for e2e, every workload
  * COMPLETED; for recovery, the target was met; for sched, no placement
- * broke a rule), 1 otherwise, 2 for usage errors.
+ * broke a rule; for assign, every workload was STARTed), 1 otherwise, 2
+ * for usage errors.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -43,7 +48,9 @@
 
 #include "src/err.h"
 #include "src/strs.h"
+#include "tools/bench_stats.h"
 #include "tools/bench_apply.h"
+#include "tools/bench_assign.h"
 #include "tools/bench_checkpoint.h"
 #include "tools/bench_recovery.h"
 #include "tools/bench_sched.h"
@@ -124,7 +131,11 @@ struct bench_thread {
 "                           [--worker PATH] [--timeout S] [--json]\n" \
 "    niyanta-bench checkpoint [--size-mb S] [--count N] [--json]\n"	\
 "    niyanta-bench sched  [--workers N] [--pending M] [--batch K]\n"	\
-"                         [--window W|coord] [--seed S] [--json]\n"
+"                         [--window W|coord] [--seed S] [--json]\n"	\
+"    niyanta-bench assign [--workers W] [--workloads N] [--slots S]\n"	\
+"                         [--threads T] [--connections C] [--work-ms D]\n" \
+"                         [--niyantad PATH] [--coord-arg ARG]...\n"	\
+"                         [--timeout S] [--json]\n"
 
 static const char bench_usage_text[] =
 "NAME\n"
@@ -187,6 +198,29 @@ BENCH_SYNOPSIS
 "             \"NOT met\" (first phase).  Every placement is checked (hard\n"
 "             affinity, capacity, anti-affinity, quota, backoff); each\n"
 "             violation is printed on stderr.\n"
+"    assign   no server needed: start a private niyantad on loopback ports\n"
+"             in a temporary directory, and simulate W workers in this\n"
+"             process (default 1000), each with its own nng connection:\n"
+"             REGISTER with the join token (capability sleep, a tenth\n"
+"             gpu=true, five regions, S slots, default 20), one long POLL\n"
+"             always in flight, START for each assignment (the\n"
+"             acknowledgement), COMPLETE (SUCCEEDED) at once or after D ms,\n"
+"             HEARTBEAT at the interval the coordinator gives; T driver\n"
+"             threads (default 8) run them all.  Then submit N sleep\n"
+"             workloads (default 100000) to /v1/workloads/batch, 1000 a\n"
+"             request over C connections (default 2), as fast as the API\n"
+"             takes them (429 and 503 are waited out and retried).  Report\n"
+"             the submit rate; the time from the first submission to the\n"
+"             last START acknowledged and the assignments (STARTs\n"
+"             acknowledged) per second over it and in its steady middle\n"
+"             80%; submit-to-START latency (p50, p99, max) from each\n"
+"             workload's created_at to its START's acknowledgement; the\n"
+"             protocol's counts (polls, WORK replies, duplicates, fenced,\n"
+"             failed and timed-out calls); the CPU of this program and of\n"
+"             niyantad's threads by name from the first submission to the\n"
+"             end; and \"target: 20,000 assignments/s end to end: met\" or\n"
+"             \"NOT met\" (the overall rate).  Everything is stopped and\n"
+"             removed at the end, on errors and on Ctrl-C.\n"
 "\n"
 "OPTIONS\n"
 "    --server URL        API base URL (default $NIYANTA_SERVER, else\n"
@@ -222,13 +256,29 @@ BENCH_SYNOPSIS
 "                        the whole queue\n"
 "    --seed S            sched: seed of the generated fleet and queue,\n"
 "                        0..2^63-1 (default 1); the same seed, the same run\n"
+"    --workers W         assign: simulated workers, 1..10000 (default 1000)\n"
+"    --workloads N       assign: workloads to submit, 1..2000000 (default\n"
+"                        100000)\n"
+"    --slots S           assign: slots of each worker, 1..1000 (default 20)\n"
+"    --threads T         assign: threads driving the workers, 1..256\n"
+"                        (default 8)\n"
+"    --connections C     assign: submission connections, 1..64 (default 2)\n"
+"    --work-ms D         assign: START to COMPLETE, 0..600000 (default 0)\n"
+"    --niyantad PATH     assign: the coordinator program (default: the\n"
+"                        niyantad beside this program)\n"
+"    --coord-arg ARG     assign: one more niyantad argument (repeat it:\n"
+"                        --coord-arg --worker-threads --coord-arg 32)\n"
+"    --timeout S         assign: longest wait of each phase, 1..86400\n"
+"                        (default 300)\n"
 "    --json              print the summary as one JSON object\n"
 "    -h, --help          print this help and exit\n"
 "\n"
 "EXIT STATUS\n"
 "    0 every request succeeded (e2e: and every workload COMPLETED;\n"
 "    recovery: and the target was met; sched: and no placement broke a\n"
-"    rule, whether or not the target was met); 1 otherwise; 2 usage error.\n";
+"    rule, whether or not the target was met; assign: and every workload\n"
+"    was STARTed, whether or not the target was met); 1 otherwise; 2 usage\n"
+"    error.\n";
 
 static int
 bench_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -600,29 +650,7 @@ bench_run_threads(struct bench_run *run, void *(*fn)(void *))
 	return rc;
 }
 
-static int
-bench_cmp_double(const void *a, const void *b)
-{
-	double	 x = *(const double *)a, y = *(const double *)b;
 
-	return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of sorted v[0..n); 0 when n is 0. */
-static double
-bench_pct(const double *v, size_t n, double p)
-{
-	size_t	 r;
-
-	if (n == 0)
-		return 0;
-	r = (size_t)((p / 100.0) * (double)n + 0.999999);
-	if (r < 1)
-		r = 1;
-	if (r > n)
-		r = n;
-	return v[r - 1];
-}
 
 /* The POST body for every submission. */
 static char *
@@ -785,7 +813,7 @@ bench_cmd_submit(const struct bench_opts *o)
 			nwl += run.items[i].n;
 		}
 	}
-	qsort(lat, n, sizeof *lat, bench_cmp_double);
+	bench_sort_doubles(lat, n);
 	errors = atomic_load(&run.errors);
 	rate = secs > 0 ? (double)nwl / secs : 0;
 	if (o->batch > 0 && o->json) {
@@ -795,8 +823,8 @@ bench_cmd_submit(const struct bench_opts *o)
 		    "\"requests_per_s\":%.1f,\"latency_ms\":{\"p50\":%.3f,"
 		    "\"p90\":%.3f,\"p99\":%.3f,\"max\":%.3f},\"errors\":%ld}\n",
 		    o->count, o->batch, o->conns, secs, run.nreq, nwl, rate, rate,
-		    secs > 0 ? (double)n / secs : 0, bench_pct(lat, n, 50),
-		    bench_pct(lat, n, 90), bench_pct(lat, n, 99),
+		    secs > 0 ? (double)n / secs : 0, bench_percentile(lat, n, 50),
+		    bench_percentile(lat, n, 90), bench_percentile(lat, n, 99),
 		    n ? lat[n - 1] : 0, errors);
 	} else if (o->batch > 0) {
 		printf("submit: %lld workloads in %zu requests of up to %lld, "
@@ -805,21 +833,21 @@ bench_cmd_submit(const struct bench_opts *o)
 		printf("submit: %.0f workloads/s durable, %.1f requests/s, "
 		    "request latency p50 %.2f ms p90 %.2f ms p99 %.2f ms max "
 		    "%.2f ms, errors %ld\n", rate, secs > 0 ? (double)n / secs : 0,
-		    bench_pct(lat, n, 50), bench_pct(lat, n, 90),
-		    bench_pct(lat, n, 99), n ? lat[n - 1] : 0, errors);
+		    bench_percentile(lat, n, 50), bench_percentile(lat, n, 90),
+		    bench_percentile(lat, n, 99), n ? lat[n - 1] : 0, errors);
 	} else if (o->json) {
 		printf("{\"mode\":\"submit\",\"count\":%lld,\"connections\":%lld,"
 		    "\"seconds\":%.3f,\"durable\":%zu,\"rate_per_s\":%.1f,"
 		    "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,"
 		    "\"max\":%.3f},\"errors\":%ld}\n", o->count, o->conns, secs, n,
-		    rate, bench_pct(lat, n, 50), bench_pct(lat, n, 90),
-		    bench_pct(lat, n, 99), n ? lat[n - 1] : 0, errors);
+		    rate, bench_percentile(lat, n, 50), bench_percentile(lat, n, 90),
+		    bench_percentile(lat, n, 99), n ? lat[n - 1] : 0, errors);
 	} else {
 		printf("submit: %lld workloads, %lld connections, %.2f s, %.0f/s "
 		    "durable, latency p50 %.2f ms p90 %.2f ms p99 %.2f ms max "
 		    "%.2f ms, errors %ld\n", o->count, o->conns, secs, rate,
-		    bench_pct(lat, n, 50), bench_pct(lat, n, 90),
-		    bench_pct(lat, n, 99), n ? lat[n - 1] : 0, errors);
+		    bench_percentile(lat, n, 50), bench_percentile(lat, n, 90),
+		    bench_percentile(lat, n, 99), n ? lat[n - 1] : 0, errors);
 	}
 	if (errors > 0)
 		fprintf(stderr, "%s: first error: %s\n", BENCH_PROG, run.first_error);
@@ -913,8 +941,8 @@ bench_cmd_e2e(const struct bench_opts *o)
 		    it->finished_ms >= 0)
 			to_done[ndone++] = (double)(it->finished_ms - it->created_ms);
 	}
-	qsort(to_run, nrun, sizeof *to_run, bench_cmp_double);
-	qsort(to_done, ndone, sizeof *to_done, bench_cmp_double);
+	bench_sort_doubles(to_run, nrun);
+	bench_sort_doubles(to_done, ndone);
 	errors = atomic_load(&run.errors);
 	if (o->json) {
 		printf("{\"mode\":\"e2e\",\"count\":%lld,\"connections\":%lld,"
@@ -926,8 +954,8 @@ bench_cmd_e2e(const struct bench_opts *o)
 		    "\"submit_errors\":%ld,\"errors\":%ld}\n", o->count, o->conns,
 		    sub_secs, wall, nsubmitted, ncompleted, nfailed, ncancelled,
 		    nsubmitted - ncompleted - nfailed - ncancelled,
-		    bench_pct(to_run, nrun, 50), bench_pct(to_run, nrun, 99),
-		    bench_pct(to_done, ndone, 50), bench_pct(to_done, ndone, 99),
+		    bench_percentile(to_run, nrun, 50), bench_percentile(to_run, nrun, 99),
+		    bench_percentile(to_done, ndone, 50), bench_percentile(to_done, ndone, 99),
 		    submit_errors, errors);
 	} else {
 		printf("e2e: %lld workloads, %lld connections, submitted in %.2f s, "
@@ -935,8 +963,8 @@ bench_cmd_e2e(const struct bench_opts *o)
 		    timed_out ? "gave up waiting" : "all terminal", wall);
 		printf("e2e: submit-to-RUNNING p50 %.0f ms p99 %.0f ms, "
 		    "submit-to-COMPLETED p50 %.0f ms p99 %.0f ms\n",
-		    bench_pct(to_run, nrun, 50), bench_pct(to_run, nrun, 99),
-		    bench_pct(to_done, ndone, 50), bench_pct(to_done, ndone, 99));
+		    bench_percentile(to_run, nrun, 50), bench_percentile(to_run, nrun, 99),
+		    bench_percentile(to_done, ndone, 50), bench_percentile(to_done, ndone, 99));
 		printf("e2e: completed %zu, failed %zu, cancelled %zu, unfinished "
 		    "%zu, submit errors %ld, errors %ld\n", ncompleted, nfailed,
 		    ncancelled, nsubmitted - ncompleted - nfailed - ncancelled,
@@ -1006,7 +1034,7 @@ main(int argc, char **argv)
 	}
 	if (argc < 2)
 		return bench_usage_error("no mode given (submit, e2e, apply, "
-		    "recovery, checkpoint or sched)");
+		    "recovery, checkpoint, sched or assign)");
 	mode = argv[1];
 	if (strcmp(mode, "apply") == 0)
 		return bench_apply_main(argc - 1, argv + 1);
@@ -1016,6 +1044,8 @@ main(int argc, char **argv)
 		return bench_checkpoint_main(argc - 1, argv + 1);
 	if (strcmp(mode, "sched") == 0)
 		return bench_sched_main(argc - 1, argv + 1);
+	if (strcmp(mode, "assign") == 0)
+		return bench_assign_main(argc - 1, argv + 1);
 	if (strcmp(mode, "submit") == 0)
 		e2e = false;
 	else if (strcmp(mode, "e2e") == 0)
