@@ -160,7 +160,7 @@ coord_config_defaults(struct coord_config *cfg)
 	cfg->sched_interval_ms = 500;
 	cfg->sched_batch = 1024;
 	cfg->poll_wait_ms = 5000;
-	cfg->worker_threads = 8;
+	cfg->worker_threads = 64;
 	cfg->propose_timeout_ms = 10000;
 	cfg->checkpoint_max = (uint64_t)64 << 20;
 	cfg->checkpoint_keep = 3;

@@ -63,7 +63,7 @@ static const struct cfg_option niyantad_options[] = {
 	    "most placements in one log entry" },
 	{ "poll-wait-ms", CFG_UINT, "5000", 0, 60000, "MS",
 	    "longest a worker's poll for work is held" },
-	{ "worker-threads", CFG_UINT, "8", 1, 256, "N",
+	{ "worker-threads", CFG_UINT, "64", 1, 1024, "N",
 	    "threads serving worker requests" },
 	{ "http-threads", CFG_UINT, "32", 2, 1024, "N",
 	    "threads serving HTTP connections (one per connection)" },
