@@ -37,7 +37,7 @@
  * coordinator's time went; this process's own CPU time is printed beside
  * it, since both share the machine.
  */
-#include "tools/bench_stats.h"
+#include "tools/bench_util.h"
 #include "tools/bench_assign.h"
 
 #include <ctype.h>
@@ -372,33 +372,6 @@ ba_first_error(struct ba *b, char *buf, size_t len)
 	pthread_mutex_unlock(&b->err_mu);
 }
 
-/* "2026-11-23T05:47:11.015Z" (the server's form) in ms since the epoch. */
-static bool
-ba_time_parse(const char *s, int64_t *out)
-{
-	struct tm	 tm;
-	time_t		 t;
-	int64_t		 frac = 0, scale = 100;
-	int		 n = 0;
-
-	memset(&tm, 0, sizeof tm);
-	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year,
-	    &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
-	    &n) != 6 || n == 0)
-		return false;
-	s += n;
-	if (*s == '.')
-		for (s++; *s >= '0' && *s <= '9'; s++, scale /= 10)
-			frac += (*s - '0') * scale;
-	if (strcmp(s, "Z") != 0)
-		return false;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	if ((t = timegm(&tm)) == (time_t)-1)
-		return false;
-	*out = (int64_t)t * 1000 + frac;
-	return true;
-}
 
 
 static int
@@ -1526,7 +1499,7 @@ ba_submit_reply(struct ba *b, const struct http_response *resp, size_t n,
 			    "reply item has no usable id");
 			break;
 		}
-		if (!ba_time_parse(json_string_value(json_object_get(v,
+		if (!bench_rfc3339_parse(json_string_value(json_object_get(v,
 		    "created_at")), &created))
 			created = -1;
 		ba_table_created(&b->tab, id, created);

@@ -16,7 +16,7 @@
  * benchmarks can reuse it through bench_recovery.h.
  */
 #include "tools/bench_recovery.h"
-#include "tools/bench_stats.h"
+#include "tools/bench_util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1022,33 +1022,6 @@ bench_recovery_wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* "2026-11-23T05:47:11.015Z" (the server's form) in ms since the epoch. */
-static bool
-bench_recovery_time_parse(const char *s, int64_t *out)
-{
-	struct tm	 tm;
-	time_t		 t;
-	int64_t		 frac = 0, scale = 100;
-	int		 n = 0;
-
-	memset(&tm, 0, sizeof tm);
-	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year,
-	    &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
-	    &n) != 6 || n == 0)
-		return false;
-	s += n;
-	if (*s == '.')
-		for (s++; *s >= '0' && *s <= '9'; s++, scale /= 10)
-			frac += (*s - '0') * scale;
-	if (strcmp(s, "Z") != 0)
-		return false;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	if ((t = timegm(&tm)) == (time_t)-1)
-		return false;
-	*out = (int64_t)t * 1000 + frac;
-	return true;
-}
 
 /* The program called name in the directory of this executable. */
 static char *
@@ -1159,7 +1132,7 @@ bench_recovery_wl_take(struct bench_recovery_wl *wl, size_t n, const json_t *v)
 	snprintf(w->worker, sizeof w->worker, "%s", s != NULL ? s : "");
 	w->attempt = json_integer_value(json_object_get(v, "attempt"));
 	w->ckpt = json_integer_value(json_object_get(v, "checkpoint_seq"));
-	if (!bench_recovery_time_parse(json_string_value(json_object_get(v,
+	if (!bench_rfc3339_parse(json_string_value(json_object_get(v,
 	    "started_at")), &w->started_ms))
 		w->started_ms = -1;
 }
@@ -1273,7 +1246,7 @@ bench_recovery_worker_get(struct bench_cluster *cl, const char *id,
 		found = true;
 		st = json_string_value(json_object_get(w, "status"));
 		*dead = st != NULL && strcmp(st, "DEAD") == 0;
-		if (hb_ms != NULL && !bench_recovery_time_parse(json_string_value(
+		if (hb_ms != NULL && !bench_rfc3339_parse(json_string_value(
 		    json_object_get(w, "last_heartbeat")), hb_ms))
 			*hb_ms = -1;
 		break;

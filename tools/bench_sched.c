@@ -18,7 +18,7 @@
  * the steady state, finishes a random tenth of the running workloads,
  * queues as many new ones behind the rest and places again.
  */
-#include "tools/bench_stats.h"
+#include "tools/bench_util.h"
 #include "tools/bench_sched.h"
 
 #include <getopt.h>

@@ -1,0 +1,23 @@
+/*
+ * Helpers shared by the niyanta-bench modes: percentiles, and reading the
+ * server's times.
+ */
+#ifndef TOOLS_BENCH_UTIL_H
+#define TOOLS_BENCH_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Sorts v[0..n) ascending. */
+void	bench_sort_doubles(double *v, size_t n);
+
+/* Nearest-rank percentile p (0..100) of the sorted v[0..n); 0 when n is 0. */
+double	bench_percentile(const double *v, size_t n, double p);
+
+/* Parses RFC 3339 ("2026-11-23T03:23:41.123Z", any number of fraction
+ * digits, 'Z' or a "+hh:mm" offset) into milliseconds since the epoch;
+ * false if s is NULL or malformed. */
+bool	bench_rfc3339_parse(const char *s, int64_t *out);
+
+#endif /* TOOLS_BENCH_UTIL_H */
