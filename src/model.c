@@ -41,6 +41,20 @@ static const char *const model_worker_status_names[WORKER__COUNT] = {
 	"ALIVE", "DEAD", "DRAINING",
 };
 
+/* Index of name in names[0..n), or -1. */
+static int
+model_name_index(const char *const *names, int n, const char *name)
+{
+	int	 i;
+
+	if (name == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (strcmp(name, names[i]) == 0)
+			return i;
+	return -1;
+}
+
 const char *
 wl_status_name(enum wl_status s)
 {
@@ -52,17 +66,12 @@ wl_status_name(enum wl_status s)
 int
 wl_status_parse(const char *name, enum wl_status *out)
 {
-	int	 i;
+	int	 i = model_name_index(model_wl_status_names, WL__COUNT, name);
 
-	if (name == NULL)
+	if (i < 0)
 		return ERR_INVAL;
-	for (i = 0; i < WL__COUNT; i++) {
-		if (strcmp(name, model_wl_status_names[i]) == 0) {
-			*out = (enum wl_status)i;
-			return 0;
-		}
-	}
-	return ERR_INVAL;
+	*out = (enum wl_status)i;
+	return 0;
 }
 
 bool
@@ -88,17 +97,12 @@ tier_name(enum tier t)
 int
 tier_parse(const char *name, enum tier *out)
 {
-	int	 i;
+	int	 i = model_name_index(model_tier_names, TIER__COUNT, name);
 
-	if (name == NULL)
+	if (i < 0)
 		return ERR_INVAL;
-	for (i = 0; i < TIER__COUNT; i++) {
-		if (strcmp(name, model_tier_names[i]) == 0) {
-			*out = (enum tier)i;
-			return 0;
-		}
-	}
-	return ERR_INVAL;
+	*out = (enum tier)i;
+	return 0;
 }
 
 const char *

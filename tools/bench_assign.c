@@ -335,14 +335,12 @@ static int
 ba_usage(const char *fmt, ...)
 {
 	va_list	 ap;
+	int	 rc;
 
-	fprintf(stderr, "%s: assign: ", BENCH_PROG);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	rc = bench_usage_fail("assign", ba_synopsis, BA_EXIT_USAGE, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n%sTry '%s --help' for more information.\n",
-	    ba_synopsis, BENCH_PROG);
-	return BA_EXIT_USAGE;
+	return rc;
 }
 
 static void
@@ -1546,7 +1544,7 @@ ba_submit_one(struct ba_submitter *s, const char *body, size_t n,
 			http_response_fini(&resp);
 			ms = secs * 1000 > BA_RETRY_AFTER_MAX_MS ?
 			    BA_RETRY_AFTER_MAX_MS : (unsigned)secs * 1000;
-			bench_cluster_sleep_ms(ms > 0 ? ms : 1);
+			bench_sleep_ms(ms > 0 ? ms : 1);
 			continue;
 		}
 		root = json_loadb(resp.body, resp.len, 0, NULL);
@@ -1749,7 +1747,7 @@ static int
 ba_worker_url(struct bench_cluster *cl, char **out, struct errbuf *eb)
 {
 	char		 path[PATH_MAX], line[2048], *p, *e;
-	double		 deadline = bench_cluster_now_s() + BA_LOG_WAIT_S;
+	double		 deadline = bench_now_s() + BA_LOG_WAIT_S;
 	FILE		*fp;
 
 	*out = NULL;
@@ -1776,10 +1774,10 @@ ba_worker_url(struct bench_cluster *cl, char **out, struct errbuf *eb)
 		}
 		if (*out != NULL)
 			return 0;
-		if (bench_cluster_now_s() >= deadline)
+		if (bench_now_s() >= deadline)
 			return err_setf(eb, ERR_PROTO, "%s has no STARTED line "
 			    "naming the worker endpoint", path);
-		bench_cluster_sleep_ms(50);
+		bench_sleep_ms(50);
 	}
 }
 
@@ -1819,14 +1817,14 @@ ba_wait_joined(struct ba *b, struct bench_cluster *cl, double deadline,
 			ba_first_error(b, first, sizeof first);
 			return err_setf(eb, ERR_AUTH, "%s", first);
 		}
-		if (bench_cluster_now_s() >= deadline) {
+		if (bench_now_s() >= deadline) {
 			ba_first_error(b, first, sizeof first);
 			return err_setf(eb, ERR_TIMEOUT, "only %zu of %zu workers "
 			    "registered in time%s%s", atomic_load(&b->joined),
 			    b->nworkers, first[0] != '\0' ? "; the first error: " :
 			    "", first);
 		}
-		bench_cluster_sleep_ms(BA_WAIT_TICK_MS);
+		bench_sleep_ms(BA_WAIT_TICK_MS);
 	}
 	return 0;
 }
@@ -2010,7 +2008,7 @@ ba_measure(struct ba *b, struct bench_cluster *cl, struct ba_result *res,
 
 	ba_cpu_read(coord, &cpu0);
 	self0 = ba_self_cpu_s();
-	t0 = bench_cluster_now_s();
+	t0 = bench_now_s();
 	t0_us = clock_mono_us();
 	for (i = 0; i < (size_t)o->conns && rc == 0; i++) {
 		if (pthread_create(&subs[i].tid, NULL, ba_submit_main,
@@ -2033,7 +2031,7 @@ ba_measure(struct ba *b, struct bench_cluster *cl, struct ba_result *res,
 			rc = err_setf(eb, ERR_IO, "%s", first);
 			break;
 		}
-		now = bench_cluster_now_s();
+		now = bench_now_s();
 		if (now >= deadline) {
 			rc = err_setf(eb, ERR_TIMEOUT, "%zu of %lld STARTs "
 			    "acknowledged after %lld s", atomic_load(&b->started),
@@ -2047,11 +2045,11 @@ ba_measure(struct ba *b, struct bench_cluster *cl, struct ba_result *res,
 			fflush(stdout);
 			next_progress += BA_PROGRESS_S;
 		}
-		bench_cluster_sleep_ms(BA_WAIT_TICK_MS);
+		bench_sleep_ms(BA_WAIT_TICK_MS);
 	}
 	ba_cpu_read(coord, &cpu1);
 	res->client_cpu_s = ba_self_cpu_s() - self0;
-	res->cpu_s = bench_cluster_now_s() - t0;
+	res->cpu_s = bench_now_s() - t0;
 	res->completed = atomic_load(&b->completed);
 
 	/* A failure stops the submitters at their next batch. */
@@ -2116,7 +2114,7 @@ ba_run(const struct ba_opts *o, bool *nng_ok)
 	co.capacity = 1;		/* no worker processes */
 	co.timeout_ms = o->timeout_s * 1000;
 	co.coord_args = o->coord_args;
-	t0 = bench_cluster_now_s();
+	t0 = bench_now_s();
 	if ((rc = bench_cluster_start(&cl, &co, &eb)) != 0) {
 		fprintf(stderr, "%s: assign: cannot start niyantad: %s\n",
 		    BENCH_PROG, eb.msg);
@@ -2124,17 +2122,17 @@ ba_run(const struct ba_opts *o, bool *nng_ok)
 			bench_cluster_logs_print(cl, stderr);
 		goto out;
 	}
-	res.up_s = bench_cluster_now_s() - t0;
+	res.up_s = bench_now_s() - t0;
 	snprintf(path, sizeof path, "%s/coord/join.token", bench_cluster_dir(cl));
 	if ((rc = ba_worker_url(cl, &b->url, &eb)) != 0 ||
 	    (rc = http_key_file_read(path, &b->token, &eb)) != 0)
 		goto fail;
 
-	t0 = bench_cluster_now_s();
+	t0 = bench_now_s();
 	if ((rc = ba_fleet_open(b, &eb)) != 0 ||
 	    (rc = ba_wait_joined(b, cl, t0 + (double)o->timeout_s, &eb)) != 0)
 		goto fail;
-	res.join_s = bench_cluster_now_s() - t0;
+	res.join_s = bench_now_s() - t0;
 	if (!o->json) {
 		printf("assign: niyantad up in %.2f s (%s); %lld simulated workers "
 		    "(%lld slots each, %lld driver threads) registered in %.2f s\n",

@@ -16,7 +16,6 @@
  * benchmarks can reuse it through bench_recovery.h.
  */
 #include "tools/bench_recovery.h"
-#include "tools/bench_util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,8 +38,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "src/clock.h"
 #include "src/err.h"
 #include "src/strs.h"
+#include "tools/bench_util.h"
 #include "tools/http.h"
 
 #define BENCH_PROG			"niyanta-bench"
@@ -122,23 +123,7 @@ bench_cluster_interrupted(void)
 	return bench_cluster_signals > 0;
 }
 
-double
-bench_cluster_now_s(void)
-{
-	struct timespec	 ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-void
-bench_cluster_sleep_ms(unsigned ms)
-{
-	struct timespec	 ts = { .tv_sec = ms / 1000,
-	    .tv_nsec = (long)(ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
 
 static int
 bench_cluster_slot_take(pid_t pid)
@@ -259,15 +244,15 @@ bench_procs_stop(struct bench_proc **ps, size_t n, long long ms)
 		if (!bench_proc_gone(ps[i], false))
 			kill(ps[i]->pid, SIGTERM);
 	}
-	deadline = bench_cluster_now_s() + (double)ms / 1000.0;
+	deadline = bench_now_s() + (double)ms / 1000.0;
 	for (;;) {
 		all = true;
 		for (i = 0; i < n; i++)
 			if (!bench_proc_gone(ps[i], false))
 				all = false;
-		if (all || bench_cluster_now_s() >= deadline)
+		if (all || bench_now_s() >= deadline)
 			break;
-		bench_cluster_sleep_ms(20);
+		bench_sleep_ms(20);
 	}
 	for (i = 0; i < n; i++) {
 		if (bench_proc_gone(ps[i], false))
@@ -519,13 +504,13 @@ bench_cluster_coord_wait(struct bench_cluster *cl, double deadline,
 		    bench_cluster_file_ready(cl->token_file))
 			break;
 		http_response_fini(&resp);
-		if (bench_cluster_now_s() >= deadline) {
+		if (bench_now_s() >= deadline) {
 			rc = err_setf(eb, ERR_TIMEOUT, "niyantad was not ready "
 			    "(GET %s/ready, admin.key, join.token) in time",
 			    cl->url);
 			break;
 		}
-		bench_cluster_sleep_ms(50);
+		bench_sleep_ms(50);
 	}
 	http_response_fini(&resp);
 	http_client_free(h);
@@ -565,10 +550,10 @@ bench_cluster_workers_wait(struct bench_cluster *cl, double deadline,
 		json_decref(root);
 		if (alive == cl->nworkers)
 			return 0;
-		if (bench_cluster_now_s() >= deadline)
+		if (bench_now_s() >= deadline)
 			return err_setf(eb, ERR_TIMEOUT, "only %zu of %zu workers "
 			    "were ALIVE in time", alive, cl->nworkers);
-		bench_cluster_sleep_ms(50);
+		bench_sleep_ms(50);
 	}
 }
 
@@ -667,7 +652,7 @@ bench_cluster_start(struct bench_cluster **out,
 		return err_setf(eb, ERR_NOMEM, "out of memory");
 	cl->coord.slot = -1;
 	*out = cl;
-	deadline = bench_cluster_now_s() + (double)o->timeout_ms / 1000.0;
+	deadline = bench_now_s() + (double)o->timeout_ms / 1000.0;
 
 	if (tmp == NULL || tmp[0] == '\0')
 		tmp = "/tmp";
@@ -1003,24 +988,15 @@ static int
 bench_recovery_usage(const char *fmt, ...)
 {
 	va_list	 ap;
+	int	 rc;
 
-	fprintf(stderr, "%s: recovery: ", BENCH_PROG);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	rc = bench_usage_fail("recovery", bench_recovery_synopsis,
+	    BENCH_RECOVERY_USAGE, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n%sTry '%s --help' for more information.\n",
-	    bench_recovery_synopsis, BENCH_PROG);
-	return BENCH_RECOVERY_USAGE;
+	return rc;
 }
 
-static int64_t
-bench_recovery_wall_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 
 /* The program called name in the directory of this executable. */
@@ -1217,11 +1193,11 @@ bench_recovery_wait_running(struct bench_cluster *cl,
 		}
 		if (ckpt == n)
 			return 0;
-		if (bench_cluster_now_s() >= deadline)
+		if (bench_now_s() >= deadline)
 			return err_setf(eb, ERR_TIMEOUT, "after the wait, %zu of "
 			    "%zu workloads were RUNNING, %zu with a checkpoint",
 			    running, n, ckpt);
-		bench_cluster_sleep_ms(100);
+		bench_sleep_ms(100);
 	}
 }
 
@@ -1319,8 +1295,8 @@ bench_recovery_measure(struct bench_cluster *cl, struct bench_recovery_wl *wl,
 	    eb)) != 0)
 		return rc;
 
-	kill_ms = bench_recovery_wall_ms();
-	t_kill = bench_cluster_now_s();
+	kill_ms = (int64_t)clock_wall_ms();
+	t_kill = bench_now_s();
 	if ((rc = bench_cluster_worker_kill(cl, best, eb)) != 0)
 		return rc;
 	res->hb_age_s = hb_ms >= 0 ? (double)(kill_ms - hb_ms) / 1000.0 : -1;
@@ -1337,7 +1313,7 @@ bench_recovery_measure(struct bench_cluster *cl, struct bench_recovery_wl *wl,
 	dead = false;
 	res->dead_s = -1;
 	for (;;) {
-		t_poll = bench_cluster_now_s();
+		t_poll = bench_now_s();
 		if ((rc = bench_cluster_check(cl, eb)) != 0)
 			return rc;
 		errbuf_clear(&peb);
@@ -1346,7 +1322,7 @@ bench_recovery_measure(struct bench_cluster *cl, struct bench_recovery_wl *wl,
 			    &peb) != 0)
 				bench_recovery_poll_error(res, &peb);
 			else if (dead)
-				res->dead_s = bench_cluster_now_s() - t_kill;
+				res->dead_s = bench_now_s() - t_kill;
 		}
 		if (res->moved < nheld && (dead ||
 		    t_poll - t_scan >= BENCH_RECOVERY_SLOW_POLL_S)) {
@@ -1354,7 +1330,7 @@ bench_recovery_measure(struct bench_cluster *cl, struct bench_recovery_wl *wl,
 			if (bench_recovery_scan(cl, wl, n, &peb) != 0) {
 				bench_recovery_poll_error(res, &peb);
 			} else {
-				now = bench_cluster_now_s();
+				now = bench_now_s();
 				for (i = 0; i < n; i++) {
 					w = &wl[i];
 					if (!w->victim || w->moved)
@@ -1378,11 +1354,11 @@ bench_recovery_measure(struct bench_cluster *cl, struct bench_recovery_wl *wl,
 		}
 		if (dead && res->moved == nheld)
 			break;
-		if (bench_cluster_now_s() >= deadline)
+		if (bench_now_s() >= deadline)
 			break;
-		now = bench_cluster_now_s();
+		now = bench_now_s();
 		if (now < t_poll + BENCH_RECOVERY_POLL_MS / 1000.0)
-			bench_cluster_sleep_ms((unsigned)((t_poll +
+			bench_sleep_ms((unsigned)((t_poll +
 			    BENCH_RECOVERY_POLL_MS / 1000.0 - now) * 1000.0) + 1);
 	}
 	res->complete = dead && res->moved == nheld;
@@ -1487,7 +1463,7 @@ bench_recovery_run(const struct bench_recovery_opts *o)
 		return BENCH_RECOVERY_FAIL;
 	}
 
-	t0 = bench_cluster_now_s();
+	t0 = bench_now_s();
 	if ((rc = bench_cluster_start(&cl, &co, &eb)) != 0) {
 		fprintf(stderr, "%s: recovery: cannot start the cluster: %s\n",
 		    BENCH_PROG, eb.msg);
@@ -1495,7 +1471,7 @@ bench_recovery_run(const struct bench_recovery_opts *o)
 			bench_cluster_logs_print(cl, stderr);
 		goto out;
 	}
-	res.up_s = bench_cluster_now_s() - t0;
+	res.up_s = bench_now_s() - t0;
 	if (!o->json) {
 		printf("recovery: niyantad and %lld workers (%lld slots each) up in "
 		    "%.2f s (%s)\n", o->workers, co.capacity, res.up_s,
@@ -1503,14 +1479,14 @@ bench_recovery_run(const struct bench_recovery_opts *o)
 		fflush(stdout);
 	}
 
-	t0 = bench_cluster_now_s();
+	t0 = bench_now_s();
 	if ((rc = bench_recovery_submit(cl, wl, n, &eb)) != 0)
 		goto fail;
 	qsort(wl, n, sizeof *wl, bench_recovery_wl_cmp);
 	if ((rc = bench_recovery_wait_running(cl, wl, n, t0 +
 	    (double)o->timeout_s, &eb)) != 0)
 		goto fail;
-	res.running_s = bench_cluster_now_s() - t0;
+	res.running_s = bench_now_s() - t0;
 	if (!o->json) {
 		printf("recovery: %zu sleep workloads (checkpoint every %d ms) "
 		    "RUNNING and checkpointed %.2f s after submitting\n", n,

@@ -97,10 +97,6 @@ int		 bench_cluster_api(struct bench_cluster *cl, const char *method,
 		     const char *path, const char *body, long want,
 		     struct json_t **out, struct errbuf *eb);
 
-/* Seconds on the monotonic clock; sleeps that a signal cuts short. */
-double		 bench_cluster_now_s(void);
-void		 bench_cluster_sleep_ms(unsigned ms);
-
 /* Runs the mode with argv[0] = "recovery"; returns the exit status. */
 int		 bench_recovery_main(int argc, char **argv);
 

@@ -3,7 +3,40 @@
  */
 #include "tools/bench_util.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
+
+#include "src/clock.h"
+
+double
+bench_now_s(void)
+{
+	return (double)clock_mono_us() / 1e6;
+}
+
+void
+bench_sleep_ms(unsigned ms)
+{
+	struct timespec	 ts = { .tv_sec = ms / 1000,
+	    .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+int
+bench_usage_fail(const char *mode, const char *synopsis, int status,
+    const char *fmt, va_list ap)
+{
+	fprintf(stderr, "niyanta-bench: %s%s", mode != NULL ? mode : "",
+	    mode != NULL ? ": " : "");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n%sTry 'niyanta-bench --help' for more information.\n",
+	    synopsis);
+	return status;
+}
 
 static int
 bench_double_cmp(const void *a, const void *b)

@@ -5,9 +5,20 @@
 #ifndef TOOLS_BENCH_UTIL_H
 #define TOOLS_BENCH_UTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Seconds on the monotonic clock, for measuring. */
+double	bench_now_s(void);
+/* Sleeps ms milliseconds (the whole time, through signals). */
+void	bench_sleep_ms(unsigned ms);
+
+/* Reports bad usage of niyanta-bench's mode (NULL: no mode) on stderr: the
+ * message, the synopsis and a pointer to --help.  Returns status. */
+int	bench_usage_fail(const char *mode, const char *synopsis, int status,
+	    const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
 
 /* Sorts v[0..n) ascending. */
 void	bench_sort_doubles(double *v, size_t n);

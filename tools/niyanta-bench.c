@@ -287,34 +287,15 @@ static int
 bench_usage_error(const char *fmt, ...)
 {
 	va_list	 ap;
+	int	 rc;
 
-	fprintf(stderr, "%s: ", BENCH_PROG);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	rc = bench_usage_fail(NULL, BENCH_SYNOPSIS, BENCH_EXIT_USAGE, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n%sTry '%s --help' for more information.\n",
-	    BENCH_SYNOPSIS, BENCH_PROG);
-	return BENCH_EXIT_USAGE;
+	return rc;
 }
 
-static double
-bench_now_s(void)
-{
-	struct timespec	 ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-bench_sleep_ms(unsigned ms)
-{
-	struct timespec	 ts = { .tv_sec = ms / 1000,
-	    .tv_nsec = (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
 
 
 static void

@@ -896,17 +896,26 @@ ctl_simple_args(struct ctl *ctl, int argc, char **argv, int n_args,
 	return 0;
 }
 
-/* "/v1/workloads/<escaped id><suffix>" into a new string, or NULL. */
+/*
+ * A path from pieces: prefix, then id (percent-encoded), then mid, then id2
+ * (percent-encoded; NULL for none).  Caller frees; NULL on OOM.
+ */
 static char *
-ctl_workload_path(const char *id, const char *suffix)
+ctl_path_build(const char *prefix, const char *id, const char *mid,
+    const char *id2)
 {
-	char	*esc, *path;
+	char	*e1, *e2 = NULL, *path = NULL;
 
-	if ((esc = http_url_escape(id)) == NULL)
+	if ((e1 = http_url_escape(id)) == NULL)
 		return NULL;
-	if (asprintf(&path, "/v1/workloads/%s%s", esc, suffix) < 0)
+	if (id2 != NULL && (e2 = http_url_escape(id2)) == NULL) {
+		free(e1);
+		return NULL;
+	}
+	if (asprintf(&path, "%s%s%s%s", prefix, e1, mid, e2 != NULL ? e2 : "") < 0)
 		path = NULL;
-	free(esc);
+	free(e1);
+	free(e2);
 	return path;
 }
 
@@ -924,7 +933,7 @@ ctl_cmd_get(struct ctl *ctl, int argc, char **argv)
 		return rc < 0 ? CTL_EXIT_OK : rc;
 	if ((rc = ctl_connect(ctl, true)) != 0)
 		return rc;
-	if ((path = ctl_workload_path(id, "")) == NULL)
+	if ((path = ctl_path_build("/v1/workloads/", id, "", NULL)) == NULL)
 		return ctl_fail(ERR_NOMEM, "out of memory");
 	rc = ctl_call(ctl, "GET", path, NULL, &resp, &reply);
 	if (rc == 0 && ctl->json)
@@ -1094,7 +1103,7 @@ ctl_cmd_cancel(struct ctl *ctl, int argc, char **argv)
 		return rc < 0 ? CTL_EXIT_OK : rc;
 	if ((rc = ctl_connect(ctl, true)) != 0)
 		return rc;
-	if ((path = ctl_workload_path(id, "/cancel")) == NULL)
+	if ((path = ctl_path_build("/v1/workloads/", id, "/cancel", NULL)) == NULL)
 		return ctl_fail(ERR_NOMEM, "out of memory");
 	rc = ctl_call(ctl, "POST", path, NULL, &resp, &reply);
 	if (rc == 0 && ctl->json) {
@@ -1177,7 +1186,7 @@ ctl_cmd_wait(struct ctl *ctl, int argc, char **argv)
 	id = argv[optind];
 	if ((rc = ctl_connect(ctl, true)) != 0)
 		return rc;
-	if ((path = ctl_workload_path(id, "")) == NULL)
+	if ((path = ctl_path_build("/v1/workloads/", id, "", NULL)) == NULL)
 		return ctl_fail(ERR_NOMEM, "out of memory");
 	if (secs > 0)
 		deadline = ctl_now_ms() + (uint64_t)secs * 1000;
@@ -1404,29 +1413,6 @@ ctl_cmd_health(struct ctl *ctl, int argc, char **argv)
 }
 
 /* ---------------------------------------------------------------- paths */
-
-/*
- * A path from pieces: prefix, then id (percent-encoded), then mid, then id2
- * (percent-encoded; NULL for none).  Caller frees; NULL on OOM.
- */
-static char *
-ctl_path_build(const char *prefix, const char *id, const char *mid,
-    const char *id2)
-{
-	char	*e1, *e2 = NULL, *path = NULL;
-
-	if ((e1 = http_url_escape(id)) == NULL)
-		return NULL;
-	if (id2 != NULL && (e2 = http_url_escape(id2)) == NULL) {
-		free(e1);
-		return NULL;
-	}
-	if (asprintf(&path, "%s%s%s%s", prefix, e1, mid, e2 != NULL ? e2 : "") < 0)
-		path = NULL;
-	free(e1);
-	free(e2);
-	return path;
-}
 
 /* Appends "name=<value percent-encoded>" to the query string of *path
  * ('?' before the first, '&' after).  0, or ERR_NOMEM (*path unchanged). */
@@ -2165,7 +2151,7 @@ ctl_workload_action(struct ctl *ctl, int argc, char **argv, const char *action)
 	if ((rc = ctl_connect(ctl, true)) != 0)
 		return rc;
 	snprintf(suffix, sizeof suffix, "/%s", action);
-	if ((path = ctl_workload_path(id, suffix)) == NULL)
+	if ((path = ctl_path_build("/v1/workloads/", id, suffix, NULL)) == NULL)
 		return ctl_fail(ERR_NOMEM, "out of memory");
 	rc = ctl_call(ctl, "POST", path, NULL, &resp, &reply);
 	if (rc == 0 && ctl->json) {

@@ -127,6 +127,17 @@ json_put(json_t *o, const char *k, json_t *v, bool *bad)
 		*bad = true;
 }
 
+/* A renderer's result: o, or NULL (o released) if any json_put failed. */
+static json_t *
+json_finish(json_t *o, bool bad)
+{
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 /* Line and column (1-based, columns in bytes) of offset at in s. */
 static void
 json_position(const char *s, size_t at, int *line, int *col)
@@ -1591,11 +1602,7 @@ json_tags(const struct tagset *t)
 		return NULL;
 	for (i = 0; i < t->n; i++)
 		json_put(o, t->v[i].key, json_text(t->v[i].value), &bad);
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return json_finish(o, bad);
 }
 
 static json_t *
@@ -1682,11 +1689,7 @@ json_checkpoint(const struct checkpoint_info *c)
 	json_put(o, "size", json_integer((json_int_t)c->size), &bad);
 	json_put(o, "compressed_size", json_integer((json_int_t)c->compressed_size), &bad);
 	json_put(o, "created_at", json_time(c->at_ms), &bad);
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return json_finish(o, bad);
 }
 
 json_t *
@@ -1706,11 +1709,7 @@ json_checkpoint_list(const char *workload_id, const struct checkpoint_info *v, s
 	json_put(o, "workload_id", json_text(workload_id), &bad);
 	json_put(o, "checkpoints", arr, &bad);
 	json_put(o, "count", json_integer((json_int_t)n), &bad);
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return json_finish(o, bad);
 }
 
 json_t *
@@ -1755,11 +1754,7 @@ json_workload(const struct workload *w, const struct queue_policy *queue,
 	json_put(o, "finished_at", json_time(w->finished_ms), &bad);
 	json_put(o, "not_before", json_time(w->not_before_ms), &bad);
 	json_put(o, "request_id", json_text(w->request_id), &bad);
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return json_finish(o, bad);
 }
 
 json_t *
@@ -1780,11 +1775,7 @@ json_worker(const struct worker_rec *w)
 	json_put(o, "last_heartbeat", json_time(w->last_heartbeat_ms), &bad);
 	json_put(o, "registered_at", json_time(w->registered_ms), &bad);
 	json_put(o, "version", json_text(w->version), &bad);
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return json_finish(o, bad);
 }
 
 json_t *
@@ -1805,11 +1796,7 @@ json_cluster(const struct coord_status *s)
 	    json_integer((json_int_t)s->leader_id) : json_null(), &bad);
 	json_put(o, "leader_address", s->leader_address[0] != '\0' ?
 	    json_text(s->leader_address) : json_null(), &bad);
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return json_finish(o, bad);
 }
 
 json_t *
@@ -1830,11 +1817,7 @@ json_error_body(int err, const char *message, json_t *details, const char *reque
 	json_put(e, "details", details, &bad);
 	json_put(o, "error", e, &bad);
 	json_put(o, "request_id", json_text(request_id), &bad);
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return json_finish(o, bad);
 }
 
 json_t *
@@ -1850,11 +1833,7 @@ json_workload_summary(const struct workload *w)
 	json_put(o, "workload_type", json_text(w->type), &bad);
 	json_put(o, "priority", json_integer(w->priority), &bad);
 	json_put(o, "created_at", json_time(w->created_ms), &bad);
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return json_finish(o, bad);
 }
 
 char *
@@ -1932,11 +1911,7 @@ json_customer(const struct customer *c, uint32_t queue_default, uint32_t rate_de
 		    (json_int_t)usage->pending, "active", (json_int_t)usage->active), &bad);
 	json_put(o, "created_at", json_time(c->created_ms), &bad);
 	json_put(o, "updated_at", json_time(c->updated_ms), &bad);
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return json_finish(o, bad);
 }
 
 json_t *
@@ -1953,11 +1928,7 @@ json_api_key(const struct api_key *k)
 	    &bad);
 	json_put(o, "created_at", json_time(k->created_ms), &bad);
 	json_put(o, "revoked", json_boolean(k->revoked), &bad);
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return json_finish(o, bad);
 }
 
 json_t *
@@ -1979,11 +1950,7 @@ json_audit_event(const struct audit_event *e)
 	json_put(o, "actor", json_text(e->actor), &bad);
 	json_put(o, "request_id", json_text(e->request_id), &bad);
 	json_put(o, "detail", json_text(e->detail), &bad);
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return json_finish(o, bad);
 }
 
 json_t *
@@ -2032,11 +1999,7 @@ json_sched_metrics(const struct sched_metrics *m)
 			json_put(waits, tier_name((enum tier)i), t, &bad);
 		}
 	json_put(o, "wait_by_tier", waits, &bad);
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return json_finish(o, bad);
 }
 
 json_t *
@@ -2061,9 +2024,5 @@ json_queue_depth(const struct fsm_queue_depth *q)
 				    json_integer((json_int_t)q->by_customer[i].pending),
 				    &bad);
 	json_put(o, "by_customer", custs, &bad);
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return json_finish(o, bad);
 }
