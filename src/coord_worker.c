@@ -541,6 +541,7 @@ cw_checkpoint_chunk_ok(struct coord_workers *cw, struct bus_call *call,
 		return false;
 	}
 	if (req->chunk_count == 0 || req->chunk_index >= req->chunk_count ||
+	    req->chunk_count > req->total_len ||
 	    req->blob_len == 0 || req->blob_len > COORD_CHUNK_MAX ||
 	    req->blob_len > req->total_len ||
 	    req->total_len > ZSTD_compressBound(cfg->checkpoint_max)) {

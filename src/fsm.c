@@ -1715,7 +1715,9 @@ fsm_cmd_checkpoint(struct fsm_ctx *x)
 		rc = err_setf(x->eb, ERR_INVAL, "checkpoint: no data");
 		goto out;
 	}
+	/* Every chunk holds at least a byte: no more chunks than bytes. */
 	if (c->chunk_count == 0 || c->chunk_index >= c->chunk_count ||
+	    c->chunk_count > c->total_len ||
 	    c->data_len > FSM_CKPT_CHUNK_MAX || c->data_len > c->total_len ||
 	    c->total_len > FSM_CKPT_MAX + (FSM_CKPT_MAX >> 6) ||
 	    c->total_len > (uint64_t)c->chunk_count * FSM_CKPT_CHUNK_MAX) {

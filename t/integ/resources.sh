@@ -4,7 +4,7 @@
 # free, and waits with unschedulable_reason insufficient_resources while
 # slots are free but the resources are taken.  A workload asking for
 # nothing still runs on a worker offering nothing.  The worker JSON shows
-# what it offers.
+# what it offers; the scheduler metrics count the wait and are admin-only.
 . "$(dirname "$0")/lib.sh"
 
 wl_worker_is() {
@@ -37,6 +37,12 @@ wait_until "$B to wait for the GPU" 20 reason_is "$B" insufficient_resources
 ok "it waits: insufficient_resources, though both workers have free slots" \
     reason_is "$B" insufficient_resources
 is "$(wl_field "$B" .status)" PENDING "still PENDING"
+m=$(api GET /v1/metrics/scheduler)
+is "$(api_status)" 200 "GET /v1/metrics/scheduler"
+ok "the metrics count the wait for resources and the placements" \
+    jtrue "$m" '.unschedulable.insufficient_resources >= 1 and .placements >= 1 and .passes >= 1'
+ok "and have a latency histogram ending in +Inf" \
+    jtrue "$m" '(.pass_latency | last | .le_us) == "+Inf" and (.pass_latency | last | .count) == .passes'
 C=$(submit_sleep 500)
 wait_until "$C COMPLETED" 30 wl_status_is "$C" COMPLETED
 ok "a workload asking for nothing runs meanwhile" wl_status_is "$C" COMPLETED
@@ -48,5 +54,10 @@ ok "and completes" wl_status_is "$B" COMPLETED
 body=$(api POST /v1/workloads '{"workload_type":"sleep","input_params":{"duration_ms":1},"resources":{"gpus":-1}}')
 is "$(api_status)" 400 "a negative request is refused"
 like "$body" 'resources.gpus' "naming resources.gpus"
+
+customer_create acme standard "$T_DIR/acme.key" '"rate_limit_rps":1000' >/dev/null ||
+    bail "cannot create a customer"
+API_AS=$(key_of "$T_DIR/acme.key") api GET /v1/metrics/scheduler >/dev/null
+is "$(api_status)" 403 "a customer may not read the scheduler metrics"
 
 done_testing

@@ -301,16 +301,23 @@ reg(const char *id, const char *caps, uint32_t capacity, const char *tags,
 	return res;
 }
 
+/* WORKER_DEAD or WORKER_DRAIN of worker id's registration gen. */
 static int
-dead(const char *id, uint64_t gen)
+worker_cmd(enum cmd_type type, const char *id, uint64_t gen)
 {
 	struct cmd	 c;
 
 	memset(&c, 0, sizeof c);
-	c.type = CMD_WORKER_DEAD;
+	c.type = type;
 	c.worker_id = (char *)id;
 	c.generation = gen;
 	return run(&c);
+}
+
+static int
+dead(const char *id, uint64_t gen)
+{
+	return worker_cmd(CMD_WORKER_DEAD, id, gen);
 }
 
 static int
@@ -1123,6 +1130,8 @@ test_checkpoint_chunks(void)
 	free(data);
 	is_int(checkpoint_chunk(2, 1, "w1", 5, big, 4, 1, false, 0), ERR_INVAL,
 	    "a chunk disagreeing about the chunk count: ERR_INVAL");
+	is_int(checkpoint_chunk(2, 1, "w1", 5, big, 100000, 1, false, 0),
+	    ERR_INVAL, "more chunks than bytes: ERR_INVAL");
 	is_int(checkpoint_chunk(2, 1, "w1", 5, big, 3, 1, true, 0), ERR_INVAL,
 	    "the last chunk of a corrupt frame: ERR_INVAL");
 	is_int(fsm_checkpoint_get(F, ids[2], 0, &data, &len, &seq, &att), 0,
@@ -1407,17 +1416,9 @@ test_worker_dead(void)
 static int
 drain(const char *id, uint64_t gen)
 {
-	struct cmd	 c;
-
-	memset(&c, 0, sizeof c);
-	c.type = CMD_WORKER_DRAIN;
-	c.worker_id = (char *)id;
-	c.generation = gen;
-	return run(&c);
+	return worker_cmd(CMD_WORKER_DRAIN, id, gen);
 }
 
-/* A draining worker keeps what it runs, gives back what it has not
- * started, and is placed nothing more. */
 /* The pending index orders by queue key: a free workload that waited long
  * enough ranks above an enterprise one submitted later (aging, 5 per
  * minute by default: (100 × 100 − 100 × 1) / 5 = 1980 minutes). */
@@ -1509,6 +1510,8 @@ test_preempt(void)
 	cancel(386);
 }
 
+/* A draining worker keeps what it runs, gives back what it has not
+ * started, and is placed nothing more. */
 static void
 test_worker_drain(void)
 {
