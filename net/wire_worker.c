@@ -57,6 +57,7 @@ enum wmsg_field {
 	WF_CPU_MILLIS,
 	WF_MEMORY_MB,
 	WF_GPUS,
+	WF_REPORTS,
 	WF__COUNT
 };
 
@@ -99,6 +100,7 @@ static const char *const wmsg_keys[WF__COUNT] = {
 	[WF_CPU_MILLIS] = "cpu_millis",
 	[WF_MEMORY_MB] = "memory_mb",
 	[WF_GPUS] = "gpus",
+	[WF_REPORTS] = "reports",
 };
 
 #define WMSG_ATTEMPT_FIELDS \
@@ -143,6 +145,10 @@ static const struct {
 	[WMSG_ACK] = { "ACK", B(WF_STOP_FLAG), 0 },
 	[WMSG_ERROR] = { "ERROR", B(WF_ERR) | B(WF_MESSAGE) | B(WF_REREGISTER),
 	    B(WF_ERR) },
+	[WMSG_REPORTS] = { "REPORTS",
+	    B(WF_WORKER_ID) | B(WF_GENERATION) | B(WF_REPORTS),
+	    B(WF_WORKER_ID) | B(WF_REPORTS) },
+	[WMSG_REPORTS_ACK] = { "REPORTS_ACK", B(WF_STOP_LIST), 0 },
 };
 
 const char *
@@ -201,6 +207,33 @@ wmsg_put_assignment(struct wire_writer *w, const struct wmsg_assignment *a)
 		wire_put_nil(w);
 	else
 		wire_put_bin(w, a->checkpoint, a->checkpoint_len);
+}
+
+/* A report: its type and attempt, then only the fields of that type. */
+static void
+wmsg_put_report(struct wire_writer *w, const struct wmsg_report *r)
+{
+	wire_put_map(w, r->type == WMSG_PROGRESS ? 5 : r->type == WMSG_COMPLETE ?
+	    6 : 3);
+	wire_put_str(w, "type");
+	wire_put_uint(w, (uint64_t)r->type);
+	wire_put_str(w, "workload_id");
+	wmsg_put_id(w, r->workload_id);
+	wire_put_str(w, "attempt");
+	wire_put_uint(w, r->attempt);
+	if (r->type == WMSG_PROGRESS) {
+		wire_put_str(w, "progress");
+		wire_put_double(w, r->progress);
+		wire_put_str(w, "message");
+		wire_put_str(w, r->message);
+	} else if (r->type == WMSG_COMPLETE) {
+		wire_put_str(w, "outcome");
+		wire_put_uint(w, (uint64_t)(r->outcome < 0 ? 0 : r->outcome));
+		wire_put_str(w, "result_json");
+		wire_put_str(w, r->result_json);
+		wire_put_str(w, "error");
+		wire_put_str(w, r->error);
+	}
 }
 
 static void
@@ -313,6 +346,11 @@ wmsg_put_field(struct wire_writer *w, const struct wmsg *m, enum wmsg_field f)
 	case WF_GPUS:
 		wire_put_uint(w, m->offered.gpus);
 		break;
+	case WF_REPORTS:
+		wire_put_array(w, (uint32_t)m->n_reports);
+		for (i = 0; i < m->n_reports; i++)
+			wmsg_put_report(w, &m->reports[i]);
+		break;
 	case WF__COUNT:
 		break;
 	}
@@ -328,6 +366,8 @@ wmsg_encode(const struct wmsg *m, void **buf, size_t *len)
 
 	if ((int)m->type <= 0 || m->type >= WMSG__END)
 		return ERR_INVAL;
+	if (m->n_reports > WMSG_REPORTS_MAX)
+		return ERR_TOOBIG;
 	fields = wmsg_types[m->type].fields;
 	for (f = 0; f < WF__COUNT; f++)
 		if (fields & B(f))
@@ -474,6 +514,68 @@ wmsg_get_int_code(const struct wire_val *v, int limit, int *out)
 	return 0;
 }
 
+/* Progress as a worker may report it: a finite 0..100. */
+static int
+wmsg_get_progress(const struct wire_val *v, double *out)
+{
+	if (wire_get_double(v, out) != 0 || !isfinite(*out) || *out < 0 ||
+	    *out > 100)
+		return ERR_PROTO;
+	return 0;
+}
+
+static int
+wmsg_get_report(const struct wire_val *v, struct wmsg_report *r)
+{
+	const struct wire_val	*p;
+	int			 type, rc;
+
+	if (wire_val_type(v) != WIRE_MAP ||
+	    wmsg_get_int_code(wire_map_get(v, "type"), WMSG__END, &type) != 0)
+		return ERR_PROTO;
+	r->type = (enum wmsg_type)type;
+	if (r->type != WMSG_START && r->type != WMSG_PROGRESS &&
+	    r->type != WMSG_COMPLETE)
+		return ERR_PROTO;
+	if ((rc = wmsg_get_id(wire_map_get(v, "workload_id"), r->workload_id)) != 0 ||
+	    (rc = wire_field_u32(v, "attempt", &r->attempt)) != 0)
+		return ERR_PROTO;
+	if (r->type == WMSG_PROGRESS) {
+		if ((p = wire_map_get(v, "progress")) != NULL &&
+		    wmsg_get_progress(p, &r->progress) != 0)
+			return ERR_PROTO;
+		return wire_field_strdup(v, "message", &r->message);
+	}
+	if (r->type == WMSG_COMPLETE) {
+		if (wmsg_get_int_code(wire_map_get(v, "outcome"), OUTCOME__COUNT,
+		    &r->outcome) != 0)
+			return ERR_PROTO;
+		if ((rc = wire_field_strdup(v, "result_json", &r->result_json)) != 0 ||
+		    (rc = wire_field_strdup(v, "error", &r->error)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+wmsg_get_reports(const struct wire_val *v, struct wmsg *m)
+{
+	uint32_t	 i, n;
+	int		 rc;
+
+	if (wire_val_type(v) != WIRE_ARRAY || (n = wire_len(v)) > WMSG_REPORTS_MAX)
+		return ERR_PROTO;
+	if (n == 0)
+		return 0;
+	if ((m->reports = calloc(n, sizeof *m->reports)) == NULL)
+		return ERR_NOMEM;
+	m->n_reports = n;
+	for (i = 0; i < n; i++)
+		if ((rc = wmsg_get_report(wire_array_at(v, i), &m->reports[i])) != 0)
+			return rc;
+	return 0;
+}
+
 static int
 wmsg_get_field(const struct wire_val *v, struct wmsg *m, enum wmsg_field f)
 {
@@ -513,10 +615,7 @@ wmsg_get_field(const struct wire_val *v, struct wmsg *m, enum wmsg_field f)
 	case WF_ATTEMPT:
 		return wire_get_u32(v, &m->attempt);
 	case WF_PROGRESS:
-		if (wire_get_double(v, &m->progress) != 0 ||
-		    !isfinite(m->progress) || m->progress < 0 || m->progress > 100)
-			return ERR_PROTO;
-		return 0;
+		return wmsg_get_progress(v, &m->progress);
 	case WF_MESSAGE:
 		return wire_get_strdup(v, &m->message);
 	case WF_CHECKPOINT_SEQ:
@@ -553,6 +652,8 @@ wmsg_get_field(const struct wire_val *v, struct wmsg *m, enum wmsg_field f)
 		return wire_get_u32(v, &m->offered.memory_mb);
 	case WF_GPUS:
 		return wire_get_u32(v, &m->offered.gpus);
+	case WF_REPORTS:
+		return wmsg_get_reports(v, m);
 	case WF__COUNT:
 		break;
 	}
@@ -612,6 +713,15 @@ wmsg_assignment_fini(struct wmsg_assignment *a)
 }
 
 void
+wmsg_report_fini(struct wmsg_report *r)
+{
+	free(r->message);
+	free(r->result_json);
+	free(r->error);
+	memset(r, 0, sizeof *r);
+}
+
+void
 wmsg_fini(struct wmsg *m)
 {
 	size_t	 i;
@@ -626,6 +736,9 @@ wmsg_fini(struct wmsg *m)
 		wmsg_assignment_fini(&m->assignments[i]);
 	free(m->assignments);
 	free(m->stop);
+	for (i = 0; i < m->n_reports; i++)
+		wmsg_report_fini(&m->reports[i]);
+	free(m->reports);
 	free(m->message);
 	free(m->blob);
 	free(m->result_json);

@@ -13,6 +13,10 @@
  *   PROGRESS   -> ACK | ERROR
  *   CHECKPOINT -> ACK | ERROR
  *   COMPLETE   -> ACK | ERROR            outcome of an attempt
+ *   REPORTS    -> REPORTS_ACK | ERROR    several STARTs, PROGRESSes and
+ *                                        COMPLETEs in one message (one log
+ *                                        entry); the reply lists the
+ *                                        reported attempts to stop
  *
  * ACK.stop tells the worker to stop that attempt (cancelled, or fenced by
  * a newer attempt).  ERROR.reregister tells it the coordinator does not know
@@ -50,6 +54,8 @@ enum wmsg_type {
 	WMSG_ACK,		/* stop */
 	WMSG_ERROR,		/* err (ERR_*), message, reregister */
 	WMSG_DRAIN,		/* worker_id, generation: stopping, send no more work */
+	WMSG_REPORTS,		/* worker_id, generation, reports[] */
+	WMSG_REPORTS_ACK,	/* stop[]: reported attempts no longer the worker's */
 	WMSG__END
 };
 
@@ -58,6 +64,22 @@ struct wmsg_attempt {
 	char		 workload_id[WMSG_ID_LEN + 1];
 	uint32_t	 attempt;
 };
+
+/* One report in REPORTS: the fields of the START, PROGRESS or COMPLETE
+ * message of the same type. */
+struct wmsg_report {
+	enum wmsg_type	 type;			/* WMSG_START, _PROGRESS, _COMPLETE */
+	char		 workload_id[WMSG_ID_LEN + 1];
+	uint32_t	 attempt;
+	double		 progress;		/* PROGRESS */
+	char		*message;		/* PROGRESS */
+	int		 outcome;		/* COMPLETE: enum outcome */
+	char		*result_json;		/* COMPLETE */
+	char		*error;			/* COMPLETE */
+};
+
+/* Most reports in one REPORTS message. */
+#define WMSG_REPORTS_MAX	1000
 
 struct wmsg_assignment {
 	char		 workload_id[WMSG_ID_LEN + 1];
@@ -93,8 +115,10 @@ struct wmsg {
 
 	struct wmsg_assignment	*assignments;	/* WORK */
 	size_t			 n_assignments;
-	struct wmsg_attempt	*stop;		/* WORK, HEARTBEAT_ACK */
+	struct wmsg_attempt	*stop;		/* WORK, HEARTBEAT_ACK, REPORTS_ACK */
 	size_t			 n_stop;
+	struct wmsg_report	*reports;	/* REPORTS */
+	size_t			 n_reports;
 
 	char			 workload_id[WMSG_ID_LEN + 1];
 	uint32_t		 attempt;
@@ -126,5 +150,6 @@ int		 wmsg_encode(const struct wmsg *m, void **buf, size_t *len);
 int		 wmsg_decode(const void *buf, size_t len, struct wmsg *out);
 void		 wmsg_fini(struct wmsg *m);
 void		 wmsg_assignment_fini(struct wmsg_assignment *a);
+void		 wmsg_report_fini(struct wmsg_report *r);
 
 #endif /* NET_WIRE_WORKER_H */

@@ -37,6 +37,7 @@ static const char *const cmd_type_names[CMD__END] = {
 	[CMD_CANCEL_BATCH] = "cancel_batch",
 	[CMD_WORKER_DRAIN] = "worker_drain",
 	[CMD_PREEMPT] = "preempt",
+	[CMD_REPORT_BATCH] = "report_batch",
 };
 
 /* Every bit CMD_CUSTOMER_UPDATE knows. */
@@ -79,10 +80,22 @@ cmd_fini(struct cmd *c)
 	free(c->idempotency_key);
 	customer_fini(&c->customer);
 	free(c->ids);
+	for (i = 0; i < c->n_reports; i++) {
+		free(c->reports[i].message);
+		free(c->reports[i].result_json);
+		free(c->reports[i].error);
+	}
+	free(c->reports);
 	memset(c, 0, sizeof *c);
 }
 
 /* ---- encoding ---- */
+
+static bool
+cmd_report_kind_ok(enum cmd_type t)
+{
+	return t == CMD_START || t == CMD_PROGRESS || t == CMD_COMPLETE;
+}
 
 static bool
 cmd_hash_is_zero(const uint8_t h[32])
@@ -140,6 +153,7 @@ cmd_encode_nfields(const struct cmd *c)
 	case CMD_SECRET_SET:
 	case CMD_CUSTOMER_CREATE:
 	case CMD_CANCEL_BATCH:
+	case CMD_REPORT_BATCH:
 		return 2;
 	case CMD_START:
 		return 3;
@@ -222,6 +236,33 @@ cmd_encode_update(struct wire_writer *w, const struct cmd *c)
 	if (m & CMD_UPDATE_NAME) {
 		wire_put_str(w, "name");
 		wire_put_str(w, c->customer.name);
+	}
+}
+
+/* One report: its kind and attempt, then only the fields of that kind. */
+static void
+cmd_encode_report(struct wire_writer *w, const struct cmd_report *r)
+{
+	wire_put_map(w, r->type == CMD_PROGRESS ? 5 : r->type == CMD_COMPLETE ?
+	    6 : 3);
+	wire_put_str(w, "k");
+	wire_put_uint(w, (uint64_t)r->type);
+	wire_put_str(w, "wl");
+	wire_put_str(w, r->workload_id);
+	wire_put_str(w, "att");
+	wire_put_uint(w, r->attempt);
+	if (r->type == CMD_PROGRESS) {
+		wire_put_str(w, "prog");
+		wire_put_double(w, r->progress);
+		wire_put_str(w, "msg");
+		wire_put_str(w, r->message);
+	} else if (r->type == CMD_COMPLETE) {
+		wire_put_str(w, "out");
+		wire_put_uint(w, (uint64_t)r->outcome);
+		wire_put_str(w, "res");
+		wire_put_str(w, r->result_json);
+		wire_put_str(w, "err");
+		wire_put_str(w, r->error);
 	}
 }
 
@@ -369,9 +410,32 @@ cmd_encode_body(struct wire_writer *w, const struct cmd *c)
 		wire_put_str(w, "msg");
 		wire_put_str(w, c->message);
 		break;
+	case CMD_REPORT_BATCH:
+		wire_put_str(w, "wk");
+		wire_put_str(w, c->worker_id);
+		wire_put_str(w, "rep");
+		wire_put_array(w, (uint32_t)c->n_reports);
+		for (i = 0; i < c->n_reports; i++)
+			cmd_encode_report(w, &c->reports[i]);
+		break;
 	default:
 		break;
 	}
+}
+
+/* REPORT_BATCH: a worker, 1.. reports, each of a reportable kind. */
+static bool
+cmd_reports_valid(const struct cmd *c)
+{
+	size_t	 i;
+
+	if (c->worker_id == NULL || c->n_reports == 0 || c->reports == NULL)
+		return false;
+	for (i = 0; i < c->n_reports; i++)
+		if (!cmd_report_kind_ok(c->reports[i].type) ||
+		    (unsigned)c->reports[i].outcome >= OUTCOME__COUNT)
+			return false;
+	return true;
 }
 
 int
@@ -387,9 +451,12 @@ cmd_encode(const struct cmd *c, void **buf, size_t *len)
 		return ERR_INVAL;
 	if (c->n_workloads > CMD_MAX_ITEMS || c->n_placements > CMD_MAX_ITEMS ||
 	    c->n_running > CMD_MAX_ITEMS || c->n_heartbeats > CMD_MAX_ITEMS ||
-	    c->n_ids > CMD_MAX_ITEMS || c->data_len > UINT32_MAX)
+	    c->n_ids > CMD_MAX_ITEMS || c->n_reports > CMD_MAX_ITEMS ||
+	    c->data_len > UINT32_MAX)
 		return ERR_TOOBIG;
 	if (c->type == CMD_CANCEL_BATCH && (c->n_ids == 0 || c->ids == NULL))
+		return ERR_INVAL;
+	if (c->type == CMD_REPORT_BATCH && !cmd_reports_valid(c))
 		return ERR_INVAL;
 	if (c->type == CMD_CUSTOMER_UPDATE && (c->update_mask == 0 ||
 	    (c->update_mask & ~(uint32_t)CMD_UPDATE_KNOWN) != 0))
@@ -759,6 +826,53 @@ cmd_decode_ids(const struct wire_val *root, struct cmd *c)
 	return wire_field_strdup(root, "msg", &c->message);
 }
 
+/* REPORT_BATCH: the worker and 1..CMD_MAX_ITEMS reports. */
+static int
+cmd_decode_reports(const struct wire_val *root, struct cmd *c)
+{
+	const struct wire_val	*arr, *e;
+	struct cmd_report	*r;
+	unsigned		 kind, out;
+	uint32_t		 n, i;
+	int			 rc;
+
+	if ((rc = wire_field_str_req(root, "wk", &c->worker_id)) != 0 ||
+	    (rc = cmd_field_array(root, "rep", &arr, &n)) != 0)
+		return rc;
+	if (n == 0)
+		return ERR_PROTO;
+	if ((c->reports = calloc(n, sizeof *c->reports)) == NULL)
+		return ERR_NOMEM;
+	for (i = 0; i < n; i++) {
+		e = wire_array_at(arr, i);
+		/* Counted first: cmd_fini frees what a half-decoded one holds. */
+		r = &c->reports[c->n_reports++];
+		if (wire_val_type(e) != WIRE_MAP)
+			return ERR_PROTO;
+		if ((rc = cmd_field_enum(e, "k", CMD__END, &kind)) != 0 ||
+		    (rc = cmd_field_id(e, "wl", r->workload_id)) != 0 ||
+		    (rc = wire_field_u32(e, "att", &r->attempt)) != 0)
+			return rc;
+		r->type = (enum cmd_type)kind;
+		if (!cmd_report_kind_ok(r->type))
+			return ERR_PROTO;
+		if (r->type == CMD_PROGRESS) {
+			if ((rc = wire_field_double(e, "prog", &r->progress)) != 0 ||
+			    (rc = wire_field_strdup(e, "msg", &r->message)) != 0)
+				return rc;
+			if (!isfinite(r->progress))
+				return ERR_PROTO;
+		} else if (r->type == CMD_COMPLETE) {
+			if ((rc = cmd_field_enum(e, "out", OUTCOME__COUNT, &out)) != 0 ||
+			    (rc = wire_field_strdup(e, "res", &r->result_json)) != 0 ||
+			    (rc = wire_field_strdup(e, "err", &r->error)) != 0)
+				return rc;
+			r->outcome = (enum outcome)out;
+		}
+	}
+	return 0;
+}
+
 static int
 cmd_decode_body(const struct wire_val *root, struct cmd *c)
 {
@@ -820,6 +934,8 @@ cmd_decode_body(const struct wire_val *root, struct cmd *c)
 		return wire_field_u32(root, "lim", &c->preempt_limit);
 	case CMD_CANCEL_BATCH:
 		return cmd_decode_ids(root, c);
+	case CMD_REPORT_BATCH:
+		return cmd_decode_reports(root, c);
 	default:
 		return ERR_PROTO;
 	}

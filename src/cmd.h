@@ -38,6 +38,7 @@ enum cmd_type {
 	CMD_CANCEL_BATCH,		/* ids[] (each applied on its own), message */
 	CMD_WORKER_DRAIN,		/* worker_id, generation: takes no more work */
 	CMD_PREEMPT,			/* workload_id, attempt, preempt_limit */
+	CMD_REPORT_BATCH,		/* worker_id, reports[] (each applied on its own) */
 	CMD__END
 };
 
@@ -68,6 +69,19 @@ struct cmd_heartbeat {
 struct cmd_attempt {
 	char		 workload_id[MODEL_ID_LEN + 1];
 	uint32_t	 attempt;
+};
+
+/* One worker report in a REPORT_BATCH: applied exactly as the START,
+ * PROGRESS or COMPLETE command of the same fields would be. */
+struct cmd_report {
+	enum cmd_type		 type;		/* CMD_START, CMD_PROGRESS, CMD_COMPLETE */
+	char			 workload_id[MODEL_ID_LEN + 1];
+	uint32_t		 attempt;
+	double			 progress;	/* PROGRESS */
+	char			*message;	/* PROGRESS */
+	enum outcome		 outcome;	/* COMPLETE */
+	char			*result_json;	/* COMPLETE */
+	char			*error;		/* COMPLETE */
 };
 
 /* CMD_CUSTOMER_UPDATE: which fields of cmd.customer to apply. */
@@ -137,10 +151,13 @@ struct cmd {
 
 	char			(*ids)[MODEL_ID_LEN + 1]; /* CANCEL_BATCH */
 	size_t			 n_ids;
+
+	struct cmd_report	*reports;	/* REPORT_BATCH */
+	size_t			 n_reports;
 };
 
-/* At most this many workloads, placements, heartbeats or running attempts
- * in one command: a bound on what one log entry can make a node allocate. */
+/* At most this many workloads, placements, heartbeats, running attempts
+ * or reports in one command: a bound on what one log entry can make a node allocate. */
 #define CMD_MAX_ITEMS	10000
 
 /* Encodes c into a new malloc'd buffer.  0, ERR_NOMEM, ERR_INVAL (unknown

@@ -57,6 +57,8 @@ struct proposal {
 	bool			 done;
 	bool			 abandoned;	/* the waiter timed out; loop frees it */
 	pthread_cond_t		 cond;
+	coord_propose_cb	 cb;		/* asynchronous: called instead of a wait */
+	void			*cb_arg;
 	struct proposal		*next;		/* submit queue, then waiting list */
 };
 
@@ -121,6 +123,12 @@ struct coord {
 	/* Under mu, written by the apply thread. */
 	uint64_t		 applied_index;	/* last entry applied and committed */
 	struct proposal		*waiting;	/* committed, not yet applied */
+	struct proposal		*async_head;	/* finished, callback not yet run */
+	struct proposal		*async_tail;
+	pthread_cond_t		 async_cv;	/* async_head set, or async_stop */
+	bool			 async_stop;
+	pthread_t		 async_thread;	/* runs the callbacks */
+	bool			 async_started;
 	struct apply_result	*results;	/* ring of COORD_RESULTS_RING */
 
 	/* Loop thread only. */
@@ -220,17 +228,79 @@ proposal_free(struct proposal *p)
 	free(p);
 }
 
-/* Marks p finished and wakes (or frees) its waiter. Caller holds c->mu. */
+/* Marks p finished and wakes (or frees) its waiter; an asynchronous one
+ * goes to the callback thread.  Caller holds c->mu. */
 static void
-coord_proposal_finish_locked(struct proposal *p, int status, int result)
+coord_proposal_finish_locked(struct coord *c, struct proposal *p, int status,
+    int result)
 {
 	p->status = status;
 	p->result = result;
 	p->done = true;
-	if (p->abandoned)
+	if (p->cb != NULL) {
+		p->next = NULL;
+		if (c->async_tail != NULL)
+			c->async_tail->next = p;
+		else
+			c->async_head = p;
+		c->async_tail = p;
+		pthread_cond_signal(&c->async_cv);
+	} else if (p->abandoned)
 		proposal_free(p);
 	else
 		pthread_cond_signal(&p->cond);
+}
+
+/* The outcome of a finished proposal, as coord_propose returns it. */
+static int
+coord_verdict(int status, int result, struct errbuf *eb)
+{
+	if (status != 0) {
+		if (status == ERR_NOTLEADER)
+			return err_setf(eb, status, "this node is not the leader");
+		return err_setf(eb, status, "the command was not applied: %s",
+		    err_code_name(status));
+	}
+	if (result != 0)
+		return err_setf(eb, result, "rejected by the state machine: %s",
+		    err_code_name(result));
+	return 0;
+}
+
+/*
+ * The callback thread: asynchronous proposals are answered here, in the
+ * order they finished, so that neither the loop thread (libraft) nor the
+ * apply thread ever waits for a callback (which may send on the network).
+ * On stop it runs what is queued, then returns.
+ */
+static void *
+coord_async_main(void *arg)
+{
+	struct coord	*c = arg;
+	struct proposal	*list, *p;
+	struct errbuf	 eb;
+	int		 rc;
+
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		while (c->async_head == NULL && !c->async_stop)
+			pthread_cond_wait(&c->async_cv, &c->mu);
+		if (c->async_head == NULL)
+			break;
+		list = c->async_head;
+		c->async_head = c->async_tail = NULL;
+		pthread_mutex_unlock(&c->mu);
+		while ((p = list) != NULL) {
+			list = p->next;
+			errbuf_clear(&eb);
+			rc = coord_verdict(p->status, p->result, &eb);
+			p->cb(p->cb_arg, rc, &eb);
+			proposal_free(p);
+		}
+		pthread_mutex_lock(&c->mu);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
 }
 
 /* The FSM's verdict on entry index, from the ring. Caller holds mu. */
@@ -258,13 +328,13 @@ coord_proposal_done(void *arg, int status, uint64_t index)
 	p->buf = NULL;
 	pthread_mutex_lock(&c->mu);
 	if (status != 0)
-		coord_proposal_finish_locked(p, status, 0);
+		coord_proposal_finish_locked(c, p, status, 0);
 	else if (index <= c->applied_index) {
 		/* The apply thread got there first. */
 		if ((rc = coord_result_locked(c, index, &result)) != 0)
 			log_error("APPLYRESULT", "no result kept for entry %llu",
 			    (unsigned long long)index);
-		coord_proposal_finish_locked(p, rc, result);
+		coord_proposal_finish_locked(c, p, rc, result);
 	} else {
 		p->index = index;
 		p->next = c->waiting;
@@ -299,33 +369,36 @@ coord_loop_drain(struct coord *c)
 		if (rc != 0) {
 			p->buf = NULL;
 			pthread_mutex_lock(&c->mu);
-			coord_proposal_finish_locked(p, rc, 0);
+			coord_proposal_finish_locked(c, p, rc, 0);
 			pthread_mutex_unlock(&c->mu);
 		}
 	}
 }
 
-int
-coord_propose(struct coord *c, const struct cmd *cmd, struct errbuf *eb)
+/* A new proposal holding cmd's encoding, or NULL with eb set. */
+static struct proposal *
+coord_proposal_new(const struct cmd *cmd, struct errbuf *eb)
 {
 	struct proposal	*p;
-	struct timespec	 deadline;
-	uint64_t	 ns;
-	int		 rc, status, result;
+	int		 rc;
 
-	if ((p = calloc(1, sizeof *p)) == NULL)
-		return err_setf(eb, ERR_NOMEM, "out of memory");
+	if ((p = calloc(1, sizeof *p)) == NULL) {
+		err_setf(eb, ERR_NOMEM, "out of memory");
+		return NULL;
+	}
 	pthread_cond_init(&p->cond, NULL);
 	if ((rc = cmd_encode(cmd, &p->buf, &p->len)) != 0) {
 		proposal_free(p);
-		return err_setf(eb, rc, "cannot encode command");
+		err_setf(eb, rc, "cannot encode command");
+		return NULL;
 	}
+	return p;
+}
 
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	ns = (uint64_t)deadline.tv_nsec + (uint64_t)c->cfg.propose_timeout_ms * 1000000;
-	deadline.tv_sec += (time_t)(ns / 1000000000);
-	deadline.tv_nsec = (long)(ns % 1000000000);
-
+/* Queues p for the loop thread: 0, or ERR_SHUTDOWN (p freed). */
+static int
+coord_proposal_queue(struct coord *c, struct proposal *p, struct errbuf *eb)
+{
 	pthread_mutex_lock(&c->mu);
 	if (c->stopping) {
 		pthread_mutex_unlock(&c->mu);
@@ -339,6 +412,25 @@ coord_propose(struct coord *c, const struct cmd *cmd, struct errbuf *eb)
 	c->queue_tail = p;
 	pthread_mutex_unlock(&c->mu);
 	uv_async_send(&c->async);
+	return 0;
+}
+
+int
+coord_propose(struct coord *c, const struct cmd *cmd, struct errbuf *eb)
+{
+	struct proposal	*p;
+	struct timespec	 deadline;
+	uint64_t	 ns;
+	int		 rc, status, result;
+
+	if ((p = coord_proposal_new(cmd, eb)) == NULL)
+		return eb->code;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	ns = (uint64_t)deadline.tv_nsec + (uint64_t)c->cfg.propose_timeout_ms * 1000000;
+	deadline.tv_sec += (time_t)(ns / 1000000000);
+	deadline.tv_nsec = (long)(ns % 1000000000);
+	if ((rc = coord_proposal_queue(c, p, eb)) != 0)
+		return rc;
 
 	pthread_mutex_lock(&c->mu);
 	while (!p->done) {
@@ -355,17 +447,20 @@ coord_propose(struct coord *c, const struct cmd *cmd, struct errbuf *eb)
 	result = p->result;
 	pthread_mutex_unlock(&c->mu);
 	proposal_free(p);
+	return coord_verdict(status, result, eb);
+}
 
-	if (status != 0) {
-		if (status == ERR_NOTLEADER)
-			return err_setf(eb, status, "this node is not the leader");
-		return err_setf(eb, status, "the command was not applied: %s",
-		    err_code_name(status));
-	}
-	if (result != 0)
-		return err_setf(eb, result, "rejected by the state machine: %s",
-		    err_code_name(result));
-	return 0;
+int
+coord_propose_async(struct coord *c, const struct cmd *cmd, coord_propose_cb cb,
+    void *arg, struct errbuf *eb)
+{
+	struct proposal	*p;
+
+	if ((p = coord_proposal_new(cmd, eb)) == NULL)
+		return eb->code;
+	p->cb = cb;
+	p->cb_arg = arg;
+	return coord_proposal_queue(c, p, eb);
 }
 
 /* ---- the apply thread ---- */
@@ -403,7 +498,7 @@ coord_apply_publish(struct coord *c, const struct apply_result *done, size_t n,
 		if ((rc = coord_result_locked(c, p->index, &result)) != 0)
 			log_error("APPLYRESULT", "no result kept for entry %llu",
 			    (unsigned long long)p->index);
-		coord_proposal_finish_locked(p, rc, result);
+		coord_proposal_finish_locked(c, p, rc, result);
 	}
 	pthread_mutex_unlock(&c->mu);
 }
@@ -1175,6 +1270,7 @@ coord_open(struct coord **out, const struct coord_config *cfg, struct errbuf *eb
 	pthread_mutex_init(&c->aq_mu, NULL);
 	pthread_cond_init(&c->aq_cv, NULL);
 	pthread_cond_init(&c->aq_drained, NULL);
+	pthread_cond_init(&c->async_cv, NULL);
 	if ((c->results = calloc(COORD_RESULTS_RING, sizeof *c->results)) == NULL) {
 		free(c);
 		return err_setf(eb, ERR_NOMEM, "out of memory");
@@ -1246,6 +1342,12 @@ coord_open(struct coord **out, const struct coord_config *cfg, struct errbuf *eb
 	if ((rc = cluster_open(&c->cluster, &c->loop, &ccfg, &cfsm, eb)) != 0)
 		goto fail;
 	coord_apply_drain(c);
+	if (pthread_create(&c->async_thread, NULL, coord_async_main, c) != 0) {
+		rc = err_setf(eb, ERR_INTERNAL, "cannot start the callback thread");
+		goto fail;
+	}
+	c->async_started = true;
+	pthread_setname_np(c->async_thread, "niyanta-answer");
 
 	if ((rc = coord_workers_open(&cw, c, eb)) != 0)
 		goto fail;
@@ -1288,9 +1390,11 @@ coord_close(struct coord *c)
 	pthread_cond_broadcast(&c->duty_cv);
 	pthread_mutex_unlock(&c->mu);
 
-	/* Order matters: first everything that may be waiting on a proposal
-	 * (the duty thread, worker requests) finishes while the loop still
-	 * commits, then the loop stops. */
+	/* Order matters.  The duty thread goes first (it proposes and waits);
+	 * then the worker endpoint stops holding polls.  Then libraft and the
+	 * apply thread stop, and every proposal still open is finished, so
+	 * that each worker request in hand, waiting or asynchronous, has its
+	 * answer before the bus closes. */
 	if (c->duty_started)
 		pthread_join(c->duty_thread, NULL);
 	pthread_mutex_lock(&c->mu);
@@ -1298,9 +1402,6 @@ coord_close(struct coord *c)
 	c->workers = NULL;
 	pthread_mutex_unlock(&c->mu);
 	coord_workers_stop(cw);
-	bus_server_close(c->bus);
-	c->bus = NULL;
-	coord_workers_close(cw);
 
 	if (c->loop_started) {
 		uv_async_send(&c->async);
@@ -1334,16 +1435,26 @@ coord_close(struct coord *c)
 	pthread_mutex_lock(&c->mu);
 	for (p = c->queue_head; p != NULL; p = next) {
 		next = p->next;
-		coord_proposal_finish_locked(p, ERR_SHUTDOWN, 0);
+		coord_proposal_finish_locked(c, p, ERR_SHUTDOWN, 0);
 	}
 	c->queue_head = c->queue_tail = NULL;
 	/* Committed entries that were never applied (the loop stopped). */
 	for (p = c->waiting; p != NULL; p = next) {
 		next = p->next;
-		coord_proposal_finish_locked(p, ERR_SHUTDOWN, 0);
+		coord_proposal_finish_locked(c, p, ERR_SHUTDOWN, 0);
 	}
 	c->waiting = NULL;
+	c->async_stop = true;
+	pthread_cond_signal(&c->async_cv);
 	pthread_mutex_unlock(&c->mu);
+	if (c->async_started) {
+		pthread_join(c->async_thread, NULL);
+		c->async_started = false;
+	}
+
+	bus_server_close(c->bus);
+	c->bus = NULL;
+	coord_workers_close(cw);
 
 	fsm_close(c->fsm);
 	sched_report_free(c->sched_report);
@@ -1351,6 +1462,7 @@ coord_close(struct coord *c)
 	pthread_cond_destroy(&c->aq_drained);
 	pthread_cond_destroy(&c->aq_cv);
 	pthread_mutex_destroy(&c->aq_mu);
+	pthread_cond_destroy(&c->async_cv);
 	free(c->data_dir);
 	free(c->worker_listen);
 	free(c->raft_listen);

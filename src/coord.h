@@ -69,6 +69,19 @@ void	coord_close(struct coord *c);
  * loop thread. */
 int	coord_propose(struct coord *c, const struct cmd *cmd, struct errbuf *eb);
 
+/* How an asynchronous proposal ended: rc as coord_propose would have
+ * returned it, eb its message.  Called exactly once, on the coordinator's
+ * callback thread; it may reply on the network but must not wait for
+ * another proposal. */
+typedef void (*coord_propose_cb)(void *arg, int rc, const struct errbuf *eb);
+
+/* Proposes cmd and returns at once: 0 if cb will be called, or the error
+ * (ERR_SHUTDOWN, ERR_NOMEM, an encoding error) with cb never called.
+ * There is no timeout: every proposal ends, applied, refused by libraft
+ * (lost leadership), or failed at shutdown. */
+int	coord_propose_async(struct coord *c, const struct cmd *cmd,
+	    coord_propose_cb cb, void *arg, struct errbuf *eb);
+
 /* The state machine, for reads (thread-safe). Borrowed. */
 struct fsm *coord_fsm(struct coord *c);
 /* What the scheduler did (src/sched_report.h; thread-safe). Borrowed. */

@@ -3,7 +3,9 @@
  *
  * Requests arrive on the bus's threads.  Reports that change state (start,
  * progress, checkpoint, completion, registration) become commands and are
- * answered once applied.  Heartbeats are only noted in memory here; the
+ * answered once applied: START, PROGRESS and COMPLETE (alone, or batched
+ * in REPORTS) asynchronously, from the coordinator's callback thread, the
+ * rest by the request thread, which waits.  Heartbeats are only noted in memory here; the
  * duty thread commits them in batches (one log entry for the whole fleet),
  * and declares dead the workers that fall silent.
  *
@@ -561,9 +563,173 @@ cw_checkpoint_chunk_ok(struct coord_workers *cw, struct bus_call *call,
 	return true;
 }
 
-/* START, PROGRESS, CHECKPOINT, COMPLETE: one command each. */
+/* Reports on their way through the log: what the answer needs. */
+struct cw_pending_reports {
+	struct coord_workers	*cw;
+	struct bus_call		*call;
+	char			*worker_id;
+	bool			 single;	/* answer ACK (one report), not REPORTS_ACK */
+	size_t			 n;
+	struct wmsg_attempt	*attempts;
+	enum wmsg_type		*types;
+};
+
 static void
-cw_handle_report(struct coord_workers *cw, struct bus_call *call, const struct wmsg *req)
+cw_pending_reports_free(struct cw_pending_reports *pr)
+{
+	free(pr->worker_id);
+	free(pr->attempts);
+	free(pr->types);
+	free(pr);
+}
+
+/*
+ * The reports are applied (or not): answered from the coordinator's
+ * callback thread.  Each report in the batch stood alone in the state
+ * machine, so a fenced or finished one changed nothing; the answer tells
+ * the worker to stop every reported attempt that is no longer its own.
+ */
+static void
+cw_reports_done(void *arg, int rc, const struct errbuf *eb)
+{
+	struct cw_pending_reports	*pr = arg;
+	struct coord_workers		*cw = pr->cw;
+	struct wmsg			 r;
+	size_t				 i;
+
+	if (rc != 0) {
+		cw_reply_propose_error(pr->call, rc, eb);
+		cw_pending_reports_free(pr);
+		return;
+	}
+	memset(&r, 0, sizeof r);
+	r.type = pr->single ? WMSG_ACK : WMSG_REPORTS_ACK;
+	r.stop = xcalloc(pr->n, sizeof *r.stop);
+	for (i = 0; i < pr->n; i++) {
+		if (pr->types[i] == WMSG_START || pr->types[i] == WMSG_COMPLETE)
+			cw_forget_sent(cw, pr->worker_id, pr->attempts[i].workload_id);
+		/* A cancel may have been requested meanwhile; a completed
+		 * attempt needs no stop. */
+		if (pr->types[i] != WMSG_COMPLETE &&
+		    cw_attempt_stale(cw, pr->worker_id, pr->attempts[i].workload_id,
+		    pr->attempts[i].attempt))
+			r.stop[r.n_stop++] = pr->attempts[i];
+	}
+	if (pr->single)
+		r.stop_attempt = r.n_stop > 0;
+	bus_call_reply(pr->call, &r);
+	free(r.stop);
+	cw_pending_reports_free(pr);
+}
+
+static enum cmd_type
+cw_report_cmd_type(enum wmsg_type t)
+{
+	return t == WMSG_START ? CMD_START : t == WMSG_PROGRESS ? CMD_PROGRESS :
+	    CMD_COMPLETE;
+}
+
+/*
+ * START, PROGRESS and COMPLETE, alone or several in one REPORTS message,
+ * become one REPORT_BATCH command.  The request thread does not wait for
+ * it: the answer goes out when the entry is applied (cw_reports_done), so
+ * a thousand workers' reports need no thousand threads.
+ */
+static void
+cw_propose_reports(struct coord_workers *cw, struct bus_call *call,
+    const struct wmsg *req, const struct wmsg_report *reps, size_t n, bool single)
+{
+	struct cw_pending_reports	*pr;
+	struct errbuf			 eb = { 0 };
+	struct cmd			 cmd;
+	char				 actor[MODEL_NAME_MAX + 16];
+	size_t				 i;
+	int				 rc;
+
+	memset(&cmd, 0, sizeof cmd);
+	cmd.type = CMD_REPORT_BATCH;
+	cmd.now_ms = clock_wall_ms();
+	snprintf(actor, sizeof actor, "worker:%s", req->worker_id);
+	cmd.actor = actor;
+	cmd.worker_id = req->worker_id;
+	cmd.reports = xcalloc(n, sizeof *cmd.reports);
+	cmd.n_reports = n;
+	pr = xcalloc(1, sizeof *pr);
+	pr->cw = cw;
+	pr->call = call;
+	pr->worker_id = xstrdup(req->worker_id);
+	pr->single = single;
+	pr->n = n;
+	pr->attempts = xcalloc(n, sizeof *pr->attempts);
+	pr->types = xcalloc(n, sizeof *pr->types);
+	for (i = 0; i < n; i++) {
+		struct cmd_report	*r = &cmd.reports[i];
+
+		r->type = cw_report_cmd_type(reps[i].type);
+		memcpy(r->workload_id, reps[i].workload_id, sizeof r->workload_id);
+		r->attempt = reps[i].attempt;
+		r->progress = reps[i].progress;
+		r->message = reps[i].message;
+		r->outcome = (enum outcome)reps[i].outcome;
+		r->result_json = reps[i].result_json;
+		r->error = reps[i].error;
+		memcpy(pr->attempts[i].workload_id, reps[i].workload_id,
+		    sizeof pr->attempts[i].workload_id);
+		pr->attempts[i].attempt = reps[i].attempt;
+		pr->types[i] = reps[i].type;
+	}
+	rc = coord_propose_async(cw->coord, &cmd, cw_reports_done, pr, &eb);
+	free(cmd.reports);
+	if (rc != 0) {
+		cw_reply_propose_error(call, rc, &eb);
+		cw_pending_reports_free(pr);
+	}
+}
+
+/* True if every report names a well-formed workload and a known outcome;
+ * otherwise answers the request with ERR_PROTO. */
+static bool
+cw_reports_ok(struct bus_call *call, const struct wmsg_report *reps, size_t n)
+{
+	size_t	 i;
+
+	if (n == 0 || n > WMSG_REPORTS_MAX) {
+		cw_reply_error(call, ERR_PROTO, "REPORTS needs 1-1000 reports", false);
+		return false;
+	}
+	for (i = 0; i < n; i++) {
+		if (!model_id_valid(reps[i].workload_id)) {
+			cw_reply_error(call, ERR_PROTO, "malformed workload id", false);
+			return false;
+		}
+		if (reps[i].type != WMSG_START && reps[i].type != WMSG_PROGRESS &&
+		    reps[i].type != WMSG_COMPLETE) {
+			cw_reply_error(call, ERR_PROTO, "not a report", false);
+			return false;
+		}
+		if (reps[i].type == WMSG_COMPLETE &&
+		    (reps[i].outcome < 0 || reps[i].outcome >= OUTCOME__COUNT)) {
+			cw_reply_error(call, ERR_PROTO, "unknown outcome", false);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void
+cw_handle_reports(struct coord_workers *cw, struct bus_call *call, const struct wmsg *req)
+{
+	if (!cw_check_registration(cw, call, req) ||
+	    !cw_reports_ok(call, req->reports, req->n_reports))
+		return;
+	cw_touch(cw, req->worker_id, req->generation);
+	cw_propose_reports(cw, call, req, req->reports, req->n_reports, false);
+}
+
+/* CHECKPOINT: one chunk, one command, answered once applied. */
+static void
+cw_handle_checkpoint(struct coord_workers *cw, struct bus_call *call,
+    const struct wmsg *req)
 {
 	struct errbuf	 eb = { 0 };
 	struct cmd	 cmd;
@@ -577,65 +743,58 @@ cw_handle_report(struct coord_workers *cw, struct bus_call *call, const struct w
 		return;
 	}
 	cw_touch(cw, req->worker_id, req->generation);
-
-	switch (req->type) {
-	case WMSG_START:
-		cw_cmd_init(&cmd, CMD_START, req, actor, sizeof actor);
-		break;
-	case WMSG_PROGRESS:
-		cw_cmd_init(&cmd, CMD_PROGRESS, req, actor, sizeof actor);
-		cmd.progress = req->progress;
-		cmd.message = req->message;
-		break;
-	case WMSG_CHECKPOINT:
-		if (!cw_checkpoint_chunk_ok(cw, call, req))
-			return;
-		cw_cmd_init(&cmd, CMD_CHECKPOINT, req, actor, sizeof actor);
-		cmd.checkpoint_seq = req->checkpoint_seq;
-		cmd.data = req->blob;
-		cmd.data_len = req->blob_len;
-		cmd.raw_len = req->raw_len;
-		cmd.chunk_index = req->chunk_index;
-		cmd.chunk_count = req->chunk_count;
-		cmd.total_len = req->total_len;
-		memcpy(cmd.blob_hash, req->blob_hash, sizeof cmd.blob_hash);
-		cmd.checkpoint_keep = coord_config_get(cw->coord)->checkpoint_keep;
-		break;
-	case WMSG_COMPLETE:
-		if (req->outcome < 0 || req->outcome >= OUTCOME__COUNT) {
-			cw_reply_error(call, ERR_PROTO, "unknown outcome", false);
-			return;
-		}
-		cw_cmd_init(&cmd, CMD_COMPLETE, req, actor, sizeof actor);
-		cmd.outcome = (enum outcome)req->outcome;
-		cmd.result_json = req->result_json;
-		cmd.error = req->error;
-		break;
-	default:
-		cw_reply_error(call, ERR_PROTO, "unexpected message", false);
+	if (!cw_checkpoint_chunk_ok(cw, call, req))
 		return;
-	}
+	cw_cmd_init(&cmd, CMD_CHECKPOINT, req, actor, sizeof actor);
+	cmd.checkpoint_seq = req->checkpoint_seq;
+	cmd.data = req->blob;
+	cmd.data_len = req->blob_len;
+	cmd.raw_len = req->raw_len;
+	cmd.chunk_index = req->chunk_index;
+	cmd.chunk_count = req->chunk_count;
+	cmd.total_len = req->total_len;
+	memcpy(cmd.blob_hash, req->blob_hash, sizeof cmd.blob_hash);
+	cmd.checkpoint_keep = coord_config_get(cw->coord)->checkpoint_keep;
 	rc = coord_propose(cw->coord, &cmd, &eb);
 	switch (rc) {
 	case 0:
-		if (req->type == WMSG_START || req->type == WMSG_COMPLETE)
-			cw_forget_sent(cw, req->worker_id, req->workload_id);
 		/* A cancel may have been requested meanwhile. */
-		cw_reply_ack(call, req->type != WMSG_COMPLETE &&
-		    cw_attempt_stale(cw, req->worker_id, req->workload_id, req->attempt));
+		cw_reply_ack(call, cw_attempt_stale(cw, req->worker_id,
+		    req->workload_id, req->attempt));
 		break;
 	case ERR_STALE:
 	case ERR_NOTFOUND:
 	case ERR_CONFLICT:
 		/* Fenced: this attempt is not the worker's any more. */
-		if (req->type == WMSG_START || req->type == WMSG_COMPLETE)
-			cw_forget_sent(cw, req->worker_id, req->workload_id);
 		cw_reply_ack(call, true);
 		break;
 	default:
 		cw_reply_propose_error(call, rc, &eb);
 		break;
 	}
+}
+
+/* START, PROGRESS, COMPLETE sent on their own: a batch of one. */
+static void
+cw_handle_report(struct coord_workers *cw, struct bus_call *call, const struct wmsg *req)
+{
+	struct wmsg_report	 one;
+
+	if (!cw_check_registration(cw, call, req))
+		return;
+	memset(&one, 0, sizeof one);
+	one.type = req->type;
+	memcpy(one.workload_id, req->workload_id, sizeof one.workload_id);
+	one.attempt = req->attempt;
+	one.progress = req->progress;
+	one.message = req->message;
+	one.outcome = req->outcome;
+	one.result_json = req->result_json;
+	one.error = req->error;
+	if (!cw_reports_ok(call, &one, 1))
+		return;
+	cw_touch(cw, req->worker_id, req->generation);
+	cw_propose_reports(cw, call, req, &one, 1, true);
 }
 
 void
@@ -662,9 +821,14 @@ coord_workers_request(void *arg, struct bus_call *call, const struct wmsg *req)
 		break;
 	case WMSG_START:
 	case WMSG_PROGRESS:
-	case WMSG_CHECKPOINT:
 	case WMSG_COMPLETE:
 		cw_handle_report(cw, call, req);
+		break;
+	case WMSG_REPORTS:
+		cw_handle_reports(cw, call, req);
+		break;
+	case WMSG_CHECKPOINT:
+		cw_handle_checkpoint(cw, call, req);
 		break;
 	default:
 		cw_reply_error(call, ERR_PROTO, "not a request", false);

@@ -2559,6 +2559,84 @@ fsm_cmd_secret_set(struct fsm_ctx *x)
 	return fsm_audit(x, NULL, NULL, "secret", NULL, NULL, detail);
 }
 
+/* Applies one report of a REPORT_BATCH in a transaction of its own, with
+ * usage changes of its own, so that a rejected report (fenced, finished)
+ * leaves no trace while the others take effect. */
+static int
+fsm_report_one(struct fsm_ctx *x, const struct cmd_report *r)
+{
+	struct fsm_ctx	 y;
+	struct cmd	 sub;
+	size_t		 mark = x->f->n_ev, i;
+	int		 rc;
+
+	memset(&sub, 0, sizeof sub);
+	sub.type = r->type;
+	sub.now_ms = x->c->now_ms;
+	sub.actor = x->c->actor;
+	sub.request_id = x->c->request_id;
+	sub.worker_id = x->c->worker_id;
+	memcpy(sub.workload_id, r->workload_id, sizeof sub.workload_id);
+	sub.attempt = r->attempt;
+	sub.progress = r->progress;
+	sub.message = r->message;
+	sub.outcome = r->outcome;
+	sub.result_json = r->result_json;
+	sub.error = r->error;
+
+	y = *x;
+	y.c = &sub;
+	y.ud = NULL;
+	y.n_ud = 0;
+	if ((rc = kv_txn_begin(x->f->kv, x->txn, false, &y.txn, x->eb)) != 0)
+		return rc;
+	switch (r->type) {
+	case CMD_START:
+		rc = fsm_cmd_start(&y);
+		break;
+	case CMD_PROGRESS:
+		rc = fsm_cmd_progress(&y);
+		break;
+	case CMD_COMPLETE:
+		rc = fsm_cmd_complete(&y);
+		break;
+	default:
+		rc = err_setf(x->eb, ERR_INVAL, "report of kind %d", (int)r->type);
+		break;
+	}
+	for (i = 0; rc == 0 && i < y.n_ud; i++)
+		rc = fsm_usage_defer(x, y.ud[i].customer_id, (int)y.ud[i].pending,
+		    (int)y.ud[i].active);
+	fsm_usage_deltas_free(&y);
+	if (rc == 0) {
+		/* A failed commit ends the transaction too, and the node. */
+		if ((rc = kv_txn_commit(y.txn, x->eb)) == 0)
+			x->meta = y.meta;
+		return rc;
+	}
+	kv_txn_abort(y.txn);
+	fsm_event_truncate(x->f, mark);
+	if (!fsm_rejection(rc))
+		return rc;
+	errbuf_clear(x->eb);
+	return 0;
+}
+
+/* A worker's reports, in the order it sent them; each stands alone. */
+static int
+fsm_cmd_report_batch(struct fsm_ctx *x)
+{
+	size_t	 i;
+	int	 rc;
+
+	if (x->c->worker_id == NULL)
+		return err_setf(x->eb, ERR_INVAL, "report batch without a worker");
+	for (i = 0; i < x->c->n_reports; i++)
+		if ((rc = fsm_report_one(x, &x->c->reports[i])) != 0)
+			return rc;
+	return 0;
+}
+
 static int
 fsm_cmd_run(struct fsm_ctx *x)
 {
@@ -2603,6 +2681,8 @@ fsm_cmd_run(struct fsm_ctx *x)
 		return fsm_cmd_resume(x);
 	case CMD_CANCEL_BATCH:
 		return fsm_cmd_cancel_batch(x);
+	case CMD_REPORT_BATCH:
+		return fsm_cmd_report_batch(x);
 	default:
 		return err_setf(x->eb, ERR_INVAL, "unknown command %d",
 		    (int)x->c->type);

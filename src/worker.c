@@ -102,6 +102,16 @@ struct niyanta_ctx {
 	struct worker_job	*job;
 };
 
+/* One report waiting to go out in a REPORTS message (worker_report). */
+struct worker_report_req {
+	struct worker_report_req *next;
+	const struct wmsg_report *rep;		/* borrowed from the caller */
+	bool			 done;
+	int			 rc;		/* of the call that carried it */
+	struct errbuf		 eb;
+	struct wmsg		 reply;		/* ACK (stop flag) or the ERROR */
+};
+
 struct worker {
 	/* Configuration (owned copies). */
 	struct strlist		 urls;
@@ -140,6 +150,14 @@ struct worker {
 	bool			 poll_done;
 	struct wmsg_attempt	 recent[WORKER_RECENT_MAX];
 	size_t			 recent_n, recent_next;
+
+	/* Reports from the executor threads, combined: while one REPORTS
+	 * message is on its way, the reports that arrive wait and go in the
+	 * next one (guarded by rep_mu). */
+	pthread_mutex_t		 rep_mu;
+	pthread_cond_t		 rep_cv;	/* a REPORTS call finished */
+	struct worker_report_req *rep_head, *rep_tail;
+	bool			 rep_sending;
 
 	pthread_t		 control, poller;
 	bool			 control_started, poller_started;
@@ -324,6 +342,113 @@ worker_call(struct worker *w, struct wmsg *req, struct wmsg *reply,
 		pthread_mutex_unlock(&w->mu);
 	}
 	return rc;
+}
+
+/* True if the attempt is in list v of n. */
+static bool
+worker_attempt_listed(const struct wmsg_attempt *v, size_t n, const char *id,
+    uint32_t attempt)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].attempt == attempt && strcmp(v[i].workload_id, id) == 0)
+			return true;
+	return false;
+}
+
+/* Sends the n reports of list as one REPORTS message and gives each its
+ * own answer: the call's error, an ACK (stop if the reply lists it), or a
+ * copy of the ERROR reply. */
+static void
+worker_report_send(struct worker *w, struct worker_report_req *list, size_t n)
+{
+	struct worker_report_req	*q;
+	struct errbuf			 eb;
+	struct wmsg			 req, reply;
+	size_t				 i;
+	int				 rc;
+
+	memset(&req, 0, sizeof req);
+	req.type = WMSG_REPORTS;
+	req.reports = xcalloc(n, sizeof *req.reports);
+	for (q = list, i = 0; i < n; q = q->next, i++)
+		req.reports[i] = *q->rep;
+	req.n_reports = n;
+	errbuf_clear(&eb);
+	rc = worker_call(w, &req, &reply, WORKER_CALL_MS, &eb);
+	free(req.reports);
+	for (q = list, i = 0; i < n; q = q->next, i++) {
+		memset(&q->reply, 0, sizeof q->reply);
+		q->rc = rc;
+		q->eb = eb;
+		if (rc != 0)
+			continue;
+		q->reply.type = reply.type;
+		if (reply.type == WMSG_REPORTS_ACK) {
+			q->reply.type = WMSG_ACK;
+			q->reply.stop_attempt = worker_attempt_listed(reply.stop,
+			    reply.n_stop, q->rep->workload_id, q->rep->attempt);
+		} else if (reply.type == WMSG_ERROR) {
+			q->reply.err = reply.err;
+			q->reply.reregister = reply.reregister;
+			if (reply.message != NULL)
+				q->reply.message = xstrdup(reply.message);
+		}
+	}
+	if (rc == 0)
+		wmsg_fini(&reply);
+}
+
+/*
+ * Sends one START, PROGRESS or COMPLETE and waits for its answer, as
+ * worker_call would.  Reports from many executor threads are combined:
+ * the first caller with nobody sending sends everything queued (up to
+ * WMSG_REPORTS_MAX) in one REPORTS message, and the reports that arrive
+ * meanwhile go together in the next.  Alone, a report goes at once; under
+ * load, one message and one log entry carry many.
+ */
+static int
+worker_report(struct worker *w, const struct wmsg_report *rep, struct wmsg *reply,
+    struct errbuf *eb)
+{
+	struct worker_report_req	 me, *list, *q;
+	size_t				 n;
+
+	memset(&me, 0, sizeof me);
+	me.rep = rep;
+	pthread_mutex_lock(&w->rep_mu);
+	if (w->rep_tail != NULL)
+		w->rep_tail->next = &me;
+	else
+		w->rep_head = &me;
+	w->rep_tail = &me;
+	while (!me.done) {
+		if (w->rep_sending) {
+			pthread_cond_wait(&w->rep_cv, &w->rep_mu);
+			continue;
+		}
+		list = w->rep_head;
+		for (q = list, n = 1; n < WMSG_REPORTS_MAX && q->next != NULL; n++)
+			q = q->next;
+		w->rep_head = q->next;
+		if (w->rep_head == NULL)
+			w->rep_tail = NULL;
+		q->next = NULL;
+		w->rep_sending = true;
+		pthread_mutex_unlock(&w->rep_mu);
+		worker_report_send(w, list, n);
+		pthread_mutex_lock(&w->rep_mu);
+		for (q = list; q != NULL; q = q->next)
+			q->done = true;
+		w->rep_sending = false;
+		pthread_cond_broadcast(&w->rep_cv);
+	}
+	pthread_mutex_unlock(&w->rep_mu);
+	*reply = me.reply;
+	if (me.rc != 0)
+		*eb = me.eb;
+	return me.rc;
 }
 
 /* Snapshot of what this worker holds, for REGISTER and HEARTBEAT (mu held).
@@ -653,18 +778,19 @@ static int
 worker_job_start(struct worker *w, struct worker_job *job)
 {
 	struct errbuf	 eb;
-	struct wmsg	 req, reply;
+	struct wmsg_report	 rep;
+	struct wmsg	 reply;
 	uint64_t	 backoff = WORKER_BACKOFF_MIN_MS;
 	int		 rc, err;
 
 	for (;;) {
 		if (atomic_load(&job->stop) != WORKER_STOP_NONE)
 			return -1;
-		memset(&req, 0, sizeof req);
-		req.type = WMSG_START;
-		memcpy(req.workload_id, job->a.workload_id, sizeof req.workload_id);
-		req.attempt = job->a.attempt;
-		rc = worker_call(w, &req, &reply, WORKER_CALL_MS, &eb);
+		memset(&rep, 0, sizeof rep);
+		rep.type = WMSG_START;
+		memcpy(rep.workload_id, job->a.workload_id, sizeof rep.workload_id);
+		rep.attempt = job->a.attempt;
+		rc = worker_report(w, &rep, &reply, &eb);
 		if (rc == 0 && reply.type == WMSG_ACK) {
 			rc = reply.stop_attempt ? 0 : 1;
 			wmsg_fini(&reply);
@@ -707,7 +833,8 @@ worker_job_complete(struct worker *w, struct worker_job *job, int outcome,
     const char *result, const char *error)
 {
 	struct errbuf	 eb;
-	struct wmsg	 req, reply;
+	struct wmsg_report	 rep;
+	struct wmsg	 reply;
 	uint64_t	 backoff = WORKER_BACKOFF_MIN_MS;
 	int		 rc;
 
@@ -715,14 +842,14 @@ worker_job_complete(struct worker *w, struct worker_job *job, int outcome,
 	    job->a.attempt, worker_outcome_name(outcome),
 	    error != NULL ? ": " : "", error != NULL ? error : "");
 	for (;;) {
-		memset(&req, 0, sizeof req);
-		req.type = WMSG_COMPLETE;
-		memcpy(req.workload_id, job->a.workload_id, sizeof req.workload_id);
-		req.attempt = job->a.attempt;
-		req.outcome = outcome;
-		req.result_json = (char *)result;
-		req.error = (char *)error;
-		rc = worker_call(w, &req, &reply, WORKER_CALL_MS, &eb);
+		memset(&rep, 0, sizeof rep);
+		rep.type = WMSG_COMPLETE;
+		memcpy(rep.workload_id, job->a.workload_id, sizeof rep.workload_id);
+		rep.attempt = job->a.attempt;
+		rep.outcome = outcome;
+		rep.result_json = (char *)result;
+		rep.error = (char *)error;
+		rc = worker_report(w, &rep, &reply, &eb);
 		if (rc == 0 && reply.type == WMSG_ACK) {
 			wmsg_fini(&reply);
 			return;
@@ -774,17 +901,18 @@ static void
 worker_job_progress_send(struct worker *w, struct worker_job *job)
 {
 	struct errbuf	 eb;
-	struct wmsg	 req, reply;
+	struct wmsg_report	 rep;
+	struct wmsg	 reply;
 
-	memset(&req, 0, sizeof req);
-	req.type = WMSG_PROGRESS;
-	memcpy(req.workload_id, job->a.workload_id, sizeof req.workload_id);
-	req.attempt = job->a.attempt;
-	req.progress = job->progress;
-	req.message = job->progress_msg;
+	memset(&rep, 0, sizeof rep);
+	rep.type = WMSG_PROGRESS;
+	memcpy(rep.workload_id, job->a.workload_id, sizeof rep.workload_id);
+	rep.attempt = job->a.attempt;
+	rep.progress = job->progress;
+	rep.message = job->progress_msg;
 	job->progress_pending = false;
 	job->progress_sent_ms = clock_mono_ms();
-	if (worker_call(w, &req, &reply, WORKER_CALL_MS, &eb) != 0) {
+	if (worker_report(w, &rep, &reply, &eb) != 0) {
 		log_debug("PROGRESSFAIL", "%s#%" PRIu32 ": %s",
 		    job->a.workload_id, job->a.attempt, eb.msg);
 		return;
@@ -1218,6 +1346,8 @@ worker_open(struct worker **out, const struct worker_config *cfg,
 		goto nomem;
 	}
 	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&w->rep_mu, NULL);
+	pthread_cond_init(&w->rep_cv, NULL);
 	w->sync_init = true;
 
 	if ((rc = plugin_registry_new(&w->reg, eb)) != 0)
@@ -1374,6 +1504,8 @@ worker_close(struct worker *w)
 	if (w->sync_init) {
 		pthread_cond_destroy(&w->cv);
 		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->rep_cv);
+		pthread_mutex_destroy(&w->rep_mu);
 	}
 	strlist_fini(&w->urls);
 	free(w->token);

@@ -15,8 +15,11 @@
  * The simulated workers speak the worker protocol (net/wire_worker.h) over
  * nng req/rep as niyanta-worker does, each on a req0 socket of its own (one
  * TCP connection, as a real worker has) with one context per request in
- * flight: a control lane (REGISTER, HEARTBEAT), a poll lane, and one lane
- * per slot (START then COMPLETE, as a real worker's executor threads do).
+ * flight: a control lane (REGISTER, HEARTBEAT), a poll lane, a report lane,
+ * and one job lane per slot (START then COMPLETE, as a real worker's
+ * executor threads do).  A job lane does not send on its own: like
+ * niyanta-worker, the worker sends its jobs' reports in REPORTS messages,
+ * one in flight, those queued meanwhile in the next.
  * net/bus.h offers only a blocking call, and a thousand held polls would
  * need a thousand threads; so this file drives nng's aio itself.  An aio
  * callback (on nng's threads) only turns a sent request into a receive or
@@ -142,7 +145,7 @@ struct ba_table {
 	pthread_mutex_t	  locks[BA_STRIPES];	/* bucket % BA_STRIPES */
 };
 
-enum ba_lane_kind { BA_LANE_CONTROL, BA_LANE_POLL, BA_LANE_JOB };
+enum ba_lane_kind { BA_LANE_CONTROL, BA_LANE_POLL, BA_LANE_JOB, BA_LANE_REPORT };
 
 /* What a lane's aio is doing. */
 enum ba_io { BA_IO_IDLE, BA_IO_SEND, BA_IO_RECV };
@@ -175,8 +178,9 @@ struct ba_lane {
 	uint64_t		 backoff_ms;
 	bool			 sleeping;	/* a driver timer runs; driver's */
 	uint64_t		 timer_seq;	/* the current timer's number */
-	/* Job lanes. */
+	/* Job lanes: a job's requests travel in REPORTS on the report lane. */
 	enum ba_step		 step;
+	enum wmsg_type		 report;	/* START or COMPLETE, queued or sent */
 	char			 workload_id[WMSG_ID_LEN + 1];
 	uint32_t		 attempt;
 	bool			 dropped;	/* told to stop while working */
@@ -200,6 +204,12 @@ struct ba_worker {
 	bool			 poll_idle;	/* waits for a registration */
 	struct ba_lane		 control;
 	struct ba_lane		 poll;
+	struct ba_lane		 reports;	/* REPORTS: the jobs' STARTs, COMPLETEs */
+	struct ba_lane		**rq;		/* job lanes with a report to send */
+	size_t			 rq_n, rq_cap;
+	struct ba_lane		**rsent;	/* job lanes in the REPORTS in flight */
+	size_t			 rsent_n;
+	bool			 ranswering;	/* rsent being answered: hold sends */
 	struct ba_lane		*jobs;		/* one per slot */
 	size_t			 njobs;		/* initialised */
 	size_t			*free_jobs;	/* stack of free job lanes */
@@ -252,6 +262,7 @@ struct ba {
 	atomic_size_t		 started;	/* workloads START acknowledged */
 	atomic_size_t		 completed;	/* COMPLETE acknowledged */
 	atomic_long		 polls;
+	atomic_long		 report_msgs;	/* REPORTS messages sent */
 	atomic_long		 works;		/* WORK replies with assignments */
 	atomic_long		 assigned;	/* assignments received */
 	atomic_long		 dups;		/* copies of ones already taken */
@@ -741,20 +752,59 @@ ba_worker_stops(struct ba_worker *w, const struct wmsg_attempt *v, size_t n)
 		}
 }
 
+/* Sends the queued reports (up to WMSG_REPORTS_MAX) in one REPORTS
+ * message, unless one is in flight: then they go when it is answered, as
+ * niyanta-worker's executor threads combine theirs. */
+static void
+ba_reports_flush(struct ba_worker *w)
+{
+	struct ba_lane		*l = &w->reports, *j;
+	struct wmsg_report	*reps;
+	struct wmsg		 req;
+	size_t			 n, i;
+
+	if (w->rq_n == 0 || l->io != BA_IO_IDLE || l->sleeping || w->ranswering ||
+	    atomic_load(&w->b->stopping))
+		return;
+	n = w->rq_n < WMSG_REPORTS_MAX ? w->rq_n : WMSG_REPORTS_MAX;
+	reps = xcalloc(n, sizeof *reps);
+	w->rsent = xrealloc(w->rsent, n * sizeof *w->rsent);
+	for (i = 0; i < n; i++) {
+		j = w->rq[i];
+		w->rsent[i] = j;
+		reps[i].type = j->report;
+		memcpy(reps[i].workload_id, j->workload_id, sizeof reps[i].workload_id);
+		reps[i].attempt = j->attempt;
+		if (j->report == WMSG_COMPLETE) {
+			reps[i].outcome = OUTCOME_SUCCEEDED;
+			reps[i].result_json = "{}";
+		}
+	}
+	w->rsent_n = n;
+	memmove(w->rq, w->rq + n, (w->rq_n - n) * sizeof *w->rq);
+	w->rq_n -= n;
+	memset(&req, 0, sizeof req);
+	req.type = WMSG_REPORTS;
+	req.reports = reps;
+	req.n_reports = n;
+	atomic_fetch_add(&w->b->report_msgs, 1);
+	ba_lane_send(l, &req, BA_CALL_MS);
+	free(reps);
+}
+
+/* Queues job lane l's START or COMPLETE for the next REPORTS. */
 static void
 ba_job_send(struct ba_lane *l, enum wmsg_type type)
 {
-	struct wmsg	 req;
+	struct ba_worker	*w = l->w;
 
-	memset(&req, 0, sizeof req);
-	req.type = type;
-	memcpy(req.workload_id, l->workload_id, sizeof req.workload_id);
-	req.attempt = l->attempt;
-	if (type == WMSG_COMPLETE) {
-		req.outcome = OUTCOME_SUCCEEDED;
-		req.result_json = "{}";
+	l->report = type;
+	if (w->rq_n == w->rq_cap) {
+		w->rq_cap = w->rq_cap > 0 ? w->rq_cap * 2 : 16;
+		w->rq = xrealloc(w->rq, w->rq_cap * sizeof *w->rq);
 	}
-	ba_lane_send(l, &req, BA_CALL_MS);
+	w->rq[w->rq_n++] = l;
+	ba_reports_flush(w);
 }
 
 /* Gives queued assignments to free job lanes: START each. */
@@ -1060,6 +1110,58 @@ ba_job_done(struct ba_lane *l, enum wmsg_type sent, int rc,
 	ba_lane_backoff(l);
 }
 
+static void ba_job_done(struct ba_lane *, enum wmsg_type, int, const struct wmsg *);
+
+/* True if the attempt is in list v of n. */
+static bool
+ba_attempt_listed(const struct wmsg_attempt *v, size_t n, const char *id,
+    uint32_t attempt)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].attempt == attempt && strcmp(v[i].workload_id, id) == 0)
+			return true;
+	return false;
+}
+
+/* A REPORTS call finished: each job lane in it gets the answer its own
+ * START or COMPLETE would have had (ACK with its stop flag, or the error),
+ * then the reports queued meanwhile go out. */
+static void
+ba_reports_done(struct ba_lane *l, enum wmsg_type sent, int rc,
+    const struct wmsg *r)
+{
+	struct ba_worker	*w = l->w;
+	struct ba_lane		*j;
+	struct wmsg		 one;
+	size_t			 i;
+
+	if (sent == 0 || atomic_load(&w->b->stopping)) {
+		ba_reports_flush(w);	/* a pause ended */
+		return;
+	}
+	w->ranswering = true;
+	for (i = 0; i < w->rsent_n; i++) {
+		j = w->rsent[i];
+		j->reply_ms = l->reply_ms;
+		j->reply_us = l->reply_us;
+		j->gen = l->gen;
+		memset(&one, 0, sizeof one);
+		if (rc == 0 && r->type == WMSG_REPORTS_ACK) {
+			one.type = WMSG_ACK;
+			one.stop_attempt = ba_attempt_listed(r->stop, r->n_stop,
+			    j->workload_id, j->attempt);
+		} else if (rc == 0) {
+			one = *r;	/* the ERROR (or an unexpected reply), borrowed */
+		}
+		ba_job_done(j, j->report, rc, &one);
+	}
+	w->rsent_n = 0;
+	w->ranswering = false;
+	ba_reports_flush(w);
+}
+
 /* Runs l's handler: sent is the request that finished with rc and r, or
  * 0 for a pause that ended. */
 static void
@@ -1075,6 +1177,9 @@ ba_lane_done(struct ba_lane *l, enum wmsg_type sent, int rc,
 		break;
 	case BA_LANE_JOB:
 		ba_job_done(l, sent, rc, r);
+		break;
+	case BA_LANE_REPORT:
+		ba_reports_done(l, sent, rc, r);
 		break;
 	}
 }
@@ -1227,7 +1332,8 @@ ba_worker_open(struct ba *b, size_t i, struct errbuf *eb)
 		return err_setf(eb, ERR_IO, "worker %s: dial %s: %s", w->id,
 		    b->url, nng_strerror(rv));
 	if ((rc = ba_lane_init(&w->control, w, BA_LANE_CONTROL, eb)) != 0 ||
-	    (rc = ba_lane_init(&w->poll, w, BA_LANE_POLL, eb)) != 0)
+	    (rc = ba_lane_init(&w->poll, w, BA_LANE_POLL, eb)) != 0 ||
+	    (rc = ba_lane_init(&w->reports, w, BA_LANE_REPORT, eb)) != 0)
 		return rc;
 	w->jobs = xcalloc((size_t)b->o->slots, sizeof *w->jobs);
 	w->free_jobs = xcalloc((size_t)b->o->slots, sizeof *w->free_jobs);
@@ -1263,7 +1369,9 @@ ba_worker_lane(struct ba_worker *w, size_t k)
 		return &w->control;
 	if (k == 1)
 		return &w->poll;
-	return k - 2 < w->njobs ? &w->jobs[k - 2] : NULL;
+	if (k == 2)
+		return &w->reports;
+	return k - 3 < w->njobs ? &w->jobs[k - 3] : NULL;
 }
 
 static void *
@@ -1383,6 +1491,8 @@ ba_fleet_free(struct ba *b)
 		free(w->jobs);
 		free(w->free_jobs);
 		free(w->queue);
+		free(w->rq);
+		free(w->rsent);
 		tagset_fini(&w->tags);
 	}
 	for (i = 0; i < b->nthreads; i++) {
@@ -1905,6 +2015,7 @@ ba_print(const struct ba *b, const struct ba_result *r)
 		    "\"assignments_per_s\":%.1f,\"steady_assignments_per_s\":%.1f,"
 		    "\"submit_to_start_ms\":{\"p50\":%.0f,\"p99\":%.0f,"
 		    "\"max\":%.0f},\"polls\":%ld,\"work_replies\":%ld,"
+		    "\"reports_messages\":%ld,"
 		    "\"assignments\":%ld,\"duplicates\":%ld,\"fenced\":%ld,"
 		    "\"reregistered\":%ld,\"heartbeats\":%ld,\"failed_calls\":%ld,"
 		    "\"timeouts\":%ld,"
@@ -1916,6 +2027,7 @@ ba_print(const struct ba *b, const struct ba_result *r)
 		    r->started, r->completed, r->window_s, r->rate,
 		    r->steady_rate, r->lat_p50, r->lat_p99, r->lat_max,
 		    atomic_load(&b->polls), atomic_load(&b->works),
+		    atomic_load(&b->report_msgs),
 		    atomic_load(&b->assigned), atomic_load(&b->dups),
 		    atomic_load(&b->fenced), atomic_load(&b->reregs),
 		    atomic_load(&b->heartbeats), atomic_load(&b->errors),
@@ -1943,13 +2055,16 @@ ba_print(const struct ba *b, const struct ba_result *r)
 	    "acknowledgement) p50 %.0f ms, p99 %.0f ms, max %.0f ms\n",
 	    r->lat_p50, r->lat_p99, r->lat_max);
 	printf("assign: %zu COMPLETEs acknowledged; %ld polls, %ld WORK replies "
-	    "with %ld assignments (%.1f each), %ld duplicates, %ld fenced, "
+	    "with %ld assignments (%.1f each), %ld REPORTS messages (%.1f "
+	    "reports each), %ld duplicates, %ld fenced, "
 	    "%ld re-registrations, %ld heartbeats, %ld failed calls (%ld "
 	    "timed out)\n", r->completed,
 	    atomic_load(&b->polls), atomic_load(&b->works),
 	    atomic_load(&b->assigned), atomic_load(&b->works) > 0 ?
 	    (double)atomic_load(&b->assigned) / (double)atomic_load(&b->works) :
-	    0, atomic_load(&b->dups), atomic_load(&b->fenced),
+	    0, atomic_load(&b->report_msgs), atomic_load(&b->report_msgs) > 0 ?
+	    (double)(r->started + r->completed) /
+	    (double)atomic_load(&b->report_msgs) : 0, atomic_load(&b->dups), atomic_load(&b->fenced),
 	    atomic_load(&b->reregs), atomic_load(&b->heartbeats),
 	    atomic_load(&b->errors), atomic_load(&b->timeouts));
 	if (r->cpu_s > 0) {

@@ -205,6 +205,8 @@ BENCH_SYNOPSIS
 "             gpu=true, five regions, S slots, default 20), one long POLL\n"
 "             always in flight, START for each assignment (the\n"
 "             acknowledgement), COMPLETE (SUCCEEDED) at once or after D ms,\n"
+"             the STARTs and COMPLETEs of a worker combined in REPORTS\n"
+"             messages as niyanta-worker combines them,\n"
 "             HEARTBEAT at the interval the coordinator gives; T driver\n"
 "             threads (default 8) run them all.  Then submit N sleep\n"
 "             workloads (default 100000) to /v1/workloads/batch, 1000 a\n"

@@ -337,6 +337,17 @@ cmd_test_cmd_diff(const struct cmd *a, const struct cmd *b)
 	for (i = 0; i < a->n_ids; i++)
 		if (strcmp(a->ids[i], b->ids[i]) != 0)
 			return "ids";
+	CMP_VAL(a, b, n_reports);
+	for (i = 0; i < a->n_reports; i++) {
+		CMP_VAL(&a->reports[i], &b->reports[i], type);
+		CMP_MEM(&a->reports[i], &b->reports[i], workload_id);
+		CMP_VAL(&a->reports[i], &b->reports[i], attempt);
+		CMP_VAL(&a->reports[i], &b->reports[i], progress);
+		CMP_STR(&a->reports[i], &b->reports[i], message);
+		CMP_VAL(&a->reports[i], &b->reports[i], outcome);
+		CMP_STR(&a->reports[i], &b->reports[i], result_json);
+		CMP_STR(&a->reports[i], &b->reports[i], error);
+	}
 	return NULL;
 }
 
@@ -488,6 +499,25 @@ cmd_test_build(struct cmd *c, enum cmd_type t)
 		memcpy(c->ids[1], ID_B, MODEL_ID_LEN + 1);
 		memcpy(c->ids[2], ID_A, MODEL_ID_LEN + 1);
 		c->message = strdup("clean-up");
+		break;
+	case CMD_REPORT_BATCH:
+		c->worker_id = strdup("worker-4");
+		c->reports = calloc(3, sizeof *c->reports);
+		c->n_reports = 3;
+		c->reports[0].type = CMD_START;
+		memcpy(c->reports[0].workload_id, ID_A, MODEL_ID_LEN + 1);
+		c->reports[0].attempt = 1;
+		c->reports[1].type = CMD_PROGRESS;
+		memcpy(c->reports[1].workload_id, ID_B, MODEL_ID_LEN + 1);
+		c->reports[1].attempt = 2;
+		c->reports[1].progress = 12.25;
+		c->reports[1].message = strdup("an eighth");
+		c->reports[2].type = CMD_COMPLETE;
+		memcpy(c->reports[2].workload_id, ID_C, MODEL_ID_LEN + 1);
+		c->reports[2].attempt = UINT32_MAX;
+		c->reports[2].outcome = OUTCOME_CANCELLED;
+		c->reports[2].result_json = strdup("{}");
+		c->reports[2].error = strdup("stopped");
 		break;
 	default:
 		break;
@@ -1268,6 +1298,88 @@ cmd_test_bad_tenancy(void)
 		cmd_fini(&c);
 		free(buf);
 	}
+
+	/* REPORT_BATCH: a worker, 1.. reports of reportable kinds. */
+	w = cmd_test_hdr(CMD_REPORT_BATCH, 1);
+	wire_put_str(w, "rep");
+	wire_put_array(w, 1);
+	wire_put_map(w, 2);
+	wire_put_str(w, "k");
+	wire_put_uint(w, CMD_START);
+	wire_put_str(w, "wl");
+	wire_put_str(w, ID_A);
+	is_int(cmd_test_decode_writer(w), ERR_PROTO,
+	    "report_batch without a worker rejected");
+	w = cmd_test_hdr(CMD_REPORT_BATCH, 2);
+	wire_put_str(w, "wk");
+	wire_put_str(w, "w1");
+	wire_put_str(w, "rep");
+	wire_put_array(w, 0);
+	is_int(cmd_test_decode_writer(w), ERR_PROTO,
+	    "report_batch of 0 reports rejected");
+	w = cmd_test_hdr(CMD_REPORT_BATCH, 2);
+	wire_put_str(w, "wk");
+	wire_put_str(w, "w1");
+	wire_put_str(w, "rep");
+	wire_put_array(w, 1);
+	wire_put_map(w, 2);
+	wire_put_str(w, "k");
+	wire_put_uint(w, CMD_CANCEL);
+	wire_put_str(w, "wl");
+	wire_put_str(w, ID_A);
+	is_int(cmd_test_decode_writer(w), ERR_PROTO,
+	    "a cancel inside report_batch rejected");
+	w = cmd_test_hdr(CMD_REPORT_BATCH, 2);
+	wire_put_str(w, "wk");
+	wire_put_str(w, "w1");
+	wire_put_str(w, "rep");
+	wire_put_array(w, 2);
+	wire_put_map(w, 2);
+	wire_put_str(w, "k");
+	wire_put_uint(w, CMD_START);
+	wire_put_str(w, "wl");
+	wire_put_str(w, ID_A);
+	wire_put_map(w, 3);
+	wire_put_str(w, "k");
+	wire_put_uint(w, CMD_COMPLETE);
+	wire_put_str(w, "wl");
+	wire_put_str(w, ID_B);
+	wire_put_str(w, "res");
+	wire_put_str(w, "{}");
+	is_int(cmd_test_decode_writer(w), ERR_PROTO,
+	    "a complete without an outcome rejected, nothing leaked");
+	w = cmd_test_hdr(CMD_REPORT_BATCH, 2);
+	wire_put_str(w, "wk");
+	wire_put_str(w, "w1");
+	wire_put_str(w, "rep");
+	wire_put_array(w, 1);
+	wire_put_map(w, 4);
+	wire_put_str(w, "k");
+	wire_put_uint(w, CMD_PROGRESS);
+	wire_put_str(w, "wl");
+	wire_put_str(w, ID_A);
+	wire_put_str(w, "prog");
+	wire_put_double(w, NAN);
+	wire_put_str(w, "msg");
+	wire_put_str(w, "x");
+	is_int(cmd_test_decode_writer(w), ERR_PROTO,
+	    "a NaN progress inside report_batch rejected");
+	memset(&c, 0, sizeof c);
+	c.type = CMD_REPORT_BATCH;
+	c.worker_id = strdup("w1");
+	is_int(cmd_encode(&c, &buf, &len), ERR_INVAL, "encode refuses 0 reports");
+	c.reports = calloc(1, sizeof *c.reports);
+	c.n_reports = 1;
+	c.reports[0].type = CMD_ASSIGN;
+	memcpy(c.reports[0].workload_id, ID_A, MODEL_ID_LEN + 1);
+	is_int(cmd_encode(&c, &buf, &len), ERR_INVAL,
+	    "encode refuses an assign as a report");
+	c.reports[0].type = CMD_START;
+	free(c.worker_id);
+	c.worker_id = NULL;
+	is_int(cmd_encode(&c, &buf, &len), ERR_INVAL,
+	    "encode refuses reports without a worker");
+	cmd_fini(&c);
 }
 
 /* Takes w's bytes into *buf (caller frees) and parses them; NULL on error.
@@ -1638,7 +1750,7 @@ cmd_test_names(void)
 	    "progress", "checkpoint", "complete", "cancel", "worker_register",
 	    "worker_heartbeat_batch", "worker_dead", "key_create", "secret_set",
 	    "customer_create", "customer_update", "key_revoke", "pause", "resume",
-	    "cancel_batch", "worker_drain", "preempt" };
+	    "cancel_batch", "worker_drain", "preempt", "report_batch" };
 
 	for (i = 0; i < WL__COUNT; i++) {
 		is_str(wl_status_name((enum wl_status)i), statuses[i], "status name");

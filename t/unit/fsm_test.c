@@ -2567,6 +2567,94 @@ test_cancel_batch(void)
 	ok(counters_exact(F), "counters exact");
 }
 
+/* One REPORT_BATCH entry: several reports of one worker, each standing
+ * alone, so that a fenced one changes nothing while the rest apply. */
+static void
+test_report_batch(void)
+{
+	struct cmd_report	 r[5];
+	struct cmd		 c;
+	struct workload		 w;
+	uint64_t		 before, active0;
+
+	now += 1000;
+	is_int(reg("wr", "sleep", 4, "", NULL, 0), 0, "register wr");
+	is_int(submit_x(360, 4, "rb", TIER_FREE, NULL, 0, 0, 0), 0, "submit 360-363");
+	is_int(assign(360, "wr", 1), 0, "assign 360");
+	is_int(assign(361, "wr", 1), 0, "assign 361");
+	is_int(assign(362, "wr", 1), 0, "assign 362");
+	is_int(used("wr"), 3, "three slots used");
+	active0 = active_of("rb");
+
+	memset(r, 0, sizeof r);
+	r[0].type = CMD_START;		/* 360 starts */
+	memcpy(r[0].workload_id, ids[360], sizeof r[0].workload_id);
+	r[0].attempt = 1;
+	r[1].type = CMD_START;		/* 361 starts... */
+	memcpy(r[1].workload_id, ids[361], sizeof r[1].workload_id);
+	r[1].attempt = 1;
+	r[2].type = CMD_COMPLETE;	/* ...and ends in the same entry */
+	memcpy(r[2].workload_id, ids[361], sizeof r[2].workload_id);
+	r[2].attempt = 1;
+	r[2].outcome = OUTCOME_SUCCEEDED;
+	r[2].result_json = "{\"n\":361}";
+	r[3].type = CMD_START;		/* fenced: another attempt */
+	memcpy(r[3].workload_id, ids[362], sizeof r[3].workload_id);
+	r[3].attempt = 7;
+	r[4].type = CMD_PROGRESS;	/* 363 was never placed: refused */
+	memcpy(r[4].workload_id, ids[363], sizeof r[4].workload_id);
+	r[4].attempt = 1;
+	r[4].progress = 50;
+	memset(&c, 0, sizeof c);
+	c.type = CMD_REPORT_BATCH;
+	c.worker_id = "wr";
+	c.reports = r;
+	c.n_reports = 5;
+	before = idx;
+	is_int(run(&c), 0, "REPORT_BATCH with fenced reports: result 0");
+	is_int(idx, before + 1, "one log entry");
+	is_int(st(360), WL_RUNNING, "360 RUNNING");
+	w = wget(361);
+	ok(w.status == WL_COMPLETED && str_eq(w.result_json, "{\"n\":361}"),
+	    "361 started and COMPLETED in one entry, with its result");
+	workload_fini(&w);
+	w = wget(362);
+	ok(w.status == WL_SCHEDULED && w.attempt == 1,
+	    "362 untouched by the fenced START");
+	workload_fini(&w);
+	is_int(st(363), WL_PENDING, "363 untouched by the refused PROGRESS");
+	is_int(used("wr"), 2, "361's slot freed");
+	is_int(evcount(FSM_EV_FREED, NULL, "wr"), 1, "one FSM_EV_FREED");
+	is_int(active_of("rb"), active0 - 1, "active usage down by one");
+	ok(counters_exact(F), "counters exact");
+	{
+		struct audit_event	*a;
+		size_t			 n, i;
+		int			 done = 0;
+
+		is_int(fsm_audit_list(F, ids[361], 0, &a, &n), 0, "audit of 361");
+		for (i = 0; i < n; i++)
+			if (str_eq(a[i].to, "COMPLETED") &&
+			    str_eq(a[i].actor, "tester"))
+				done++;
+		audit_free(a, n);
+		is_int(done, 1, "its completion audited once");
+	}
+
+	/* A batch in which nothing applies changes nothing at all. */
+	mark();
+	r[0].attempt = 9;
+	c.reports = &r[0];
+	c.n_reports = 1;
+	is_int(run(&c), 0, "a batch of one fenced report: result 0");
+	is_int(nev, 0, "no events");
+	ok(unchanged(), "nothing changed");
+	c.worker_id = "someone-else";
+	r[0].attempt = 1;
+	is_int(run(&c), 0, "a report from the wrong worker: result 0");
+	ok(unchanged(), "nothing changed");
+}
+
 static void
 test_audit_query(void)
 {
@@ -3047,6 +3135,7 @@ main(void)
 	test_idempotency();
 	test_pause();
 	test_cancel_batch();
+	test_report_batch();
 	test_audit_query();
 	test_snapshot(dir2);
 	fsm_close(F);

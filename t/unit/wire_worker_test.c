@@ -149,6 +149,29 @@ fill(struct wmsg *m, enum wmsg_type t)
 		m->message = xstrdup("attempt 3 is stale");
 		m->reregister = true;
 		break;
+	case WMSG_REPORTS:
+		m->worker_id = xstrdup("w6");
+		m->generation = 9;
+		m->n_reports = 3;
+		m->reports = xcalloc(3, sizeof *m->reports);
+		m->reports[0].type = WMSG_START;
+		memcpy(m->reports[0].workload_id, ID_A, WMSG_ID_LEN + 1);
+		m->reports[0].attempt = 1;
+		m->reports[1].type = WMSG_PROGRESS;
+		memcpy(m->reports[1].workload_id, ID_B, WMSG_ID_LEN + 1);
+		m->reports[1].attempt = 2;
+		m->reports[1].progress = 99.5;
+		m->reports[1].message = xstrdup("nearly");
+		m->reports[2].type = WMSG_COMPLETE;
+		memcpy(m->reports[2].workload_id, ID_A, WMSG_ID_LEN + 1);
+		m->reports[2].attempt = 3;
+		m->reports[2].outcome = OUTCOME_FAILED;
+		m->reports[2].result_json = xstrdup("{\"n\":1}");
+		m->reports[2].error = xstrdup("exit 3");
+		break;
+	case WMSG_REPORTS_ACK:
+		fill_attempts(&m->stop, &m->n_stop, 3);
+		break;
 	case WMSG__END:
 		break;
 	}
@@ -178,6 +201,26 @@ attempts_eq(const struct wmsg_attempt *a, size_t na, const struct wmsg_attempt *
 }
 
 
+static bool
+reports_eq(const struct wmsg *a, const struct wmsg *b)
+{
+	const struct wmsg_report	*x, *y;
+	size_t				 i;
+
+	if (a->n_reports != b->n_reports)
+		return false;
+	for (i = 0; i < a->n_reports; i++) {
+		x = &a->reports[i];
+		y = &b->reports[i];
+		if (x->type != y->type || strcmp(x->workload_id, y->workload_id) != 0 ||
+		    x->attempt != y->attempt || x->progress != y->progress ||
+		    !str_eq(x->message, y->message) || x->outcome != y->outcome ||
+		    !str_eq(x->result_json, y->result_json) ||
+		    !str_eq(x->error, y->error))
+			return false;
+	}
+	return true;
+}
 
 static bool
 assignments_eq(const struct wmsg *a, const struct wmsg *b)
@@ -216,6 +259,7 @@ wmsg_eq(const struct wmsg *a, const struct wmsg *b)
 	    attempts_eq(a->running, a->n_running, b->running, b->n_running) &&
 	    a->free_slots == b->free_slots && a->heartbeat_ms == b->heartbeat_ms &&
 	    a->wait_ms == b->wait_ms && assignments_eq(a, b) &&
+	    reports_eq(a, b) &&
 	    attempts_eq(a->stop, a->n_stop, b->stop, b->n_stop) &&
 	    strcmp(a->workload_id, b->workload_id) == 0 &&
 	    a->attempt == b->attempt && a->progress == b->progress &&
@@ -437,6 +481,48 @@ test_strict(void)
 	    "empty checkpoint blob kept as present");
 	wmsg_fini(&d);
 	free(buf);
+	wmsg_fini(&m);
+
+	/* REPORTS: only reportable kinds, known outcomes, sane progress,
+	 * at most WMSG_REPORTS_MAX. */
+	fill(&m, WMSG_REPORTS);
+	m.reports[0].type = WMSG_CHECKPOINT;
+	wmsg_encode(&m, &buf, &len);
+	is_int(wmsg_decode(buf, len, &d), ERR_PROTO, "CHECKPOINT in REPORTS rejected");
+	free(buf);
+	m.reports[0].type = WMSG_START;
+	m.reports[2].outcome = OUTCOME__COUNT;
+	wmsg_encode(&m, &buf, &len);
+	is_int(wmsg_decode(buf, len, &d), ERR_PROTO,
+	    "unknown outcome in REPORTS rejected");
+	free(buf);
+	m.reports[2].outcome = OUTCOME_SUCCEEDED;
+	m.reports[1].progress = -1;
+	wmsg_encode(&m, &buf, &len);
+	is_int(wmsg_decode(buf, len, &d), ERR_PROTO,
+	    "negative progress in REPORTS rejected");
+	free(buf);
+	m.reports[1].progress = 1;
+	m.reports[1].workload_id[3] = '\0';
+	wmsg_encode(&m, &buf, &len);
+	is_int(wmsg_decode(buf, len, &d), ERR_PROTO, "short id in REPORTS rejected");
+	free(buf);
+	wmsg_fini(&m);
+	fill(&m, WMSG_REPORTS);
+	m.reports = xrealloc(m.reports, (WMSG_REPORTS_MAX + 1) * sizeof *m.reports);
+	for (i = 3; i <= WMSG_REPORTS_MAX; i++) {
+		memset(&m.reports[i], 0, sizeof m.reports[i]);
+		m.reports[i].type = WMSG_START;
+		memcpy(m.reports[i].workload_id, ID_B, WMSG_ID_LEN + 1);
+	}
+	m.n_reports = WMSG_REPORTS_MAX;
+	ok(wmsg_encode(&m, &buf, &len) == 0 && wmsg_decode(buf, len, &d) == 0 &&
+	    d.n_reports == WMSG_REPORTS_MAX, "1,000 reports accepted");
+	wmsg_fini(&d);
+	free(buf);
+	m.n_reports = WMSG_REPORTS_MAX + 1;
+	is_int(wmsg_encode(&m, &buf, &len), ERR_TOOBIG,
+	    "1,001 reports refused by the encoder");
 	wmsg_fini(&m);
 
 	/* Array bounds: 10,000 entries pass, 10,001 do not. */
