@@ -166,7 +166,7 @@ coord_config_defaults(struct coord_config *cfg)
 	cfg->worker_heartbeat_ms = 2000;
 	cfg->worker_dead_ms = 10000;
 	cfg->sched_interval_ms = 500;
-	cfg->sched_batch = 1024;
+	cfg->sched_batch = 4096;
 	cfg->poll_wait_ms = 5000;
 	cfg->worker_threads = 64;
 	cfg->propose_timeout_ms = 10000;
@@ -913,6 +913,47 @@ coord_held_add(struct coord_held **v, size_t *n, struct workload *w,
 	return 0;
 }
 
+/* True if some workload the pass left for lack of room may preempt. */
+static bool
+coord_preempt_wanted(const struct coord *c, const struct workload *pending,
+    const struct sched_result *res, size_t n_pending)
+{
+	size_t	 i;
+
+	if (!c->cfg.preempt.enabled)
+		return false;
+	for (i = 0; i < n_pending; i++)
+		if ((res[i].reason == SCHED_FULL || res[i].reason == SCHED_RESOURCES) &&
+		    pending[i].tier >= c->cfg.preempt.min_preemptor)
+			return true;
+	return false;
+}
+
+/* The RUNNING workloads of the pass's workers, each with the index of its
+ * worker: the candidates to yield.  Read from the store, and only when a
+ * preemption may happen. */
+static size_t
+coord_running_read(struct coord *c, const struct sched_worker *sw, size_t n_sw,
+    struct coord_held **held)
+{
+	struct workload	*on = NULL;
+	size_t		 i, j, n_on, n_held = 0;
+
+	*held = NULL;
+	for (i = 0; i < n_sw; i++) {
+		if (sw[i].used == 0 ||
+		    fsm_worker_workloads(c->fsm, sw[i].rec->id, &on, &n_on) != 0)
+			continue;
+		for (j = 0; j < n_on; j++)
+			if (on[j].status != WL_RUNNING ||
+			    coord_held_add(held, &n_held, &on[j], i) != 0)
+				workload_fini(&on[j]);
+		free(on);
+		on = NULL;
+	}
+	return n_held;
+}
+
 /*
  * Preemption: for each workload the pass could not place for lack of room
  * (in queue order, so the most urgent first), asks preempt_pick for a
@@ -925,18 +966,19 @@ coord_held_add(struct coord_held **v, size_t *n, struct workload *w,
 static void
 coord_duty_preempt(struct coord *c, const struct workload *pending,
     const struct sched_result *res, size_t n_pending,
-    const struct sched_worker *sw, size_t n_sw, const struct coord_held *held,
-    size_t n_held)
+    const struct sched_worker *sw, size_t n_sw)
 {
-	struct preempt_candidate	*cands;
+	struct preempt_candidate	*cands = NULL;
+	struct coord_held		*held = NULL;
 	struct errbuf			 eb = { 0 };
 	struct cmd			 cmd;
-	size_t				 i, j, k, done = 0;
+	size_t				 i, j, k, done = 0, n_held = 0;
 	int				 rc;
 
-	if (!c->cfg.preempt.enabled || n_held == 0 ||
+	if (!coord_preempt_wanted(c, pending, res, n_pending) ||
+	    (n_held = coord_running_read(c, sw, n_sw, &held)) == 0 ||
 	    (cands = calloc(n_held, sizeof *cands)) == NULL)
-		return;
+		goto out;
 	for (k = 0; k < n_held; k++) {
 		cands[k].w = &held[k].w;
 		cands[k].worker = held[k].worker;
@@ -970,7 +1012,11 @@ coord_duty_preempt(struct coord *c, const struct workload *pending,
 			    eb.msg);
 		done++;
 	}
+out:
 	free(cands);
+	for (k = 0; held != NULL && k < n_held; k++)
+		workload_fini(&held[k].w);
+	free(held);
 }
 
 /* Takes what a held workload asked for out of a worker's free resources
@@ -991,18 +1037,17 @@ static size_t
 coord_duty_schedule(struct coord *c, bool woken)
 {
 	struct errbuf		 eb = { 0 };
-	struct workload		*pending = NULL, *on = NULL;
+	struct workload		*pending = NULL;
+	struct resources	 requested;
 	struct worker_rec	*recs = NULL;
 	struct sched_worker	*sw = NULL;
 	struct sched_result	*res = NULL;
 	struct sched_quota	*quotas = NULL;
 	struct customer		*custs = NULL;
 	struct cmd		 cmd;
-	size_t			 n_pending = 0, n_recs = 0, n_sw = 0, n_on, i, j, placed = 0, k;
+	size_t			 n_pending = 0, n_recs = 0, n_sw = 0, i, placed = 0, k;
 	size_t			 free_slots = 0, window, n_quotas, n_custs = 0;
 	struct sched_opts	 opts;
-	struct coord_held	*held = NULL;
-	size_t			 n_held = 0;
 	uint64_t		 t0 = clock_mono_us();
 	int			 rc;
 
@@ -1031,21 +1076,12 @@ coord_duty_schedule(struct coord *c, bool woken)
 		sw[n_sw].rec = &recs[i];
 		sw[n_sw].used = recs[i].used;
 		sw[n_sw].free = recs[i].offered;
-		if (recs[i].used > 0 &&
-		    fsm_worker_workloads(c->fsm, recs[i].id, &on, &n_on) == 0) {
-			for (j = 0; j < n_on; j++) {
-				if (!strlist_contains(&sw[n_sw].running_types, on[j].type))
-					strlist_add(&sw[n_sw].running_types, on[j].type);
-				coord_resources_take(&sw[n_sw].free, &on[j].requests);
-				/* The running ones may make room for a higher
-				 * tier (kept for coord_duty_preempt). */
-				if (on[j].status == WL_RUNNING &&
-				    coord_held_add(&held, &n_held, &on[j], n_sw) == 0)
-					continue;
-				workload_fini(&on[j]);
-			}
-			free(on);
-			on = NULL;
+		/* What runs there and what it asked for, from the state
+		 * machine's memory: no workload is read. */
+		if (recs[i].used > 0) {
+			fsm_worker_holdings(c->fsm, recs[i].id,
+			    &sw[n_sw].running_types, &requested);
+			coord_resources_take(&sw[n_sw].free, &requested);
 		}
 		n_sw++;
 	}
@@ -1076,7 +1112,7 @@ coord_duty_schedule(struct coord *c, bool woken)
 	}
 	sched_report_pass(c->sched_report, pending, res, n_pending,
 	    clock_mono_us() - t0, clock_wall_ms());
-	coord_duty_preempt(c, pending, res, n_pending, sw, n_sw, held, n_held);
+	coord_duty_preempt(c, pending, res, n_pending, sw, n_sw);
 	if (placed == 0)
 		goto out;
 
@@ -1102,9 +1138,6 @@ coord_duty_schedule(struct coord *c, bool woken)
 	} else
 		log_debug("SCHEDASSIGN", "assigned %zu of %zu pending", k, n_pending);
 out:
-	for (i = 0; i < n_held; i++)
-		workload_fini(&held[i].w);
-	free(held);
 	free(quotas);
 	for (i = 0; i < n_custs; i++)
 		customer_fini(&custs[i]);

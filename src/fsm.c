@@ -55,6 +55,7 @@
  * fsm_restore takes it in write mode while it swaps the environment file.
  */
 #include "src/fsm.h"
+#include "src/holdings.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -121,6 +122,7 @@ struct fsm {
 	struct fsm_event	*ev;		/* events since the last take */
 	size_t			 n_ev;
 	size_t			 cap_ev;
+	struct holdings		*holdings;	/* what each worker holds, in memory */
 };
 
 /* What one command's application sees. */
@@ -132,6 +134,18 @@ struct fsm_ctx {
 	struct errbuf		*eb;
 	struct fsm_usage_delta	*ud;		/* usage changes, written once at the end */
 	size_t			 n_ud;
+	struct fsm_hold_delta	*hd;		/* holdings changes, made on commit */
+	size_t			 n_hd;
+};
+
+/* A workload starting (sign +1) or ending (-1) its hold on a worker's
+ * slot: given to f->holdings only once the command's transaction commits,
+ * so that a rejected command leaves the in-memory view as it was. */
+struct fsm_hold_delta {
+	char			*worker_id;	/* owned */
+	char			*type;		/* owned */
+	struct resources	 req;
+	int			 sign;
 };
 
 /* A change to one customer's usage counters, summed over a command: a
@@ -664,6 +678,82 @@ fsm_usage_deltas_free(struct fsm_ctx *x)
 	x->n_ud = 0;
 }
 
+/* ---- holdings ---- */
+
+/* Notes that w starts (sign +1) or ends (-1) holding its worker's slot. */
+static int
+fsm_hold_defer(struct fsm_ctx *x, const struct workload *w, int sign)
+{
+	struct fsm_hold_delta	*v, *d;
+
+	if (w->type == NULL)
+		return 0;
+	if ((v = realloc(x->hd, (x->n_hd + 1) * sizeof *v)) == NULL)
+		return err_setf(x->eb, ERR_NOMEM, "holdings: out of memory");
+	x->hd = v;
+	d = &v[x->n_hd];
+	d->req = w->requests;
+	d->sign = sign;
+	if ((d->worker_id = strdup(w->worker_id)) == NULL ||
+	    (d->type = strdup(w->type)) == NULL) {
+		free(d->worker_id);
+		return err_setf(x->eb, ERR_NOMEM, "holdings: out of memory");
+	}
+	x->n_hd++;
+	return 0;
+}
+
+static void
+fsm_hold_deltas_free(struct fsm_ctx *x)
+{
+	size_t	 i;
+
+	for (i = 0; i < x->n_hd; i++) {
+		free(x->hd[i].worker_id);
+		free(x->hd[i].type);
+	}
+	free(x->hd);
+	x->hd = NULL;
+	x->n_hd = 0;
+}
+
+/* The command committed: its holdings changes take effect. */
+static int
+fsm_hold_deltas_apply(struct fsm_ctx *x)
+{
+	const struct fsm_hold_delta	*d;
+	size_t				 i;
+	int				 rc = 0;
+
+	for (i = 0; i < x->n_hd && rc == 0; i++) {
+		d = &x->hd[i];
+		rc = holdings_change(x->f->holdings, d->worker_id, d->type, &d->req,
+		    d->sign);
+	}
+	fsm_hold_deltas_free(x);
+	return rc;
+}
+
+/* A nested command committed into its parent: its changes join the
+ * parent's, in order. */
+static int
+fsm_hold_deltas_move(struct fsm_ctx *to, struct fsm_ctx *from)
+{
+	struct fsm_hold_delta	*v;
+
+	if (from->n_hd == 0)
+		return 0;
+	if ((v = realloc(to->hd, (to->n_hd + from->n_hd) * sizeof *v)) == NULL)
+		return err_setf(to->eb, ERR_NOMEM, "holdings: out of memory");
+	memcpy(v + to->n_hd, from->hd, from->n_hd * sizeof *v);
+	to->hd = v;
+	to->n_hd += from->n_hd;
+	free(from->hd);
+	from->hd = NULL;
+	from->n_hd = 0;
+	return 0;
+}
+
 /* ---- events ---- */
 
 static int
@@ -840,7 +930,8 @@ fsm_wl_index(struct fsm_ctx *x, const struct workload *w, bool add)
 		fsm_key_str(&k, w->worker_id);
 		fsm_key_u8(&k, 0);
 		fsm_key_bytes(&k, w->id, MODEL_ID_LEN);
-		if ((rc = fsm_idx(x, KV_DB_BY_WORKER, &k, add, "", 0)) != 0)
+		if ((rc = fsm_idx(x, KV_DB_BY_WORKER, &k, add, "", 0)) != 0 ||
+		    (rc = fsm_hold_defer(x, w, add ? 1 : -1)) != 0)
 			return rc;
 	}
 	if (w->status == WL_PENDING || wl_status_holds_slot(w->status)) {
@@ -2588,6 +2679,8 @@ fsm_report_one(struct fsm_ctx *x, const struct cmd_report *r)
 	y.c = &sub;
 	y.ud = NULL;
 	y.n_ud = 0;
+	y.hd = NULL;
+	y.n_hd = 0;
 	if ((rc = kv_txn_begin(x->f->kv, x->txn, false, &y.txn, x->eb)) != 0)
 		return rc;
 	switch (r->type) {
@@ -2608,12 +2701,16 @@ fsm_report_one(struct fsm_ctx *x, const struct cmd_report *r)
 		rc = fsm_usage_defer(x, y.ud[i].customer_id, (int)y.ud[i].pending,
 		    (int)y.ud[i].active);
 	fsm_usage_deltas_free(&y);
+	if (rc == 0)
+		rc = fsm_hold_deltas_move(x, &y);
 	if (rc == 0) {
 		/* A failed commit ends the transaction too, and the node. */
 		if ((rc = kv_txn_commit(y.txn, x->eb)) == 0)
 			x->meta = y.meta;
+		fsm_hold_deltas_free(&y);
 		return rc;
 	}
+	fsm_hold_deltas_free(&y);
 	kv_txn_abort(y.txn);
 	fsm_event_truncate(x->f, mark);
 	if (!fsm_rejection(rc))
@@ -2766,6 +2863,10 @@ fsm_open(struct fsm **out, const char *dir, uint64_t map_size, struct errbuf *eb
 	}
 	if ((rc = kv_open(&f->kv, f->path, f->map_size, eb)) != 0)
 		goto fail;
+	if (holdings_new(&f->holdings) != 0) {
+		rc = err_setf(eb, ERR_NOMEM, "fsm: out of memory");
+		goto fail;
+	}
 	*out = f;
 	return 0;
 fail:
@@ -2789,6 +2890,7 @@ fsm_close(struct fsm *f)
 		kv_close(f->kv);
 	}
 	fsm_events_free(f->ev, f->n_ev);
+	holdings_free(f->holdings);
 	if (f->lock_init)
 		pthread_rwlock_destroy(&f->lock);
 	free(f->dir);
@@ -2847,12 +2949,18 @@ fsm_apply(struct fsm *f, uint64_t index, const void *buf, size_t len, int *resul
 	fsm_usage_deltas_free(&x);
 	if (rc == 0) {
 		if ((rc = kv_txn_commit(x.txn, &eb)) != 0) {
+			fsm_hold_deltas_free(&x);
 			fsm_event_truncate(f, mark);
 			cmd_fini(&c);
 			return fsm_fail(f, rc, &eb);
 		}
 		f->meta = x.meta;
+		if ((rc = fsm_hold_deltas_apply(&x)) != 0) {
+			cmd_fini(&c);
+			return fsm_fail(f, rc, &eb);
+		}
 	} else {
+		fsm_hold_deltas_free(&x);
 		kv_txn_abort(x.txn);
 		fsm_event_truncate(f, mark);
 		if (!fsm_rejection(rc)) {
@@ -3209,6 +3317,52 @@ fsm_snap_check(struct fsm *f, struct fsm_meta *m, uint64_t *applied,
 	return rc;
 }
 
+/* After a snapshot replaced the store: the holdings from its by-worker
+ * index, each workload read once.  Caller holds the write lock. */
+static int
+fsm_holdings_rebuild(struct fsm *f, struct errbuf *eb)
+{
+	struct kv_cursor	*cur = NULL;
+	struct kv_txn		*t = NULL;
+	struct workload		 w;
+	struct kv_val		 k;
+	char			 id[MODEL_ID_LEN + 1];
+	int			 rc;
+
+	holdings_clear(f->holdings);
+	if ((rc = kv_txn_begin(f->kv, NULL, true, &t, eb)) != 0)
+		return rc;
+	if ((rc = kv_cursor_open(t, KV_DB_BY_WORKER, &cur, eb)) != 0)
+		goto out;
+	for (rc = kv_cursor_first(cur, &k, NULL); rc == 0;
+	    rc = kv_cursor_next(cur, &k, NULL)) {
+		/* worker id, NUL, workload id */
+		if (k.len <= MODEL_ID_LEN + 1) {
+			rc = err_setf(eb, ERR_CORRUPT, "by-worker key of %zu bytes",
+			    k.len);
+			goto out;
+		}
+		memcpy(id, (const char *)k.data + k.len - MODEL_ID_LEN, MODEL_ID_LEN);
+		id[MODEL_ID_LEN] = '\0';
+		if ((rc = fsm_wl_read(t, id, &w, eb)) != 0)
+			goto out;
+		rc = wl_status_holds_slot(w.status) && w.worker_id != NULL &&
+		    w.type != NULL ? holdings_change(f->holdings, w.worker_id,
+		    w.type, &w.requests, 1) : 0;
+		workload_fini(&w);
+		if (rc != 0) {
+			err_setf(eb, rc, "holdings: out of memory");
+			goto out;
+		}
+	}
+	if (rc == ERR_NOTFOUND)
+		rc = 0;
+out:
+	kv_cursor_close(cur);
+	kv_txn_abort(t);
+	return rc;
+}
+
 int
 fsm_restore(struct fsm *f, const void *buf, size_t len, struct errbuf *eb)
 {
@@ -3259,8 +3413,9 @@ fsm_restore(struct fsm *f, const void *buf, size_t len, struct errbuf *eb)
 	unlink(f->old_path);
 	f->meta = m;
 	atomic_store(&f->applied, applied);
+	rc = fsm_holdings_rebuild(f, eb);
 	pthread_rwlock_unlock(&f->lock);
-	return 0;
+	return rc;
 
 reopen_old:
 	/* The old file is back in place: reopen it as it was. */
@@ -4518,4 +4673,11 @@ fsm_idempotency_get(struct fsm *f, const char *customer_id, const char *key,
 	}
 	fsm_read_end(f, t);
 	return rc;
+}
+
+unsigned
+fsm_worker_holdings(struct fsm *f, const char *worker_id, struct strlist *types,
+    struct resources *requested)
+{
+	return holdings_get(f->holdings, worker_id, types, requested);
 }

@@ -78,6 +78,14 @@ int	fsm_restore(struct fsm *f, const void *buf, size_t len, struct errbuf *eb);
 /* ---- reads (any thread) ---- */
 
 int	fsm_workload_get(struct fsm *f, const char *id, struct workload *out);
+/* What holds worker_id's slots (SCHEDULED, RUNNING, PAUSING), from the
+ * state machine's in-memory view (src/holdings.h), read without touching
+ * the store: their types are appended to *types (each once), their summed
+ * requests set in *requested.  Returns how many there are.  The view may
+ * be a few entries ahead of a read transaction begun earlier, never
+ * behind the last flush. */
+unsigned fsm_worker_holdings(struct fsm *f, const char *worker_id, struct strlist *types,
+	    struct resources *requested);
 
 struct fsm_list_filter {
 	bool		 has_status;

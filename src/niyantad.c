@@ -59,7 +59,7 @@ static const struct cfg_option niyantad_options[] = {
 	    "silence after which a worker is declared dead" },
 	{ "sched-interval-ms", CFG_UINT, "500", 10, 60000, "MS",
 	    "scheduling pass interval when nothing wakes the scheduler" },
-	{ "sched-batch", CFG_UINT, "1024", 1, 100000, "N",
+	{ "sched-batch", CFG_UINT, "4096", 1, 10000, "N",
 	    "most placements in one log entry" },
 	{ "poll-wait-ms", CFG_UINT, "5000", 0, 60000, "MS",
 	    "longest a worker's poll for work is held" },

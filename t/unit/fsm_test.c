@@ -564,6 +564,56 @@ audit_count(struct fsm *f, int n)
 /* Recomputes every counter from a full listing of the workloads and
  * compares: per-customer usage, queue depth (total, by tier, by customer,
  * sorted) and the PENDING status count. */
+/* The in-memory holdings of every worker equal what its workloads in the
+ * store say: count, types, summed requests. */
+static int
+holdings_exact(struct fsm *f)
+{
+	struct worker_rec	*recs;
+	struct workload		*on;
+	struct strlist		 got, want;
+	struct resources	 greq, wreq;
+	size_t			 n, n_on, i, j;
+	unsigned		 held;
+	int			 good = 1;
+
+	if (fsm_worker_list(f, &recs, &n) != 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		memset(&got, 0, sizeof got);
+		memset(&want, 0, sizeof want);
+		memset(&wreq, 0, sizeof wreq);
+		held = fsm_worker_holdings(f, recs[i].id, &got, &greq);
+		if (fsm_worker_workloads(f, recs[i].id, &on, &n_on) != 0) {
+			good = 0;
+			n_on = 0;
+			on = NULL;
+		}
+		for (j = 0; j < n_on; j++) {
+			if (!strlist_contains(&want, on[j].type))
+				strlist_add(&want, on[j].type);
+			wreq.cpu_millis += on[j].requests.cpu_millis;
+			wreq.memory_mb += on[j].requests.memory_mb;
+			wreq.gpus += on[j].requests.gpus;
+		}
+		if (held != n_on || got.n != want.n ||
+		    memcmp(&greq, &wreq, sizeof greq) != 0) {
+			tap_diag("holdings of %s: %u held, %zu types; the store "
+			    "says %zu, %zu", recs[i].id, held, got.n, n_on, want.n);
+			good = 0;
+		}
+		for (j = 0; j < want.n; j++)
+			if (!strlist_contains(&got, want.v[j]))
+				good = 0;
+		strlist_fini(&got);
+		strlist_fini(&want);
+		wl_list_free(on, n_on);
+		worker_rec_fini(&recs[i]);
+	}
+	free(recs);
+	return good;
+}
+
 static int
 counters_exact(struct fsm *f)
 {
@@ -656,7 +706,7 @@ counters_exact(struct fsm *f)
 	if (fsm_status_counts(f, counts) != 0 || counts[WL_PENDING] != total)
 		good = 0;
 	strlist_fini(&custs);
-	return good;
+	return good && holdings_exact(f);
 }
 
 static int
@@ -3114,29 +3164,53 @@ main(void)
 		return tap_done();
 	}
 	test_keys();
+	ok(holdings_exact(F), "holdings exact after test_keys");
 	test_workers();
+	ok(holdings_exact(F), "holdings exact after test_workers");
 	test_submit();
+	ok(holdings_exact(F), "holdings exact after test_submit");
 	test_assign();
+	ok(holdings_exact(F), "holdings exact after test_assign");
 	test_start_progress();
+	ok(holdings_exact(F), "holdings exact after test_start_progress");
 	test_checkpoint();
+	ok(holdings_exact(F), "holdings exact after test_checkpoint");
 	test_complete_success();
+	ok(holdings_exact(F), "holdings exact after test_complete_success");
 	test_retry();
+	ok(holdings_exact(F), "holdings exact after test_retry");
 	test_cancel();
+	ok(holdings_exact(F), "holdings exact after test_cancel");
 	test_worker_dead();
+	ok(holdings_exact(F), "holdings exact after test_worker_dead");
 	test_register_requeue();
+	ok(holdings_exact(F), "holdings exact after test_register_requeue");
 	test_worker_drain();
+	ok(holdings_exact(F), "holdings exact after test_worker_drain");
 	test_queue_aging();
+	ok(holdings_exact(F), "holdings exact after test_queue_aging");
 	test_preempt();
+	ok(holdings_exact(F), "holdings exact after test_preempt");
 	test_list();
+	ok(holdings_exact(F), "holdings exact after test_list");
 	test_audit();
+	ok(holdings_exact(F), "holdings exact after test_audit");
 	test_misc();
+	ok(holdings_exact(F), "holdings exact after test_misc");
 	test_customers();
+	ok(holdings_exact(F), "holdings exact after test_customers");
 	test_limits();
+	ok(holdings_exact(F), "holdings exact after test_limits");
 	test_idempotency();
+	ok(holdings_exact(F), "holdings exact after test_idempotency");
 	test_pause();
+	ok(holdings_exact(F), "holdings exact after test_pause");
 	test_cancel_batch();
+	ok(holdings_exact(F), "holdings exact after test_cancel_batch");
 	test_report_batch();
+	ok(holdings_exact(F), "holdings exact after test_report_batch");
 	test_audit_query();
+	ok(holdings_exact(F), "holdings exact after test_audit_query");
 	test_snapshot(dir2);
 	fsm_close(F);
 	fsm_events_free(ev, nev);
