@@ -136,6 +136,13 @@ struct fsm_ctx {
 	size_t			 n_ud;
 	struct fsm_hold_delta	*hd;		/* holdings changes, made on commit */
 	size_t			 n_hd;
+	/* The stored status and worker of the workload this command last
+	 * loaded or wrote: fsm_wl_put moves its index entries without
+	 * reading the record again. */
+	bool			 seen_valid;
+	char			 seen_id[MODEL_ID_LEN + 1];
+	enum wl_status		 seen_status;
+	char			*seen_worker;	/* owned, or NULL */
 };
 
 /* A workload starting (sign +1) or ending (-1) its hold on a worker's
@@ -955,6 +962,38 @@ fsm_wl_index(struct fsm_ctx *x, const struct workload *w, bool add)
 	return 0;
 }
 
+static void
+fsm_seen_forget(struct fsm_ctx *x)
+{
+	free(x->seen_worker);
+	x->seen_worker = NULL;
+	x->seen_valid = false;
+}
+
+/* Remembers w's stored status and worker (or forgets, out of memory). */
+static void
+fsm_seen_note(struct fsm_ctx *x, const struct workload *w)
+{
+	fsm_seen_forget(x);
+	if (w->worker_id != NULL && (x->seen_worker = strdup(w->worker_id)) == NULL)
+		return;
+	memcpy(x->seen_id, w->id, sizeof x->seen_id);
+	x->seen_status = w->status;
+	x->seen_valid = true;
+}
+
+/* Reads workload id in the command's transaction, remembering what
+ * fsm_wl_put needs to know of the stored version. */
+static int
+fsm_wl_load(struct fsm_ctx *x, const char *id, struct workload *w)
+{
+	int	 rc;
+
+	if ((rc = fsm_wl_read(x->txn, id, w, x->eb)) == 0)
+		fsm_seen_note(x, w);
+	return rc;
+}
+
 /* Writes w (updated now), moving its index entries if its status or worker
  * changed since the stored version; is_new skips reading a stored version
  * (a submission's existence was checked already). */
@@ -966,15 +1005,25 @@ fsm_wl_put(struct fsm_ctx *x, struct workload *w, bool is_new)
 {
 	struct workload		 old;
 	struct wire_writer	*wr;
-	bool			 exists = false;
+	bool			 exists = false, old_owned = false;
 	int			 rc;
 
 	memset(&old, 0, sizeof old);
-	if (!is_new) {
+	if (!is_new && x->seen_valid && strcmp(x->seen_id, w->id) == 0) {
+		/* Loaded by this command: of the fields the indexes use, only
+		 * the status and the worker ever change. */
+		old = *w;
+		old.status = x->seen_status;
+		old.worker_id = x->seen_worker;
+		exists = true;
+	} else if (!is_new) {
 		rc = fsm_wl_read(x->txn, w->id, &old, x->eb);
 		if (rc != 0 && rc != ERR_NOTFOUND)
 			return rc;
 		exists = rc == 0;
+		if (!exists)
+			memset(&old, 0, sizeof old);
+		old_owned = true;
 	}
 	w->updated_ms = x->c->now_ms;
 	if (!exists || old.status != w->status ||
@@ -1003,8 +1052,11 @@ fsm_wl_put(struct fsm_ctx *x, struct workload *w, bool is_new)
 	    is_new ? &(enum kv_insert_mode){ KV_INSERT_NEW } : NULL, x->eb);
 	if (rc == ERR_EXISTS)
 		rc = err_setf(x->eb, ERR_EXISTS, "workload %s exists", w->id);
+	else if (rc == 0)
+		fsm_seen_note(x, w);
 out:
-	workload_fini(&old);
+	if (old_owned)
+		workload_fini(&old);
 	return rc;
 }
 
@@ -1409,7 +1461,7 @@ fsm_assign_one(struct fsm_ctx *x, const struct cmd_placement *p)
 	int			 rc;
 
 	memset(&wr, 0, sizeof wr);
-	if ((rc = fsm_wl_read(x->txn, p->workload_id, &w, x->eb)) != 0)
+	if ((rc = fsm_wl_load(x, p->workload_id, &w)) != 0)
 		return rc == ERR_NOTFOUND ? 0 : rc;
 	if (w.status != WL_PENDING || w.cancel_requested ||
 	    w.attempt == UINT32_MAX || p->attempt != w.attempt + 1 ||
@@ -1470,7 +1522,7 @@ fsm_wl_fenced(struct fsm_ctx *x, struct workload *w)
 	const struct cmd	*c = x->c;
 	int			 rc;
 
-	if ((rc = fsm_wl_read(x->txn, c->workload_id, w, x->eb)) != 0)
+	if ((rc = fsm_wl_load(x, c->workload_id, w)) != 0)
 		return rc;
 	if (w->attempt != c->attempt || c->worker_id == NULL ||
 	    !str_eq(w->worker_id, c->worker_id))
@@ -2681,6 +2733,10 @@ fsm_report_one(struct fsm_ctx *x, const struct cmd_report *r)
 	y.n_ud = 0;
 	y.hd = NULL;
 	y.n_hd = 0;
+	y.seen_valid = false;
+	y.seen_worker = NULL;
+	/* What x loaded may change under y. */
+	fsm_seen_forget(x);
 	if ((rc = kv_txn_begin(x->f->kv, x->txn, false, &y.txn, x->eb)) != 0)
 		return rc;
 	switch (r->type) {
@@ -2701,6 +2757,7 @@ fsm_report_one(struct fsm_ctx *x, const struct cmd_report *r)
 		rc = fsm_usage_defer(x, y.ud[i].customer_id, (int)y.ud[i].pending,
 		    (int)y.ud[i].active);
 	fsm_usage_deltas_free(&y);
+	fsm_seen_forget(&y);
 	if (rc == 0)
 		rc = fsm_hold_deltas_move(x, &y);
 	if (rc == 0) {
@@ -2947,6 +3004,7 @@ fsm_apply(struct fsm *f, uint64_t index, const void *buf, size_t len, int *resul
 	if (rc == 0)
 		rc = fsm_usage_flush(&x);
 	fsm_usage_deltas_free(&x);
+	fsm_seen_forget(&x);
 	if (rc == 0) {
 		if ((rc = kv_txn_commit(x.txn, &eb)) != 0) {
 			fsm_hold_deltas_free(&x);
