@@ -712,6 +712,18 @@ wmsg_assignment_fini(struct wmsg_assignment *a)
 	memset(a, 0, sizeof *a);
 }
 
+bool
+wmsg_attempts_contain(const struct wmsg_attempt *v, size_t n, const char *id,
+    uint32_t attempt)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].attempt == attempt && strcmp(v[i].workload_id, id) == 0)
+			return true;
+	return false;
+}
+
 void
 wmsg_report_fini(struct wmsg_report *r)
 {

@@ -151,5 +151,8 @@ int		 wmsg_decode(const void *buf, size_t len, struct wmsg *out);
 void		 wmsg_fini(struct wmsg *m);
 void		 wmsg_assignment_fini(struct wmsg_assignment *a);
 void		 wmsg_report_fini(struct wmsg_report *r);
+/* True if attempt (id, attempt) is one of the n in v (a stop list). */
+bool		 wmsg_attempts_contain(const struct wmsg_attempt *v, size_t n,
+		    const char *id, uint32_t attempt);
 
 #endif /* NET_WIRE_WORKER_H */

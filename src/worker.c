@@ -344,19 +344,6 @@ worker_call(struct worker *w, struct wmsg *req, struct wmsg *reply,
 	return rc;
 }
 
-/* True if the attempt is in list v of n. */
-static bool
-worker_attempt_listed(const struct wmsg_attempt *v, size_t n, const char *id,
-    uint32_t attempt)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		if (v[i].attempt == attempt && strcmp(v[i].workload_id, id) == 0)
-			return true;
-	return false;
-}
-
 /* Sends the n reports of list as one REPORTS message and gives each its
  * own answer: the call's error, an ACK (stop if the reply lists it), or a
  * copy of the ERROR reply. */
@@ -387,7 +374,7 @@ worker_report_send(struct worker *w, struct worker_report_req *list, size_t n)
 		q->reply.type = reply.type;
 		if (reply.type == WMSG_REPORTS_ACK) {
 			q->reply.type = WMSG_ACK;
-			q->reply.stop_attempt = worker_attempt_listed(reply.stop,
+			q->reply.stop_attempt = wmsg_attempts_contain(reply.stop,
 			    reply.n_stop, q->rep->workload_id, q->rep->attempt);
 		} else if (reply.type == WMSG_ERROR) {
 			q->reply.err = reply.err;

@@ -1112,19 +1112,6 @@ ba_job_done(struct ba_lane *l, enum wmsg_type sent, int rc,
 
 static void ba_job_done(struct ba_lane *, enum wmsg_type, int, const struct wmsg *);
 
-/* True if the attempt is in list v of n. */
-static bool
-ba_attempt_listed(const struct wmsg_attempt *v, size_t n, const char *id,
-    uint32_t attempt)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		if (v[i].attempt == attempt && strcmp(v[i].workload_id, id) == 0)
-			return true;
-	return false;
-}
-
 /* A REPORTS call finished: each job lane in it gets the answer its own
  * START or COMPLETE would have had (ACK with its stop flag, or the error),
  * then the reports queued meanwhile go out. */
@@ -1150,7 +1137,7 @@ ba_reports_done(struct ba_lane *l, enum wmsg_type sent, int rc,
 		memset(&one, 0, sizeof one);
 		if (rc == 0 && r->type == WMSG_REPORTS_ACK) {
 			one.type = WMSG_ACK;
-			one.stop_attempt = ba_attempt_listed(r->stop, r->n_stop,
+			one.stop_attempt = wmsg_attempts_contain(r->stop, r->n_stop,
 			    j->workload_id, j->attempt);
 		} else if (rc == 0) {
 			one = *r;	/* the ERROR (or an unexpected reply), borrowed */

@@ -525,6 +525,14 @@ test_strict(void)
 	    "1,001 reports refused by the encoder");
 	wmsg_fini(&m);
 
+	fill(&m, WMSG_REPORTS_ACK);
+	ok(wmsg_attempts_contain(m.stop, m.n_stop, ID_B, 2) &&
+	    !wmsg_attempts_contain(m.stop, m.n_stop, ID_B, 3) &&
+	    !wmsg_attempts_contain(m.stop, m.n_stop, ID_A, 2) &&
+	    !wmsg_attempts_contain(NULL, 0, ID_A, 1),
+	    "a stop list is searched by id and attempt");
+	wmsg_fini(&m);
+
 	/* Array bounds: 10,000 entries pass, 10,001 do not. */
 	fill(&m, WMSG_HEARTBEAT_ACK);
 	free(m.stop);
