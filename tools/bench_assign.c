@@ -156,9 +156,10 @@ enum ba_step { BA_STEP_FREE, BA_STEP_START, BA_STEP_WORK, BA_STEP_COMPLETE };
 struct ba_worker;
 
 /*
- * One request at a time on its own nng context.  While its aio is busy the
- * lane belongs to nng and the callback; once queued to the driver thread,
- * to that thread alone.
+ * One request at a time on its own nng context (a job lane has neither
+ * context nor aio: only its timers).  While its aio is busy the lane
+ * belongs to nng and the callback; once queued to the driver thread, to
+ * that thread alone.
  */
 struct ba_lane {
 	struct ba_worker	*w;
@@ -575,6 +576,9 @@ ba_lane_init(struct ba_lane *l, struct ba_worker *w, enum ba_lane_kind kind,
 	l->w = w;
 	l->kind = kind;
 	l->backoff_ms = BA_BACKOFF_MIN_MS;
+	/* A job lane never sends: its reports travel on the report lane. */
+	if (kind == BA_LANE_JOB)
+		return 0;
 	if ((rv = nng_aio_alloc(&l->aio, ba_lane_cb, l)) != 0)
 		return err_setf(eb, ERR_NOMEM, "worker %s: aio: %s", w->id,
 		    nng_strerror(rv));
