@@ -657,6 +657,63 @@ wire_get_fixed_str(const struct wire_val *v, char *out, size_t len)
 }
 
 int
+wire_get_strdup_req(const struct wire_val *v, char **out)
+{
+	char	*s;
+	int	 rc;
+
+	if ((rc = wire_get_strdup(v, &s)) != 0)
+		return rc;
+	if (s[0] == '\0') {
+		free(s);
+		return ERR_PROTO;
+	}
+	*out = s;
+	return 0;
+}
+
+int
+wire_map_collect(const struct wire_val *v, const struct wire_key *keys,
+    size_t n, const struct wire_val **vals)
+{
+	const msgpack_object	*o = wire_obj(v);
+	const msgpack_object_kv	*kv;
+	uint64_t		 seen = 0, bit;
+	size_t			 j, k, next = 0;
+	uint32_t		 i;
+
+	if (n > WIRE_KEYS_MAX)
+		return ERR_INVAL;
+	for (k = 0; k < n; k++)
+		vals[k] = NULL;
+	if (v == NULL || o->type != MSGPACK_OBJECT_MAP)
+		return ERR_PROTO;
+	for (i = 0; i < o->via.map.size; i++) {
+		kv = &o->via.map.ptr[i];
+		if (kv->key.type != MSGPACK_OBJECT_STR)
+			continue;
+		/* Encoders write their keys in table order, so the key after
+		 * the last one found nearly always matches at once; any other
+		 * order still works, at the cost of a scan. */
+		for (j = 0, k = next; j < n; j++, k = k + 1 < n ? k + 1 : 0)
+			if (wire_key_is(&kv->key, keys[k].name, keys[k].len))
+				break;
+		if (j == n)
+			continue;	/* a newer node's field */
+		/* Which of two values would win depends on the decoder: a map
+		 * that repeats a key has no one meaning, so refuse it. */
+		bit = UINT64_C(1) << k;
+		if (seen & bit)
+			return ERR_PROTO;
+		seen |= bit;
+		next = k + 1 < n ? k + 1 : 0;
+		if (kv->val.type != MSGPACK_OBJECT_NIL)
+			vals[k] = wire_val_of(&kv->val);
+	}
+	return 0;
+}
+
+int
 wire_get_strlist(const struct wire_val *v, struct strlist *out)
 {
 	const char	*p;
@@ -771,11 +828,12 @@ wire_field_tagset(const struct wire_val *map, const char *key, struct tagset *ou
 int
 wire_field_str_req(const struct wire_val *map, const char *key, char **out)
 {
+	char	*s;
 	int	 rc;
 
-	if (wire_map_get(map, key) == NULL)
-		return ERR_PROTO;
-	if ((rc = wire_field_strdup(map, key, out)) != 0)
+	if ((rc = wire_get_strdup_req(wire_map_get(map, key), &s)) != 0)
 		return rc;
-	return (*out)[0] == '\0' ? ERR_PROTO : 0;
+	free(*out);
+	*out = s;
+	return 0;
 }

@@ -97,6 +97,28 @@ int	wire_get_tagset(const struct wire_val *v, struct tagset *out);
 /* Copies a string of exactly len bytes without NUL into out (len + 1
  * bytes, NUL-terminated): fixed-size ids. ERR_PROTO otherwise. */
 int	wire_get_fixed_str(const struct wire_val *v, char *out, size_t len);
+/* A required string: new NUL-terminated copy (caller frees) of a non-empty
+ * string.  NULL (an absent or nil key), "" or another type is ERR_PROTO, and
+ * *out is left alone; ERR_NOMEM. */
+int	wire_get_strdup_req(const struct wire_val *v, char **out);
+
+/* ---- one-pass map decoding ---- */
+
+/* A key a decoder knows; WIRE_KEY("id") counts the length at compile time. */
+struct wire_key {
+	const char	*name;
+	size_t		 len;
+};
+#define WIRE_KEY(s)	{ (s), sizeof (s) - 1 }
+#define WIRE_KEYS_MAX	64	/* keys one wire_map_collect can look for */
+
+/* One pass over map v: vals[k] becomes the value of keys[k], or NULL if that
+ * key is absent or nil (as wire_map_get has it).  Keys not in keys[] (and
+ * non-string keys) are ignored.  0; ERR_PROTO if v is not a map or has one
+ * of keys[] twice; ERR_INVAL if n > WIRE_KEYS_MAX.  The values are borrowed
+ * (valid until wire_doc_free); vals[] is unspecified after an error. */
+int	wire_map_collect(const struct wire_val *v, const struct wire_key *keys,
+	    size_t n, const struct wire_val **vals);
 
 /* Map-field conveniences: an absent (or nil) key leaves *out untouched and
  * returns 0, a present key of the wrong type returns ERR_PROTO. */
@@ -108,8 +130,8 @@ int	wire_field_bool(const struct wire_val *map, const char *key, bool *out);
 int	wire_field_strdup(const struct wire_val *map, const char *key, char **out);
 int	wire_field_strlist(const struct wire_val *map, const char *key, struct strlist *out);
 int	wire_field_tagset(const struct wire_val *map, const char *key, struct tagset *out);
-/* A required, non-empty string: absent, nil or "" is ERR_PROTO. Frees *out
- * first if the key is present. */
+/* A required, non-empty string: absent, nil or "" is ERR_PROTO.  On success
+ * frees the old *out and replaces it; on error leaves *out alone. */
 int	wire_field_str_req(const struct wire_val *map, const char *key, char **out);
 
 #endif /* NET_WIRE_H */

@@ -282,28 +282,33 @@ customer_fini(struct customer *c)
 	memset(c, 0, sizeof *c);
 }
 
-/* ---- decoding helpers ---- */
+/* ---- decoding helpers ----
+ *
+ * The hot records (workloads, their affinities, workers) are decoded in one
+ * pass: wire_map_collect sorts a map's values by key into an array, then the
+ * fields are checked in a fixed order, so the first error found does not
+ * depend on the order of the keys.  The rarer records look each key up with
+ * wire_map_get.  Both go through the same value-level checks (model_val_*),
+ * which take NULL as an absent (or nil) key.
+ */
 
-/* Reads a fixed-size id (exactly MODEL_ID_LEN bytes, no NUL) from map[key]
- * into out.  An absent key leaves out empty, and is an error if required. */
+/* A fixed-size id (exactly MODEL_ID_LEN bytes, no NUL) into out.  Absent
+ * leaves out empty, and is an error if required. */
 static int
-model_field_id(const struct wire_val *map, const char *key, bool required,
+model_val_id(const struct wire_val *v, bool required,
     char out[MODEL_ID_LEN + 1])
 {
-	const struct wire_val	*v = wire_map_get(map, key);
-
 	if (v == NULL)
 		return required ? ERR_PROTO : 0;
 	return wire_get_fixed_str(v, out, MODEL_ID_LEN);
 }
 
-/* Reads an enum stored as an unsigned integer below count. */
+/* An enum stored as an unsigned integer below count. */
 static int
-model_field_enum(const struct wire_val *map, const char *key, bool required,
-    unsigned count, unsigned *out)
+model_val_enum(const struct wire_val *v, bool required, unsigned count,
+    unsigned *out)
 {
-	const struct wire_val	*v = wire_map_get(map, key);
-	uint64_t		 u;
+	uint64_t	 u;
 
 	if (v == NULL)
 		return required ? ERR_PROTO : 0;
@@ -315,18 +320,94 @@ model_field_enum(const struct wire_val *map, const char *key, bool required,
 
 /* A double that must be finite (NaN would break comparisons and ordering). */
 static int
-model_field_finite(const struct wire_val *map, const char *key, double *out)
+model_val_finite(const struct wire_val *v, double *out)
 {
 	int	 rc;
 
-	if ((rc = wire_field_double(map, key, out)) != 0)
+	if (v == NULL)
+		return 0;
+	if ((rc = wire_get_double(v, out)) != 0)
 		return rc;
 	return isfinite(*out) ? 0 : ERR_PROTO;
+}
+
+/* Optional plain fields: absent leaves *out alone (the decoders zero the
+ * record first), any other type than the field's is ERR_PROTO. */
+
+static int
+model_val_u32(const struct wire_val *v, uint32_t *out)
+{
+	return v == NULL ? 0 : wire_get_u32(v, out);
+}
+
+static int
+model_val_uint(const struct wire_val *v, uint64_t *out)
+{
+	return v == NULL ? 0 : wire_get_uint(v, out);
+}
+
+static int
+model_val_bool(const struct wire_val *v, bool *out)
+{
+	return v == NULL ? 0 : wire_get_bool(v, out);
+}
+
+/* *out must be NULL: a copy is made only if the key is present. */
+static int
+model_val_strdup(const struct wire_val *v, char **out)
+{
+	return v == NULL ? 0 : wire_get_strdup(v, out);
+}
+
+/* *out must be empty. */
+static int
+model_val_tagset(const struct wire_val *v, struct tagset *out)
+{
+	return v == NULL ? 0 : wire_get_tagset(v, out);
+}
+
+/* *out must be empty. */
+static int
+model_val_strlist(const struct wire_val *v, struct strlist *out)
+{
+	return v == NULL ? 0 : wire_get_strlist(v, out);
+}
+
+/* The same by key, for the records still decoded with wire_map_get. */
+static int
+model_field_id(const struct wire_val *map, const char *key, bool required,
+    char out[MODEL_ID_LEN + 1])
+{
+	return model_val_id(wire_map_get(map, key), required, out);
+}
+
+static int
+model_field_enum(const struct wire_val *map, const char *key, bool required,
+    unsigned count, unsigned *out)
+{
+	return model_val_enum(wire_map_get(map, key), required, count, out);
 }
 
 /* ---- affinity ---- */
 
 #define MODEL_AFFINITY_FIELDS	6
+
+/* The affinity map's keys, in the order model_affinity_encode writes them. */
+enum model_aff_key {
+	AFFK_HW, AFFK_HTAG, AFFK_HTYPE, AFFK_SW, AFFK_STAG, AFFK_ANTI, AFFK__COUNT
+};
+
+static const struct wire_key model_aff_keys[AFFK__COUNT] = {
+	[AFFK_HW] = WIRE_KEY("hw"),
+	[AFFK_HTAG] = WIRE_KEY("htag"),
+	[AFFK_HTYPE] = WIRE_KEY("htype"),
+	[AFFK_SW] = WIRE_KEY("sw"),
+	[AFFK_STAG] = WIRE_KEY("stag"),
+	[AFFK_ANTI] = WIRE_KEY("anti"),
+};
+
+_Static_assert(AFFK__COUNT == MODEL_AFFINITY_FIELDS,
+    "model_aff_keys matches model_affinity_encode");
 
 void
 model_affinity_encode(struct wire_writer *w, const struct affinity *a)
@@ -349,17 +430,17 @@ model_affinity_encode(struct wire_writer *w, const struct affinity *a)
 int
 model_affinity_decode(const struct wire_val *v, struct affinity *out)
 {
-	int	 rc;
+	const struct wire_val	*f[AFFK__COUNT];
+	int			 rc;
 
 	memset(out, 0, sizeof *out);
-	if (wire_val_type(v) != WIRE_MAP)
-		return ERR_PROTO;
-	if ((rc = wire_field_strdup(v, "hw", &out->hard_worker_id)) != 0 ||
-	    (rc = wire_field_tagset(v, "htag", &out->hard_tags)) != 0 ||
-	    (rc = wire_field_strlist(v, "htype", &out->hard_types)) != 0 ||
-	    (rc = wire_field_strdup(v, "sw", &out->soft_worker_id)) != 0 ||
-	    (rc = wire_field_tagset(v, "stag", &out->soft_tags)) != 0 ||
-	    (rc = wire_field_strlist(v, "anti", &out->anti_types)) != 0) {
+	if ((rc = wire_map_collect(v, model_aff_keys, AFFK__COUNT, f)) != 0 ||
+	    (rc = model_val_strdup(f[AFFK_HW], &out->hard_worker_id)) != 0 ||
+	    (rc = model_val_tagset(f[AFFK_HTAG], &out->hard_tags)) != 0 ||
+	    (rc = model_val_strlist(f[AFFK_HTYPE], &out->hard_types)) != 0 ||
+	    (rc = model_val_strdup(f[AFFK_SW], &out->soft_worker_id)) != 0 ||
+	    (rc = model_val_tagset(f[AFFK_STAG], &out->soft_tags)) != 0 ||
+	    (rc = model_val_strlist(f[AFFK_ANTI], &out->anti_types)) != 0) {
 		affinity_fini(out);
 		return rc;
 	}
@@ -369,6 +450,56 @@ model_affinity_decode(const struct wire_val *v, struct affinity *out)
 /* ---- workload ---- */
 
 #define MODEL_WORKLOAD_FIELDS	35
+
+/* The workload map's keys, in the order model_workload_encode writes them. */
+enum model_wl_key {
+	WLK_ID, WLK_CUST, WLK_TYPE, WLK_PARAMS, WLK_PRIO, WLK_TIER, WLK_ST,
+	WLK_AFF, WLK_MAXR, WLK_TMO, WLK_CPI, WLK_CPP, WLK_SEQ, WLK_CT, WLK_UT,
+	WLK_SCT, WLK_STT, WLK_FT, WLK_WK, WLK_ATT, WLK_PROG, WLK_PMSG, WLK_RES,
+	WLK_ERR, WLK_CPS, WLK_FAILS, WLK_NB, WLK_CXL, WLK_RID, WLK_QK, WLK_RQC,
+	WLK_RQM, WLK_RQG, WLK_PRE, WLK_PREN, WLK__COUNT
+};
+
+static const struct wire_key model_wl_keys[WLK__COUNT] = {
+	[WLK_ID] = WIRE_KEY("id"),
+	[WLK_CUST] = WIRE_KEY("cust"),
+	[WLK_TYPE] = WIRE_KEY("type"),
+	[WLK_PARAMS] = WIRE_KEY("params"),
+	[WLK_PRIO] = WIRE_KEY("prio"),
+	[WLK_TIER] = WIRE_KEY("tier"),
+	[WLK_ST] = WIRE_KEY("st"),
+	[WLK_AFF] = WIRE_KEY("aff"),
+	[WLK_MAXR] = WIRE_KEY("maxr"),
+	[WLK_TMO] = WIRE_KEY("tmo"),
+	[WLK_CPI] = WIRE_KEY("cpi"),
+	[WLK_CPP] = WIRE_KEY("cpp"),
+	[WLK_SEQ] = WIRE_KEY("seq"),
+	[WLK_CT] = WIRE_KEY("ct"),
+	[WLK_UT] = WIRE_KEY("ut"),
+	[WLK_SCT] = WIRE_KEY("sct"),
+	[WLK_STT] = WIRE_KEY("stt"),
+	[WLK_FT] = WIRE_KEY("ft"),
+	[WLK_WK] = WIRE_KEY("wk"),
+	[WLK_ATT] = WIRE_KEY("att"),
+	[WLK_PROG] = WIRE_KEY("prog"),
+	[WLK_PMSG] = WIRE_KEY("pmsg"),
+	[WLK_RES] = WIRE_KEY("res"),
+	[WLK_ERR] = WIRE_KEY("err"),
+	[WLK_CPS] = WIRE_KEY("cps"),
+	[WLK_FAILS] = WIRE_KEY("fails"),
+	[WLK_NB] = WIRE_KEY("nb"),
+	[WLK_CXL] = WIRE_KEY("cxl"),
+	[WLK_RID] = WIRE_KEY("rid"),
+	[WLK_QK] = WIRE_KEY("qk"),
+	[WLK_RQC] = WIRE_KEY("rqc"),
+	[WLK_RQM] = WIRE_KEY("rqm"),
+	[WLK_RQG] = WIRE_KEY("rqg"),
+	[WLK_PRE] = WIRE_KEY("pre"),
+	[WLK_PREN] = WIRE_KEY("pren"),
+};
+
+_Static_assert(WLK__COUNT == MODEL_WORKLOAD_FIELDS,
+    "model_wl_keys matches model_workload_encode");
 
 void
 model_workload_encode(struct wire_writer *w, const struct workload *wl)
@@ -449,20 +580,19 @@ model_workload_encode(struct wire_writer *w, const struct workload *wl)
 int
 model_workload_decode(const struct wire_val *v, struct workload *out)
 {
-	const struct wire_val	*aff, *q;
+	const struct wire_val	*f[WLK__COUNT];
 	unsigned		 tier = TIER_FREE, status = WL_PENDING;
 	int			 rc;
 
 	memset(out, 0, sizeof *out);
-	if (wire_val_type(v) != WIRE_MAP)
-		return ERR_PROTO;
-	if ((rc = model_field_id(v, "id", true, out->id)) != 0 ||
-	    (rc = wire_field_strdup(v, "cust", &out->customer_id)) != 0 ||
-	    (rc = wire_field_str_req(v, "type", &out->type)) != 0 ||
-	    (rc = wire_field_strdup(v, "params", &out->params_json)) != 0 ||
-	    (rc = wire_field_u32(v, "prio", &out->priority)) != 0 ||
-	    (rc = model_field_enum(v, "tier", false, TIER__COUNT, &tier)) != 0 ||
-	    (rc = model_field_enum(v, "st", true, WL__COUNT, &status)) != 0)
+	if ((rc = wire_map_collect(v, model_wl_keys, WLK__COUNT, f)) != 0 ||
+	    (rc = model_val_id(f[WLK_ID], true, out->id)) != 0 ||
+	    (rc = model_val_strdup(f[WLK_CUST], &out->customer_id)) != 0 ||
+	    (rc = wire_get_strdup_req(f[WLK_TYPE], &out->type)) != 0 ||
+	    (rc = model_val_strdup(f[WLK_PARAMS], &out->params_json)) != 0 ||
+	    (rc = model_val_u32(f[WLK_PRIO], &out->priority)) != 0 ||
+	    (rc = model_val_enum(f[WLK_TIER], false, TIER__COUNT, &tier)) != 0 ||
+	    (rc = model_val_enum(f[WLK_ST], true, WL__COUNT, &status)) != 0)
 		goto fail;
 	if (out->priority > MODEL_PRIORITY_MAX) {
 		rc = ERR_PROTO;
@@ -470,42 +600,43 @@ model_workload_decode(const struct wire_val *v, struct workload *out)
 	}
 	out->tier = (enum tier)tier;
 	out->status = (enum wl_status)status;
-	if ((aff = wire_map_get(v, "aff")) != NULL &&
-	    (rc = model_affinity_decode(aff, &out->affinity)) != 0)
+	if (f[WLK_AFF] != NULL &&
+	    (rc = model_affinity_decode(f[WLK_AFF], &out->affinity)) != 0)
 		goto fail;
-	if ((rc = wire_field_u32(v, "maxr", &out->max_retries)) != 0 ||
-	    (rc = wire_field_u32(v, "tmo", &out->timeout_seconds)) != 0 ||
-	    (rc = wire_field_u32(v, "cpi",
+	if ((rc = model_val_u32(f[WLK_MAXR], &out->max_retries)) != 0 ||
+	    (rc = model_val_u32(f[WLK_TMO], &out->timeout_seconds)) != 0 ||
+	    (rc = model_val_u32(f[WLK_CPI],
 	    &out->ckpt_policy.interval_seconds)) != 0 ||
-	    (rc = wire_field_u32(v, "cpp",
+	    (rc = model_val_u32(f[WLK_CPP],
 	    &out->ckpt_policy.on_progress_percent)) != 0 ||
-	    (rc = wire_field_uint(v, "seq", &out->seq)) != 0 ||
-	    (rc = wire_field_uint(v, "ct", &out->created_ms)) != 0 ||
-	    (rc = wire_field_uint(v, "ut", &out->updated_ms)) != 0 ||
-	    (rc = wire_field_uint(v, "sct", &out->scheduled_ms)) != 0 ||
-	    (rc = wire_field_uint(v, "stt", &out->started_ms)) != 0 ||
-	    (rc = wire_field_uint(v, "ft", &out->finished_ms)) != 0 ||
-	    (rc = wire_field_strdup(v, "wk", &out->worker_id)) != 0 ||
-	    (rc = wire_field_u32(v, "att", &out->attempt)) != 0 ||
-	    (rc = model_field_finite(v, "prog", &out->progress)) != 0 ||
-	    (rc = wire_field_strdup(v, "pmsg", &out->progress_message)) != 0 ||
-	    (rc = wire_field_strdup(v, "res", &out->result_json)) != 0 ||
-	    (rc = wire_field_strdup(v, "err", &out->error)) != 0 ||
-	    (rc = wire_field_uint(v, "cps", &out->checkpoint_seq)) != 0 ||
-	    (rc = wire_field_u32(v, "fails", &out->failures)) != 0 ||
-	    (rc = wire_field_uint(v, "nb", &out->not_before_ms)) != 0 ||
-	    (rc = wire_field_bool(v, "cxl", &out->cancel_requested)) != 0 ||
-	    (rc = wire_field_strdup(v, "rid", &out->request_id)) != 0 ||
-	    (rc = wire_field_u32(v, "rqc", &out->requests.cpu_millis)) != 0 ||
-	    (rc = wire_field_u32(v, "rqm", &out->requests.memory_mb)) != 0 ||
-	    (rc = wire_field_u32(v, "rqg", &out->requests.gpus)) != 0 ||
-	    (rc = wire_field_bool(v, "pre", &out->preempting)) != 0 ||
-	    (rc = wire_field_u32(v, "pren", &out->preemptions)) != 0)
+	    (rc = model_val_uint(f[WLK_SEQ], &out->seq)) != 0 ||
+	    (rc = model_val_uint(f[WLK_CT], &out->created_ms)) != 0 ||
+	    (rc = model_val_uint(f[WLK_UT], &out->updated_ms)) != 0 ||
+	    (rc = model_val_uint(f[WLK_SCT], &out->scheduled_ms)) != 0 ||
+	    (rc = model_val_uint(f[WLK_STT], &out->started_ms)) != 0 ||
+	    (rc = model_val_uint(f[WLK_FT], &out->finished_ms)) != 0 ||
+	    (rc = model_val_strdup(f[WLK_WK], &out->worker_id)) != 0 ||
+	    (rc = model_val_u32(f[WLK_ATT], &out->attempt)) != 0 ||
+	    (rc = model_val_finite(f[WLK_PROG], &out->progress)) != 0 ||
+	    (rc = model_val_strdup(f[WLK_PMSG], &out->progress_message)) != 0 ||
+	    (rc = model_val_strdup(f[WLK_RES], &out->result_json)) != 0 ||
+	    (rc = model_val_strdup(f[WLK_ERR], &out->error)) != 0 ||
+	    (rc = model_val_uint(f[WLK_CPS], &out->checkpoint_seq)) != 0 ||
+	    (rc = model_val_u32(f[WLK_FAILS], &out->failures)) != 0 ||
+	    (rc = model_val_uint(f[WLK_NB], &out->not_before_ms)) != 0 ||
+	    (rc = model_val_bool(f[WLK_CXL], &out->cancel_requested)) != 0 ||
+	    (rc = model_val_strdup(f[WLK_RID], &out->request_id)) != 0 ||
+	    (rc = model_val_u32(f[WLK_RQC], &out->requests.cpu_millis)) != 0 ||
+	    (rc = model_val_u32(f[WLK_RQM], &out->requests.memory_mb)) != 0 ||
+	    (rc = model_val_u32(f[WLK_RQG], &out->requests.gpus)) != 0 ||
+	    (rc = model_val_bool(f[WLK_PRE], &out->preempting)) != 0 ||
+	    (rc = model_val_u32(f[WLK_PREN], &out->preemptions)) != 0)
 		goto fail;
-	/* Records from before queue keys get theirs from the defaults. */
-	if ((q = wire_map_get(v, "qk")) == NULL)
+	/* Records from before queue keys get theirs from the defaults, which
+	 * read priority, tier and created_ms: hence last. */
+	if (f[WLK_QK] == NULL)
 		out->queue_key = workload_queue_key(out, NULL);
-	else if (wire_get_int(q, &out->queue_key) != 0) {
+	else if (wire_get_int(f[WLK_QK], &out->queue_key) != 0) {
 		rc = ERR_PROTO;
 		goto fail;
 	}
@@ -518,6 +649,31 @@ fail:
 /* ---- worker ---- */
 
 #define MODEL_WORKER_FIELDS	13
+
+/* The worker map's keys, in the order model_worker_encode writes them. */
+enum model_worker_key {
+	WRK_ID, WRK_TAGS, WRK_CAPS, WRK_CAP, WRK_USED, WRK_VER, WRK_ST,
+	WRK_REG, WRK_HB, WRK_OCPU, WRK_OMEM, WRK_OGPU, WRK_GEN, WRK__COUNT
+};
+
+static const struct wire_key model_worker_keys[WRK__COUNT] = {
+	[WRK_ID] = WIRE_KEY("id"),
+	[WRK_TAGS] = WIRE_KEY("tags"),
+	[WRK_CAPS] = WIRE_KEY("caps"),
+	[WRK_CAP] = WIRE_KEY("cap"),
+	[WRK_USED] = WIRE_KEY("used"),
+	[WRK_VER] = WIRE_KEY("ver"),
+	[WRK_ST] = WIRE_KEY("st"),
+	[WRK_REG] = WIRE_KEY("reg"),
+	[WRK_HB] = WIRE_KEY("hb"),
+	[WRK_OCPU] = WIRE_KEY("ocpu"),
+	[WRK_OMEM] = WIRE_KEY("omem"),
+	[WRK_OGPU] = WIRE_KEY("ogpu"),
+	[WRK_GEN] = WIRE_KEY("gen"),
+};
+
+_Static_assert(WRK__COUNT == MODEL_WORKER_FIELDS,
+    "model_worker_keys matches model_worker_encode");
 
 void
 model_worker_encode(struct wire_writer *w, const struct worker_rec *wr)
@@ -554,25 +710,26 @@ model_worker_encode(struct wire_writer *w, const struct worker_rec *wr)
 int
 model_worker_decode(const struct wire_val *v, struct worker_rec *out)
 {
-	unsigned	 status = WORKER_ALIVE;
-	int		 rc;
+	const struct wire_val	*f[WRK__COUNT];
+	unsigned		 status = WORKER_ALIVE;
+	int			 rc;
 
 	memset(out, 0, sizeof *out);
-	if (wire_val_type(v) != WIRE_MAP)
-		return ERR_PROTO;
-	if ((rc = wire_field_str_req(v, "id", &out->id)) != 0 ||
-	    (rc = wire_field_tagset(v, "tags", &out->tags)) != 0 ||
-	    (rc = wire_field_strlist(v, "caps", &out->capabilities)) != 0 ||
-	    (rc = wire_field_u32(v, "cap", &out->capacity)) != 0 ||
-	    (rc = wire_field_u32(v, "used", &out->used)) != 0 ||
-	    (rc = wire_field_u32(v, "ocpu", &out->offered.cpu_millis)) != 0 ||
-	    (rc = wire_field_u32(v, "omem", &out->offered.memory_mb)) != 0 ||
-	    (rc = wire_field_u32(v, "ogpu", &out->offered.gpus)) != 0 ||
-	    (rc = wire_field_strdup(v, "ver", &out->version)) != 0 ||
-	    (rc = model_field_enum(v, "st", false, WORKER__COUNT, &status)) != 0 ||
-	    (rc = wire_field_uint(v, "reg", &out->registered_ms)) != 0 ||
-	    (rc = wire_field_uint(v, "hb", &out->last_heartbeat_ms)) != 0 ||
-	    (rc = wire_field_uint(v, "gen", &out->generation)) != 0)
+	if ((rc = wire_map_collect(v, model_worker_keys, WRK__COUNT, f)) != 0 ||
+	    (rc = wire_get_strdup_req(f[WRK_ID], &out->id)) != 0 ||
+	    (rc = model_val_tagset(f[WRK_TAGS], &out->tags)) != 0 ||
+	    (rc = model_val_strlist(f[WRK_CAPS], &out->capabilities)) != 0 ||
+	    (rc = model_val_u32(f[WRK_CAP], &out->capacity)) != 0 ||
+	    (rc = model_val_u32(f[WRK_USED], &out->used)) != 0 ||
+	    (rc = model_val_u32(f[WRK_OCPU], &out->offered.cpu_millis)) != 0 ||
+	    (rc = model_val_u32(f[WRK_OMEM], &out->offered.memory_mb)) != 0 ||
+	    (rc = model_val_u32(f[WRK_OGPU], &out->offered.gpus)) != 0 ||
+	    (rc = model_val_strdup(f[WRK_VER], &out->version)) != 0 ||
+	    (rc = model_val_enum(f[WRK_ST], false, WORKER__COUNT,
+	    &status)) != 0 ||
+	    (rc = model_val_uint(f[WRK_REG], &out->registered_ms)) != 0 ||
+	    (rc = model_val_uint(f[WRK_HB], &out->last_heartbeat_ms)) != 0 ||
+	    (rc = model_val_uint(f[WRK_GEN], &out->generation)) != 0)
 		goto fail;
 	out->status = (enum worker_status)status;
 	return 0;

@@ -1714,6 +1714,547 @@ cmd_test_models(void)
 	cmd_test_customer_models();
 }
 
+/* ---- one-pass record decoding: key order, repeats, nil, unknown keys ---- */
+
+#define CMD_TEST_N(a)	(sizeof (a) / sizeof (a)[0])
+
+/* One entry of a hand-made record map. */
+struct cmd_test_kv {
+	const char	*key;
+	char		 kind;		/* 'u' uint, 'i' int, 'd' double, 'b' bool,
+					 * 's' string, 'n' nil, 'a' empty array,
+					 * 'm' empty map, 'k' the key is the uint 7 */
+	uint64_t	 u;
+	int64_t		 i;
+	double		 d;
+	const char	*s;
+};
+
+static void
+cmd_test_put_kv(struct wire_writer *w, const struct cmd_test_kv *kv, size_t n)
+{
+	size_t	 i;
+
+	wire_put_map(w, (uint32_t)n);
+	for (i = 0; i < n; i++) {
+		if (kv[i].kind == 'k')
+			wire_put_uint(w, 7);
+		else
+			wire_put_str(w, kv[i].key);
+		switch (kv[i].kind) {
+		case 'u':
+		case 'k':
+			wire_put_uint(w, kv[i].u);
+			break;
+		case 'i':
+			wire_put_int(w, kv[i].i);
+			break;
+		case 'd':
+			wire_put_double(w, kv[i].d);
+			break;
+		case 'b':
+			wire_put_bool(w, kv[i].u != 0);
+			break;
+		case 's':
+			wire_put_str(w, kv[i].s);
+			break;
+		case 'a':
+			wire_put_array(w, 0);
+			break;
+		case 'm':
+			wire_put_map(w, 0);
+			break;
+		default:
+			wire_put_nil(w);
+			break;
+		}
+	}
+}
+
+/* Decodes the map kv[0..n) as a workload into *out, which the caller checks
+ * and finalises.  A refused record must come back zeroed: -2 if not. */
+static int
+cmd_test_wl_kv(const struct cmd_test_kv *kv, size_t n, struct workload *out)
+{
+	struct wire_writer	*w = wire_writer_new();
+	struct wire_doc		*d;
+	void			*buf;
+	int			 rc = -1;
+
+	memset(out, 0, sizeof *out);
+	cmd_test_put_kv(w, kv, n);
+	if ((d = cmd_test_doc(w, &buf)) != NULL) {
+		rc = model_workload_decode(wire_doc_root(d), out);
+		if (rc != 0 && !cmd_test_is_zero(out, sizeof *out))
+			rc = -2;
+		wire_doc_free(d);
+	}
+	free(buf);
+	return rc;
+}
+
+/* The same for a worker record. */
+static int
+cmd_test_worker_kv(const struct cmd_test_kv *kv, size_t n,
+    struct worker_rec *out)
+{
+	struct wire_writer	*w = wire_writer_new();
+	struct wire_doc		*d;
+	void			*buf;
+	int			 rc = -1;
+
+	memset(out, 0, sizeof *out);
+	cmd_test_put_kv(w, kv, n);
+	if ((d = cmd_test_doc(w, &buf)) != NULL) {
+		rc = model_worker_decode(wire_doc_root(d), out);
+		if (rc != 0 && !cmd_test_is_zero(out, sizeof *out))
+			rc = -2;
+		wire_doc_free(d);
+	}
+	free(buf);
+	return rc;
+}
+
+/* Writes a copy of v; with reverse, every map's entries in reverse order. */
+static void
+cmd_test_put_val(struct wire_writer *w, const struct wire_val *v, bool reverse)
+{
+	const char	*p;
+	size_t		 len;
+	uint64_t	 u;
+	int64_t		 i;
+	double		 d;
+	bool		 b;
+	uint32_t	 k, j, n = wire_len(v);
+
+	switch (wire_val_type(v)) {
+	case WIRE_BOOL:
+		wire_get_bool(v, &b);
+		wire_put_bool(w, b);
+		break;
+	case WIRE_UINT:
+		wire_get_uint(v, &u);
+		wire_put_uint(w, u);
+		break;
+	case WIRE_INT:
+		wire_get_int(v, &i);
+		wire_put_int(w, i);
+		break;
+	case WIRE_DOUBLE:
+		wire_get_double(v, &d);
+		wire_put_double(w, d);
+		break;
+	case WIRE_STR:
+		wire_get_str(v, &p, &len);
+		wire_put_strn(w, p, len);
+		break;
+	case WIRE_ARRAY:
+		wire_put_array(w, n);
+		for (k = 0; k < n; k++)
+			cmd_test_put_val(w, wire_array_at(v, k), reverse);
+		break;
+	case WIRE_MAP:
+		wire_put_map(w, n);
+		for (k = 0; k < n; k++) {
+			j = reverse ? n - 1 - k : k;
+			cmd_test_put_val(w, wire_map_key_at(v, j), reverse);
+			cmd_test_put_val(w, wire_map_value_at(v, j), reverse);
+		}
+		break;
+	default:
+		wire_put_nil(w);
+		break;
+	}
+}
+
+/* The first field of w left at its zero value, or NULL: a round trip can
+ * only show that a field is decoded if the record sets it. */
+static const char *
+cmd_test_workload_unset(const struct workload *w)
+{
+#define CMD_TEST_SET(e)	do { if (!(e)) return #e; } while (0)
+	CMD_TEST_SET(w->id[0]);
+	CMD_TEST_SET(w->customer_id);
+	CMD_TEST_SET(w->type);
+	CMD_TEST_SET(w->params_json);
+	CMD_TEST_SET(w->priority);
+	CMD_TEST_SET(w->tier);
+	CMD_TEST_SET(w->status);
+	CMD_TEST_SET(w->affinity.hard_worker_id);
+	CMD_TEST_SET(w->affinity.hard_tags.n);
+	CMD_TEST_SET(w->affinity.hard_types.n);
+	CMD_TEST_SET(w->affinity.soft_worker_id);
+	CMD_TEST_SET(w->affinity.soft_tags.n);
+	CMD_TEST_SET(w->affinity.anti_types.n);
+	CMD_TEST_SET(w->max_retries);
+	CMD_TEST_SET(w->timeout_seconds);
+	CMD_TEST_SET(w->ckpt_policy.interval_seconds);
+	CMD_TEST_SET(w->ckpt_policy.on_progress_percent);
+	CMD_TEST_SET(w->requests.cpu_millis);
+	CMD_TEST_SET(w->requests.memory_mb);
+	CMD_TEST_SET(w->requests.gpus);
+	CMD_TEST_SET(w->seq);
+	CMD_TEST_SET(w->created_ms);
+	CMD_TEST_SET(w->updated_ms);
+	CMD_TEST_SET(w->scheduled_ms);
+	CMD_TEST_SET(w->started_ms);
+	CMD_TEST_SET(w->finished_ms);
+	CMD_TEST_SET(w->worker_id);
+	CMD_TEST_SET(w->attempt);
+	CMD_TEST_SET(w->progress);
+	CMD_TEST_SET(w->progress_message);
+	CMD_TEST_SET(w->result_json);
+	CMD_TEST_SET(w->error);
+	CMD_TEST_SET(w->checkpoint_seq);
+	CMD_TEST_SET(w->failures);
+	CMD_TEST_SET(w->not_before_ms);
+	CMD_TEST_SET(w->cancel_requested);
+	CMD_TEST_SET(w->preempting);
+	CMD_TEST_SET(w->preemptions);
+	CMD_TEST_SET(w->request_id);
+	CMD_TEST_SET(w->queue_key);
+	return NULL;
+}
+
+static const char *
+cmd_test_worker_unset(const struct worker_rec *w)
+{
+	CMD_TEST_SET(w->id);
+	CMD_TEST_SET(w->tags.n);
+	CMD_TEST_SET(w->capabilities.n);
+	CMD_TEST_SET(w->capacity);
+	CMD_TEST_SET(w->used);
+	CMD_TEST_SET(w->offered.cpu_millis);
+	CMD_TEST_SET(w->offered.memory_mb);
+	CMD_TEST_SET(w->offered.gpus);
+	CMD_TEST_SET(w->version);
+	CMD_TEST_SET(w->status);
+	CMD_TEST_SET(w->registered_ms);
+	CMD_TEST_SET(w->last_heartbeat_ms);
+	CMD_TEST_SET(w->generation);
+	return NULL;
+#undef CMD_TEST_SET
+}
+
+/* Encodes a, decodes it as written and with every map reversed; both must
+ * equal a. */
+static void
+cmd_test_onepass_roundtrip(void)
+{
+	struct wire_writer	*w;
+	struct wire_doc		*d, *dr;
+	struct workload		 a, b;
+	struct worker_rec	 wa, wb;
+	void			*buf, *rbuf;
+	const char		*diff;
+
+	cmd_test_workload_fill(&a, ID_C, 9);
+	diff = cmd_test_workload_unset(&a);
+	ok(diff == NULL, "workload fixture sets every field%s%s",
+	    diff ? ": not " : "", diff ? diff : "");
+	w = wire_writer_new();
+	model_workload_encode(w, &a);
+	if ((d = cmd_test_doc(w, &buf)) != NULL) {
+		is_int(model_workload_decode(wire_doc_root(d), &b), 0,
+		    "full workload decodes");
+		diff = cmd_test_workload_diff(&a, &b);
+		ok(diff == NULL, "full workload round trip%s%s",
+		    diff ? ": " : "", diff ? diff : "");
+		workload_fini(&b);
+		w = wire_writer_new();
+		cmd_test_put_val(w, wire_doc_root(d), true);
+		if ((dr = cmd_test_doc(w, &rbuf)) != NULL) {
+			is_int(model_workload_decode(wire_doc_root(dr), &b), 0,
+			    "workload with keys reversed decodes");
+			diff = cmd_test_workload_diff(&a, &b);
+			ok(diff == NULL, "workload with keys reversed equal%s%s",
+			    diff ? ": " : "", diff ? diff : "");
+			workload_fini(&b);
+			wire_doc_free(dr);
+		}
+		free(rbuf);
+		wire_doc_free(d);
+	}
+	free(buf);
+	workload_fini(&a);
+
+	cmd_test_worker_fill(&wa);
+	diff = cmd_test_worker_unset(&wa);
+	ok(diff == NULL, "worker fixture sets every field%s%s",
+	    diff ? ": not " : "", diff ? diff : "");
+	w = wire_writer_new();
+	model_worker_encode(w, &wa);
+	if ((d = cmd_test_doc(w, &buf)) != NULL) {
+		w = wire_writer_new();
+		cmd_test_put_val(w, wire_doc_root(d), true);
+		if ((dr = cmd_test_doc(w, &rbuf)) != NULL) {
+			ok(model_worker_decode(wire_doc_root(dr), &wb) == 0 &&
+			    cmd_test_worker_diff(&wa, &wb) == NULL,
+			    "worker with keys reversed round trip");
+			worker_rec_fini(&wb);
+			wire_doc_free(dr);
+		}
+		free(rbuf);
+		wire_doc_free(d);
+	}
+	free(buf);
+	worker_rec_fini(&wa);
+}
+
+#define CMD_TEST_ID	{ .key = "id", .kind = 's', .s = ID_A }
+#define CMD_TEST_TYPE	{ .key = "type", .kind = 's', .s = "sleep" }
+#define CMD_TEST_ST	{ .key = "st", .kind = 'u', .u = WL_RUNNING }
+
+/* A workload of id, type and st with entry e added, or in place of the one
+ * of them it names: the decode's result. */
+static int
+cmd_test_wl_plus(struct cmd_test_kv e)
+{
+	struct cmd_test_kv	 kv[] = { CMD_TEST_ID, CMD_TEST_TYPE, CMD_TEST_ST, e };
+	struct workload		 wl;
+	size_t			 i, n = CMD_TEST_N(kv);
+	int			 rc;
+
+	for (i = 0; i < 3; i++)
+		if (e.key != NULL && strcmp(kv[i].key, e.key) == 0) {
+			kv[i] = e;
+			n = 3;
+		}
+	rc = cmd_test_wl_kv(kv, n, &wl);
+	workload_fini(&wl);
+	return rc;
+}
+
+static void
+cmd_test_onepass_models(void)
+{
+	static const char *const optional[] = {
+		"cust", "params", "prio", "tier", "aff", "maxr", "tmo", "cpi",
+		"cpp", "seq", "ct", "ut", "sct", "stt", "ft", "wk", "att", "prog",
+		"pmsg", "res", "err", "cps", "fails", "nb", "cxl", "rid", "qk",
+		"rqc", "rqm", "rqg", "pre", "pren",
+	};
+	static const char *const worker_optional[] = {
+		"tags", "caps", "cap", "used", "ver", "st", "reg", "hb", "ocpu",
+		"omem", "ogpu", "gen",
+	};
+	struct cmd_test_kv	 kv[3 + CMD_TEST_N(optional)];
+	struct workload		 wl, zero;
+	struct worker_rec	 wr;
+	size_t			 i;
+
+	cmd_test_onepass_roundtrip();
+
+	/* A key twice: refused even where both values agree or one is nil,
+	 * in the workload, in its affinity, and in a worker. */
+	{
+		struct cmd_test_kv	 dup[] = { CMD_TEST_ID, CMD_TEST_TYPE,
+		    CMD_TEST_ST, { .key = "cust", .kind = 's', .s = "a" },
+		    { .key = "cust", .kind = 's', .s = "b" } };
+		is_int(cmd_test_wl_kv(dup, CMD_TEST_N(dup), &wl), ERR_PROTO,
+		    "duplicated optional key refused, record zeroed");
+		workload_fini(&wl);
+		dup[4] = (struct cmd_test_kv){ .key = "cust", .kind = 'n' };
+		is_int(cmd_test_wl_kv(dup, CMD_TEST_N(dup), &wl), ERR_PROTO,
+		    "duplicated key with a nil value refused");
+		workload_fini(&wl);
+		dup[4] = (struct cmd_test_kv)CMD_TEST_ID;
+		is_int(cmd_test_wl_kv(dup, CMD_TEST_N(dup), &wl), ERR_PROTO,
+		    "duplicated id with the same value refused");
+		workload_fini(&wl);
+		dup[3] = (struct cmd_test_kv){ .key = "zz", .kind = 'u', .u = 1 };
+		dup[4] = (struct cmd_test_kv){ .key = "zz", .kind = 'u', .u = 2 };
+		is_int(cmd_test_wl_kv(dup, CMD_TEST_N(dup), &wl), 0,
+		    "duplicated unknown key ignored");
+		workload_fini(&wl);
+	}
+	{
+		struct wire_writer	*w = wire_writer_new();
+		struct wire_doc		*d;
+		void			*buf;
+
+		wire_put_map(w, 4);
+		wire_put_str(w, "id");
+		wire_put_str(w, ID_A);
+		wire_put_str(w, "type");
+		wire_put_str(w, "sleep");
+		wire_put_str(w, "st");
+		wire_put_uint(w, WL_PENDING);
+		wire_put_str(w, "aff");
+		wire_put_map(w, 2);
+		wire_put_str(w, "hw");
+		wire_put_str(w, "w1");
+		wire_put_str(w, "hw");
+		wire_put_str(w, "w2");
+		if ((d = cmd_test_doc(w, &buf)) != NULL) {
+			is_int(model_workload_decode(wire_doc_root(d), &wl),
+			    ERR_PROTO, "duplicated affinity key refused");
+			ok(cmd_test_is_zero(&wl, sizeof wl),
+			    "workload with a bad affinity zeroed");
+			workload_fini(&wl);
+			wire_doc_free(d);
+		}
+		free(buf);
+	}
+	{
+		struct cmd_test_kv	 wdup[] = {
+		    { .key = "id", .kind = 's', .s = "worker-1" },
+		    { .key = "cap", .kind = 'u', .u = 4 },
+		    { .key = "cap", .kind = 'u', .u = 8 } };
+		is_int(cmd_test_worker_kv(wdup, CMD_TEST_N(wdup), &wr), ERR_PROTO,
+		    "duplicated worker key refused, record zeroed");
+		worker_rec_fini(&wr);
+	}
+
+	/* Unknown keys, whatever their value, and keys that are not strings,
+	 * are skipped; a near miss of a known key is unknown too. */
+	is_int(cmd_test_wl_plus((struct cmd_test_kv){ .key = "future",
+	    .kind = 'm' }), 0, "unknown key with a map value ignored");
+	is_int(cmd_test_wl_plus((struct cmd_test_kv){ .key = "ids",
+	    .kind = 'a' }), 0, "unknown key 'ids' ignored");
+	is_int(cmd_test_wl_plus((struct cmd_test_kv){ .kind = 'k', .u = 3 }), 0,
+	    "non-string key ignored");
+	{
+		struct cmd_test_kv	 near[] = { CMD_TEST_ID, CMD_TEST_ST,
+		    { .key = "typ", .kind = 's', .s = "sleep" },
+		    { .key = "types", .kind = 's', .s = "sleep" } };
+		is_int(cmd_test_wl_kv(near, CMD_TEST_N(near), &wl), ERR_PROTO,
+		    "'typ' and 'types' do not stand in for 'type'");
+		workload_fini(&wl);
+	}
+
+	/* Every optional key nil: as if absent.  The queue key, nil too and
+	 * written before the fields it depends on, is computed from them. */
+	kv[0] = (struct cmd_test_kv)CMD_TEST_ID;
+	kv[1] = (struct cmd_test_kv)CMD_TEST_TYPE;
+	kv[2] = (struct cmd_test_kv)CMD_TEST_ST;
+	for (i = 0; i < CMD_TEST_N(optional); i++)
+		kv[3 + i] = (struct cmd_test_kv){ .key = optional[i], .kind = 'n' };
+	is_int(cmd_test_wl_kv(kv, CMD_TEST_N(kv), &wl), 0,
+	    "every optional key nil accepted");
+	memset(&zero, 0, sizeof zero);
+	memcpy(zero.id, ID_A, sizeof zero.id);
+	zero.type = wl.type;
+	zero.status = WL_RUNNING;
+	ok(cmd_test_workload_diff(&wl, &zero) == NULL && wl.queue_key == 0,
+	    "nil optional keys decode as zero values");
+	workload_fini(&wl);
+	{
+		struct cmd_test_kv	 q[] = { CMD_TEST_ID, CMD_TEST_TYPE,
+		    { .key = "qk", .kind = 'n' },
+		    { .key = "prio", .kind = 'u', .u = 7 },
+		    { .key = "tier", .kind = 'u', .u = TIER_PREMIUM },
+		    { .key = "ct", .kind = 'u', .u = 1700000000000ULL },
+		    CMD_TEST_ST };
+		is_int(cmd_test_wl_kv(q, CMD_TEST_N(q), &wl), 0,
+		    "nil queue key accepted");
+		ok(wl.queue_key != 0 &&
+		    wl.queue_key == workload_queue_key(&wl, NULL),
+		    "nil queue key computed from the fields after it");
+		workload_fini(&wl);
+		q[2] = (struct cmd_test_kv){ .key = "qk", .kind = 'i', .i = -5 };
+		ok(cmd_test_wl_kv(q, CMD_TEST_N(q), &wl) == 0 &&
+		    wl.queue_key == -5, "present queue key kept");
+		workload_fini(&wl);
+	}
+	for (i = 0; i < CMD_TEST_N(worker_optional); i++)
+		kv[1 + i] = (struct cmd_test_kv){ .key = worker_optional[i],
+		    .kind = 'n' };
+	kv[0] = (struct cmd_test_kv){ .key = "id", .kind = 's', .s = "w-1" };
+	ok(cmd_test_worker_kv(kv, 1 + CMD_TEST_N(worker_optional), &wr) == 0 &&
+	    str_eq(wr.id, "w-1") && wr.status == WORKER_ALIVE &&
+	    wr.tags.n == 0 && wr.version == NULL && wr.generation == 0,
+	    "worker with every optional key nil accepted as zero values");
+	worker_rec_fini(&wr);
+
+	/* Required keys: absent, nil, or (type) empty. */
+	{
+		struct cmd_test_kv	 r[] = { CMD_TEST_ID, CMD_TEST_TYPE,
+		    CMD_TEST_ST };
+		static const char *const what[] = { "id", "type", "st" };
+		struct cmd_test_kv	 keep;
+
+		for (i = 0; i < CMD_TEST_N(r); i++) {
+			keep = r[i];
+			r[i] = (struct cmd_test_kv){ .key = "other", .kind = 'u' };
+			ok(cmd_test_wl_kv(r, CMD_TEST_N(r), &wl) == ERR_PROTO,
+			    "required %s absent refused", what[i]);
+			workload_fini(&wl);
+			r[i] = (struct cmd_test_kv){ .key = what[i], .kind = 'n' };
+			ok(cmd_test_wl_kv(r, CMD_TEST_N(r), &wl) == ERR_PROTO,
+			    "required %s nil refused", what[i]);
+			workload_fini(&wl);
+			r[i] = keep;
+		}
+		r[1].s = "";
+		is_int(cmd_test_wl_kv(r, CMD_TEST_N(r), &wl), ERR_PROTO,
+		    "empty type refused");
+		workload_fini(&wl);
+		r[0] = (struct cmd_test_kv){ .key = "cap", .kind = 'u', .u = 1 };
+		is_int(cmd_test_worker_kv(r, 1, &wr), ERR_PROTO,
+		    "worker without id refused");
+		worker_rec_fini(&wr);
+		r[0] = (struct cmd_test_kv){ .key = "id", .kind = 's', .s = "" };
+		is_int(cmd_test_worker_kv(r, 1, &wr), ERR_PROTO,
+		    "worker with empty id refused");
+		worker_rec_fini(&wr);
+	}
+
+	/* A present key of the wrong type, or out of range. */
+	{
+		static const struct {
+			struct cmd_test_kv	 e;
+			const char		*name;
+		} bad[] = {
+			{ { .key = "id", .kind = 'u', .u = 1 }, "numeric id" },
+			{ { .key = "type", .kind = 'a' }, "array type" },
+			{ { .key = "st", .kind = 's', .s = "RUNNING" },
+			    "string status" },
+			{ { .key = "st", .kind = 'u', .u = WL__COUNT },
+			    "status out of range" },
+			{ { .key = "tier", .kind = 'i', .i = -1 },
+			    "negative tier" },
+			{ { .key = "seq", .kind = 's', .s = "1" }, "string seq" },
+			{ { .key = "ct", .kind = 'd', .d = 1.5 }, "double ct" },
+			{ { .key = "tmo", .kind = 'i', .i = -1 },
+			    "negative timeout" },
+			{ { .key = "prog", .kind = 's', .s = "50" },
+			    "string progress" },
+			{ { .key = "prog", .kind = 'd', .d = NAN },
+			    "NaN progress" },
+			{ { .key = "prog", .kind = 'd', .d = INFINITY },
+			    "infinite progress" },
+			{ { .key = "pre", .kind = 'u', .u = 1 }, "numeric bool" },
+			{ { .key = "qk", .kind = 's', .s = "5" },
+			    "string queue key" },
+			{ { .key = "qk", .kind = 'u', .u = (uint64_t)INT64_MAX + 1 },
+			    "queue key beyond int64" },
+			{ { .key = "aff", .kind = 'a' }, "array affinity" },
+			{ { .key = "wk", .kind = 'm' }, "map worker id" },
+		};
+
+		for (i = 0; i < CMD_TEST_N(bad); i++)
+			is_int(cmd_test_wl_plus(bad[i].e), ERR_PROTO, bad[i].name);
+	}
+	{
+		struct cmd_test_kv	 wbad[] = {
+		    { .key = "id", .kind = 's', .s = "worker-1" },
+		    { .key = "tags", .kind = 'a' } };
+		is_int(cmd_test_worker_kv(wbad, 2, &wr), ERR_PROTO,
+		    "worker tags as an array refused");
+		worker_rec_fini(&wr);
+		wbad[1] = (struct cmd_test_kv){ .key = "caps", .kind = 'm' };
+		is_int(cmd_test_worker_kv(wbad, 2, &wr), ERR_PROTO,
+		    "worker capabilities as a map refused");
+		worker_rec_fini(&wr);
+		wbad[1] = (struct cmd_test_kv){ .key = "st", .kind = 'u',
+		    .u = WORKER__COUNT };
+		is_int(cmd_test_worker_kv(wbad, 2, &wr), ERR_PROTO,
+		    "worker status out of range refused");
+		worker_rec_fini(&wr);
+	}
+}
+
 /* The millisecond timestamp of a version 7 id (its first 12 hex digits). */
 static uint64_t
 cmd_test_id_ms(const char *id)
@@ -1857,6 +2398,7 @@ main(void)
 	cmd_test_bad_tenancy();
 	cmd_test_fuzz();
 	cmd_test_models();
+	cmd_test_onepass_models();
 	cmd_test_names();
 	return tap_done();
 }
