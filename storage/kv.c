@@ -33,6 +33,7 @@ struct kv_txn {
 	struct kv	*kv;
 	MDB_txn		*txn;
 	bool		 rdonly;
+	uint64_t	 changes;	/* puts and deletes that took effect */
 };
 
 struct kv_cursor {
@@ -292,8 +293,10 @@ kv_put_flags(struct kv_txn *t, enum kv_db db, const void *key, size_t klen,
 	k.mv_size = klen;
 	v.mv_data = (void *)val;
 	v.mv_size = vlen;
-	if ((rc = mdb_put(t->txn, t->kv->dbi[db], &k, &v, flags)) == 0)
+	if ((rc = mdb_put(t->txn, t->kv->dbi[db], &k, &v, flags)) == 0) {
+		t->changes++;
 		return 0;
+	}
 	if (rc == MDB_KEYEXIST)
 		return err_setf(eb, ERR_EXISTS, "lmdb put in %s: %s",
 		    kv_db_names[db], (flags & MDB_APPEND) != 0 ?
@@ -339,7 +342,14 @@ kv_del(struct kv_txn *t, enum kv_db db, const void *key, size_t klen,
 	k.mv_size = klen;
 	if ((rc = mdb_del(t->txn, t->kv->dbi[db], &k, NULL)) != 0)
 		return kv_err(eb, rc, "lmdb del in", kv_db_names[db]);
+	t->changes++;
 	return 0;
+}
+
+uint64_t
+kv_txn_changes(const struct kv_txn *t)
+{
+	return t->changes;
 }
 
 int

@@ -84,6 +84,10 @@ int	kv_txn_begin(struct kv *kv, struct kv_txn *parent, bool rdonly,
 int	kv_txn_commit(struct kv_txn *t, struct errbuf *eb);
 /* Discards and frees t. Accepts NULL. */
 void	kv_txn_abort(struct kv_txn *t);
+/* How many puts and deletes have taken effect through t itself (those of
+ * its nested children are not counted): how a caller knows that a step
+ * which failed changed nothing. */
+uint64_t kv_txn_changes(const struct kv_txn *t);
 
 /* Looks key up in db.  val is borrowed: valid until the transaction ends or
  * its next write.  0, ERR_NOTFOUND, ERR_INVAL (bad key size), ERR_IO. */

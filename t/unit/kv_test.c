@@ -230,6 +230,32 @@ test_cursor(struct kv *kv)
 }
 
 static void
+test_changes(struct kv *kv)
+{
+	struct kv_txn	*t, *child;
+	struct errbuf	 eb;
+
+	if (!ok(kv_txn_begin(kv, NULL, false, &t, &eb) == 0, "begin"))
+		return;
+	is_int((int)kv_txn_changes(t), 0, "a new transaction: no changes");
+	is_int(put_str(t, KV_DB_META, "chg", "1"), 0, "a put");
+	is_int((int)kv_txn_changes(t), 1, "counts one change");
+	is_int(kv_insert(t, KV_DB_META, "chg", 3, "2", 1, KV_INSERT_NEW, &eb),
+	    ERR_EXISTS, "a refused insert");
+	is_int(kv_del(t, KV_DB_META, "none", 4, &eb), ERR_NOTFOUND,
+	    "a delete of a missing key");
+	is_int((int)kv_txn_changes(t), 1, "neither counts");
+	is_int(kv_txn_begin(kv, t, false, &child, &eb), 0, "a child");
+	is_int(put_str(child, KV_DB_META, "chg2", "3"), 0, "the child puts");
+	is_int((int)kv_txn_changes(child), 1, "the child counts its own");
+	is_int((int)kv_txn_changes(t), 1, "the parent does not count it");
+	kv_txn_abort(child);
+	is_int(kv_del(t, KV_DB_META, "chg", 3, &eb), 0, "a delete");
+	is_int((int)kv_txn_changes(t), 2, "counts as a change");
+	kv_txn_abort(t);
+}
+
+static void
 test_nested(struct kv *kv)
 {
 	struct kv_txn	*t, *child, *r;
@@ -350,6 +376,7 @@ main(void)
 	test_insert(kv);
 	test_cursor(kv);
 	test_nested(kv);
+	test_changes(kv);
 	test_copy(kv);
 	kv_close(kv);
 	test_map_full();
