@@ -35,6 +35,7 @@ struct cluster {
 	bool				 io_ready;	/* io initialised */
 	bool				 transport_ready;
 	bool				 raft_ready;	/* raft_init done */
+	uint64_t			 snapshot_index; /* being taken */
 	cluster_closed_cb		 closed_cb;
 	void				*closed_arg;
 };
@@ -112,8 +113,29 @@ cluster_fsm_apply(struct raft_fsm *rf, const struct raft_buffer *buf, void **res
 	return 0;
 }
 
+/*
+ * Snapshots are asynchronous (libraft's FSM version 3): the loop thread
+ * only marks the index, and the copy and compression of the whole store,
+ * which take seconds on a large one, run on a pool thread.  While one is
+ * being taken libraft neither starts another nor installs one from a
+ * leader.
+ */
 static int
-cluster_fsm_snapshot(struct raft_fsm *rf, struct raft_buffer *bufs[], unsigned *n_bufs)
+cluster_fsm_snapshot_mark(struct raft_fsm *rf, struct raft_buffer *bufs[],
+    unsigned *n_bufs)
+{
+	struct cluster	*c = rf->data;
+
+	*bufs = NULL;
+	*n_bufs = 0;
+	c->snapshot_index = raft_last_applied(&c->raft);
+	c->fsm.snapshot_mark(c->fsm.arg, c->snapshot_index);
+	return 0;
+}
+
+static int
+cluster_fsm_snapshot_take(struct raft_fsm *rf, struct raft_buffer *bufs[],
+    unsigned *n_bufs)
 {
 	struct cluster	*c = rf->data;
 	void		*data;
@@ -124,9 +146,7 @@ cluster_fsm_snapshot(struct raft_fsm *rf, struct raft_buffer *bufs[], unsigned *
 		log_error("RAFTSNAP", "snapshot failed: %s", err_code_name(rc));
 		return RAFT_IOERR;
 	}
-	/* raft's default heap is malloc, so the buffer can be handed over
-	 * as is; libraft frees it (and the array) with raft_free. */
-	if ((*bufs = raft_malloc(sizeof **bufs)) == NULL) {
+	if ((*bufs = malloc(sizeof **bufs)) == NULL) {
 		free(data);
 		return RAFT_NOMEM;
 	}
@@ -134,7 +154,26 @@ cluster_fsm_snapshot(struct raft_fsm *rf, struct raft_buffer *bufs[], unsigned *
 	(*bufs)[0].len = len;
 	*n_bufs = 1;
 	log_info("RAFTSNAP", "snapshot at entry %llu: %zu bytes",
-	    (unsigned long long)raft_last_applied(&c->raft), len);
+	    (unsigned long long)c->snapshot_index, len);
+	return 0;
+}
+
+/* With snapshot_finalize set, the buffers stay ours: libraft calls it once
+ * the snapshot is on disk, or has failed. */
+static int
+cluster_fsm_snapshot_finalize(struct raft_fsm *rf, struct raft_buffer *bufs[],
+    unsigned *n_bufs)
+{
+	unsigned	 i;
+
+	(void)rf;
+	if (*bufs != NULL) {
+		for (i = 0; i < *n_bufs; i++)
+			free((*bufs)[i].base);
+		free(*bufs);
+	}
+	*bufs = NULL;
+	*n_bufs = 0;
 	return 0;
 }
 
@@ -176,10 +215,12 @@ cluster_open(struct cluster **out, struct uv_loop_s *loop,
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		return ERR_NOMEM;
 	c->fsm = *fsm;
-	c->rfsm.version = 1;
+	c->rfsm.version = 3;
 	c->rfsm.data = c;
 	c->rfsm.apply = cluster_fsm_apply;
-	c->rfsm.snapshot = cluster_fsm_snapshot;
+	c->rfsm.snapshot = cluster_fsm_snapshot_mark;
+	c->rfsm.snapshot_async = cluster_fsm_snapshot_take;
+	c->rfsm.snapshot_finalize = cluster_fsm_snapshot_finalize;
 	c->rfsm.restore = cluster_fsm_restore;
 
 	if ((rv = raft_uv_tcp_init(&c->transport, loop)) != 0) {
@@ -192,6 +233,11 @@ cluster_open(struct cluster **out, struct uv_loop_s *loop,
 		goto fail;
 	}
 	c->io_ready = true;
+	/* The uv backend of 0.15 implements async_work (used for snapshots)
+	 * but still reports version 1, and raft_init refuses an FSM of
+	 * version 3 on an io of version 1; later releases report 2. */
+	if (c->io.version < 2 && c->io.async_work != NULL)
+		c->io.version = 2;
 	/* Our snapshots are zstd-compressed already. */
 	raft_uv_set_snapshot_compression(&c->io, false);
 	if (cfg->trace) {

@@ -22,7 +22,15 @@ struct cluster_fsm {
 	/* Takes the committed entry at index (buf is borrowed for the call).
 	 * Nonzero return is fatal for the node. */
 	int	(*apply)(void *arg, uint64_t index, const void *buf, size_t len);
-	/* A snapshot of the whole state in a new malloc'd buffer. */
+	/* A snapshot is taken in two steps so that the loop never waits for
+	 * it.  snapshot_mark runs on the loop thread when libraft decides to
+	 * take one, after every entry up to `index` has been handed to apply;
+	 * snapshot then runs on a libuv pool thread, beside apply, and must
+	 * return, in a new malloc'd buffer, a state that holds at least every
+	 * entry up to that index (holding later ones too is allowed: the
+	 * state machine must skip entries it already holds when the log is
+	 * replayed over a restored snapshot). */
+	void	(*snapshot_mark)(void *arg, uint64_t index);
 	int	(*snapshot)(void *arg, void **buf, size_t *len);
 	/* Replaces the whole state with a snapshot; buf is borrowed. */
 	int	(*restore)(void *arg, const void *buf, size_t len);

@@ -112,6 +112,7 @@ struct coord {
 	struct apply_item	*aq_tail;
 	uint64_t		 aq_queued;	/* last entry queued */
 	uint64_t		 aq_applied;	/* last entry applied and committed */
+	uint64_t		 snap_need;	/* the snapshot being taken holds it */
 	bool			 aq_stop;
 
 	pthread_mutex_t		 mu;
@@ -1248,6 +1249,21 @@ coord_fsm_apply(void *arg, uint64_t index, const void *buf, size_t len)
 	return 0;
 }
 
+/* Loop thread: every entry up to index has been queued to the apply
+ * thread; the snapshot taken next must hold them. */
+static void
+coord_fsm_snapshot_mark(void *arg, uint64_t index)
+{
+	struct coord	*c = arg;
+
+	pthread_mutex_lock(&c->aq_mu);
+	c->snap_need = index;
+	pthread_mutex_unlock(&c->aq_mu);
+}
+
+/* A pool thread, beside the apply thread: waits for the marked entries to
+ * be committed to LMDB, then copies the store as it is then (perhaps with
+ * later entries in it, which fsm_apply skips on replay). */
 static int
 coord_fsm_snapshot(void *arg, void **buf, size_t *len)
 {
@@ -1255,8 +1271,10 @@ coord_fsm_snapshot(void *arg, void **buf, size_t *len)
 	struct errbuf	 eb = { 0 };
 	int		 rc;
 
-	/* The snapshot must hold every entry up to libraft's last applied. */
-	coord_apply_drain(c);
+	pthread_mutex_lock(&c->aq_mu);
+	while (c->aq_applied < c->snap_need && c->apply_started)
+		pthread_cond_wait(&c->aq_drained, &c->aq_mu);
+	pthread_mutex_unlock(&c->aq_mu);
 	if ((rc = fsm_snapshot(c->fsm, buf, len, &eb)) != 0)
 		log_error("FSMSNAP", "%s", eb.msg);
 	return rc;
@@ -1358,6 +1376,7 @@ coord_open(struct coord **out, const struct coord_config *cfg, struct errbuf *eb
 	ccfg.trace = getenv("LIBRAFT_TRACE") != NULL;
 	cfsm.arg = c;
 	cfsm.apply = coord_fsm_apply;
+	cfsm.snapshot_mark = coord_fsm_snapshot_mark;
 	cfsm.snapshot = coord_fsm_snapshot;
 	cfsm.restore = coord_fsm_restore;
 	/* The apply thread first: libraft restores the snapshot and replays

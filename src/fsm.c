@@ -3213,8 +3213,6 @@ fsm_snapshot(struct fsm *f, void **buf, size_t *len, struct errbuf *eb)
 	*len = 0;
 	if (f->kv == NULL)
 		return err_setf(eb, ERR_IO, "fsm: store unavailable");
-	if ((rc = fsm_flush(f, eb)) != 0)
-		return rc;
 	if ((rc = kv_copy_compact(f->kv, f->snap_path, eb)) != 0)
 		return rc;
 	rc = fsm_file_read(f->snap_path, &raw, &raw_len, eb);

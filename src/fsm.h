@@ -68,8 +68,10 @@ struct fsm_event {
 size_t	fsm_events_take(struct fsm *f, struct fsm_event **out);
 void	fsm_events_free(struct fsm_event *ev, size_t n);
 
-/* A compact copy of the whole store, zstd-compressed, in a new malloc'd
- * buffer (flushes first). Loop thread only. */
+/* A compact copy of the whole store as fsm_flush last committed it,
+ * zstd-compressed, in a new malloc'd buffer.  It reads through an LMDB
+ * read transaction of its own, so it may run on any thread, beside
+ * fsm_apply (one snapshot at a time, never beside fsm_restore). */
 int	fsm_snapshot(struct fsm *f, void **buf, size_t *len, struct errbuf *eb);
 /* Replaces the whole store with a snapshot made by fsm_snapshot.  Readers
  * are held off while the files are swapped. Loop thread only. */
