@@ -22,6 +22,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "src/clock.h"
 #include "src/err.h"
 #include "src/log.h"
 
@@ -140,6 +141,7 @@ cluster_fsm_snapshot_take(struct raft_fsm *rf, struct raft_buffer *bufs[],
 	struct cluster	*c = rf->data;
 	void		*data;
 	size_t		 len;
+	uint64_t	 t0 = clock_mono_ms();
 	int		 rc;
 
 	if ((rc = c->fsm.snapshot(c->fsm.arg, &data, &len)) != 0) {
@@ -153,8 +155,9 @@ cluster_fsm_snapshot_take(struct raft_fsm *rf, struct raft_buffer *bufs[],
 	(*bufs)[0].base = data;
 	(*bufs)[0].len = len;
 	*n_bufs = 1;
-	log_info("RAFTSNAP", "snapshot at entry %llu: %zu bytes",
-	    (unsigned long long)c->snapshot_index, len);
+	log_info("RAFTSNAP", "snapshot at entry %llu: %zu bytes in %llu ms",
+	    (unsigned long long)c->snapshot_index, len,
+	    (unsigned long long)(clock_mono_ms() - t0));
 	return 0;
 }
 
