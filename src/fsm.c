@@ -107,7 +107,7 @@ struct fsm {
 	char			*dir;
 	char			*path;		/* <dir>/state.mdb */
 	char			*lock_path;	/* <dir>/state.mdb-lock */
-	char			*snap_path;	/* fsm_snapshot's temporary copy */
+	char			*snap_path;	/* where older versions copied the store */
 	char			*restore_path;	/* fsm_restore's incoming file */
 	char			*old_path;	/* the replaced file during a restore */
 	uint64_t		 map_size;
@@ -3143,47 +3143,6 @@ fsm_events_free(struct fsm_event *ev, size_t n)
 /* ---- snapshots ---- */
 
 static int
-fsm_file_read(const char *path, void **buf, size_t *len, struct errbuf *eb)
-{
-	struct stat	 st;
-	uint8_t		*p = NULL;
-	size_t		 off = 0;
-	ssize_t		 r;
-	int		 fd, rc = 0;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return err_setf(eb, ERR_IO, "open %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0) {
-		rc = err_setf(eb, ERR_IO, "stat %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if ((p = malloc(st.st_size > 0 ? (size_t)st.st_size : 1)) == NULL) {
-		rc = err_setf(eb, ERR_NOMEM, "read %s: out of memory", path);
-		goto out;
-	}
-	while (off < (size_t)st.st_size) {
-		r = read(fd, p + off, (size_t)st.st_size - off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			rc = err_setf(eb, ERR_IO, "read %s: %s", path,
-			    r < 0 ? strerror(errno) : "short file");
-			goto out;
-		}
-		off += (size_t)r;
-	}
-out:
-	close(fd);
-	if (rc != 0) {
-		free(p);
-		return rc;
-	}
-	*buf = p;
-	*len = off;
-	return 0;
-}
-
-static int
 fsm_write_all(int fd, const void *p, size_t n)
 {
 	const uint8_t	*b = p;
@@ -3201,45 +3160,144 @@ fsm_write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
+/* The compressing half of a snapshot: reads the store's copy from a pipe
+ * and compresses it as it comes, so neither a copy on disk nor the whole
+ * uncompressed store in memory is ever needed. */
+struct fsm_snap_zip {
+	int		 fd;		/* the pipe's read end */
+	uint8_t		*out;		/* header room, then the frame */
+	size_t		 len;
+	size_t		 cap;
+	uint64_t	 raw_len;
+	int		 err;		/* first ERR_*, then the rest is drained */
+	const char	*why;
+};
+
+/* Room for one more ZSTD output step in z->out. */
+static int
+fsm_snap_zip_room(struct fsm_snap_zip *z)
+{
+	size_t	 want = z->len + ZSTD_CStreamOutSize(), cap = z->cap;
+	uint8_t	*p;
+
+	if (want <= cap)
+		return 0;
+	while (cap < want)
+		cap = cap < 4096 ? 4096 : cap * 2;
+	if ((p = realloc(z->out, cap)) == NULL)
+		return ERR_NOMEM;
+	z->out = p;
+	z->cap = cap;
+	return 0;
+}
+
+static void *
+fsm_snap_zip_main(void *arg)
+{
+	struct fsm_snap_zip	*z = arg;
+	ZSTD_CCtx		*cc;
+	ZSTD_inBuffer		 in;
+	ZSTD_outBuffer		 ob;
+	uint8_t			*chunk;
+	ssize_t			 n;
+	size_t			 r;
+	bool			 end = false;
+
+	z->len = FSM_SNAP_HDR;
+	chunk = malloc(FSM_IO_CHUNK);
+	cc = ZSTD_createCCtx();
+	if (chunk == NULL || cc == NULL || fsm_snap_zip_room(z) != 0 ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel,
+	    FSM_SNAP_LEVEL))) {
+		z->err = ERR_NOMEM;
+		z->why = "out of memory";
+	}
+	/* Read to the end whatever happens: the copying side must never be
+	 * left writing into a pipe nobody reads. */
+	while (!end) {
+		if (chunk == NULL) {
+			uint8_t	 sink[4096];
+
+			n = read(z->fd, sink, sizeof sink);
+		} else
+			n = read(z->fd, chunk, FSM_IO_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			if (z->err == 0) {
+				z->err = ERR_IO;
+				z->why = "reading the store's copy failed";
+			}
+			break;
+		}
+		end = n == 0;
+		if (z->err != 0)
+			continue;
+		z->raw_len += (uint64_t)n;
+		in.src = chunk;
+		in.size = (size_t)n;
+		in.pos = 0;
+		do {
+			if (fsm_snap_zip_room(z) != 0) {
+				z->err = ERR_NOMEM;
+				z->why = "out of memory";
+				break;
+			}
+			ob.dst = z->out + z->len;
+			ob.size = z->cap - z->len;
+			ob.pos = 0;
+			r = ZSTD_compressStream2(cc, &ob, &in,
+			    end ? ZSTD_e_end : ZSTD_e_continue);
+			if (ZSTD_isError(r)) {
+				z->err = ERR_INTERNAL;
+				z->why = ZSTD_getErrorName(r);
+				break;
+			}
+			z->len += ob.pos;
+		} while (end ? r != 0 : in.pos < in.size);
+	}
+	ZSTD_freeCCtx(cc);
+	free(chunk);
+	return NULL;
+}
+
 int
 fsm_snapshot(struct fsm *f, void **buf, size_t *len, struct errbuf *eb)
 {
-	void	*raw = NULL;
-	uint8_t	*out = NULL;
-	size_t	 raw_len = 0, bound, clen;
-	int	 rc;
+	struct fsm_snap_zip	 z;
+	pthread_t		 th;
+	int			 fds[2], rc;
 
 	*buf = NULL;
 	*len = 0;
 	if (f->kv == NULL)
 		return err_setf(eb, ERR_IO, "fsm: store unavailable");
-	if ((rc = kv_copy_compact(f->kv, f->snap_path, eb)) != 0)
-		return rc;
-	rc = fsm_file_read(f->snap_path, &raw, &raw_len, eb);
-	unlink(f->snap_path);
-	if (rc != 0)
-		return rc;
-	bound = ZSTD_compressBound(raw_len);
-	if ((out = malloc(FSM_SNAP_HDR + bound)) == NULL) {
-		rc = err_setf(eb, ERR_NOMEM, "snapshot: out of memory");
-		goto out;
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return err_setf(eb, ERR_IO, "snapshot: pipe: %s",
+		    strerror(errno));
+	memset(&z, 0, sizeof z);
+	z.fd = fds[0];
+	if ((rc = pthread_create(&th, NULL, fsm_snap_zip_main, &z)) != 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return err_setf(eb, ERR_NOMEM, "snapshot: thread: %s",
+		    strerror(rc));
 	}
-	memcpy(out, FSM_SNAP_MAGIC, 8);
-	fsm_be64_put(out + 8, raw_len);
-	clen = ZSTD_compress(out + FSM_SNAP_HDR, bound, raw, raw_len,
-	    FSM_SNAP_LEVEL);
-	if (ZSTD_isError(clen)) {
-		rc = err_setf(eb, ERR_INTERNAL, "snapshot: zstd: %s",
-		    ZSTD_getErrorName(clen));
-		goto out;
+	rc = kv_copy_compact_fd(f->kv, fds[1], eb);
+	close(fds[1]);		/* the end of the copy, for the reader */
+	pthread_join(th, NULL);
+	close(fds[0]);
+	if (rc == 0 && z.err != 0)
+		rc = err_setf(eb, z.err, "snapshot: %s", z.why);
+	if (rc != 0) {
+		free(z.out);
+		return rc;
 	}
-	*buf = out;
-	*len = FSM_SNAP_HDR + clen;
-	out = NULL;
-out:
-	free(out);
-	free(raw);
-	return rc;
+	memcpy(z.out, FSM_SNAP_MAGIC, 8);
+	fsm_be64_put(z.out + 8, z.raw_len);
+	*buf = z.out;
+	*len = z.len;
+	return 0;
 }
 
 /* Decompresses the snapshot body into path, checking its size. */

@@ -195,6 +195,16 @@ kv_copy_compact(struct kv *kv, const char *path, struct errbuf *eb)
 	return 0;
 }
 
+int
+kv_copy_compact_fd(struct kv *kv, int fd, struct errbuf *eb)
+{
+	int	 rc;
+
+	if ((rc = mdb_env_copyfd2(kv->env, fd, MDB_CP_COMPACT)) != 0)
+		return kv_err(eb, rc, "lmdb copy to", "a descriptor");
+	return 0;
+}
+
 size_t
 kv_key_max(struct kv *kv)
 {

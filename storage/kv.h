@@ -72,6 +72,10 @@ int	kv_sync(struct kv *kv, struct errbuf *eb);
 /* Writes a compacted copy of the whole environment to the file `path`
  * (replaced if it exists; its directory must exist).  0, ERR_IO. */
 int	kv_copy_compact(struct kv *kv, const char *path, struct errbuf *eb);
+/* The same copy written to fd (a pipe will do: it is written in order,
+ * with no seeks), through a read transaction of its own, so it may run
+ * beside a writer.  0, ERR_IO. */
+int	kv_copy_compact_fd(struct kv *kv, int fd, struct errbuf *eb);
 
 /* Begins a transaction.  A write transaction may have a parent write
  * transaction (nested: its changes reach the parent only on commit, and the

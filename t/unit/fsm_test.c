@@ -2922,10 +2922,12 @@ snapshot_as_layout1(const void *buf, size_t len, size_t *out_len)
 	FILE			*fp;
 	long			 flen;
 
-	raw_len = ZSTD_getFrameContentSize((const uint8_t *)buf + 16, len - 16);
-	if (raw_len == ZSTD_CONTENTSIZE_ERROR ||
-	    raw_len == ZSTD_CONTENTSIZE_UNKNOWN ||
-	    (raw = malloc(raw_len)) == NULL ||
+	/* The header holds the size: a streamed frame does not. */
+	if (len < 16)
+		goto fail;
+	for (raw_len = 0, i = 8; i < 16; i++)
+		raw_len = raw_len << 8 | ((const uint8_t *)buf)[i];
+	if ((raw = malloc(raw_len)) == NULL ||
 	    ZSTD_decompress(raw, raw_len, (const uint8_t *)buf + 16,
 	    len - 16) != raw_len)
 		goto fail;

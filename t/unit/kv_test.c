@@ -6,6 +6,7 @@
 #include "storage/kv.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,6 +331,7 @@ test_copy(struct kv *kv)
 	struct kv_txn	*t;
 	struct errbuf	 eb;
 	char		 path[600];
+	int		 fd;
 
 	snprintf(path, sizeof path, "%s/copy.mdb", tdir);
 	is_int(kv_copy_compact(kv, path, &eb), 0, "compact copy written");
@@ -344,6 +346,22 @@ test_copy(struct kv *kv)
 	snprintf(path, sizeof path, "%s/nodir/copy.mdb", tdir);
 	is_int(kv_copy_compact(kv, path, &eb), ERR_IO,
 	    "copy into a missing directory: ERR_IO");
+
+	snprintf(path, sizeof path, "%s/copyfd.mdb", tdir);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) < 0) {
+		ok(0, "create %s", path);
+		return;
+	}
+	is_int(kv_copy_compact_fd(kv, fd, &eb), 0, "copy written to a descriptor");
+	close(fd);
+	is_int(kv_open(&cp, path, 0, &eb), 0, "it opens as an environment");
+	is_int(kv_txn_begin(cp, NULL, true, &t, &eb), 0, "read txn on it");
+	ok(get_is(t, KV_DB_WORKLOADS, "a", "alpha") &&
+	    get_is(t, KV_DB_META, "c2", "child2"), "it holds the data");
+	kv_txn_abort(t);
+	kv_close(cp);
+	is_int(kv_copy_compact_fd(kv, -1, &eb), ERR_IO,
+	    "a bad descriptor: ERR_IO");
 }
 
 int
