@@ -112,6 +112,13 @@ struct wire_key {
 #define WIRE_KEY(s)	{ (s), sizeof (s) - 1 }
 #define WIRE_KEYS_MAX	64	/* keys one wire_map_collect can look for */
 
+/* Writes k as a map key: encoder and decoder share one spelling. */
+static inline void
+wire_put_key(struct wire_writer *w, const struct wire_key *k)
+{
+	wire_put_strn(w, k->name, k->len);
+}
+
 /* One pass over map v: vals[k] becomes the value of keys[k], or NULL if that
  * key is absent or nil (as wire_map_get has it).  Keys not in keys[] (and
  * non-string keys) are ignored.  0; ERR_PROTO if v is not a map or has one

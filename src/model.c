@@ -390,9 +390,8 @@ model_field_enum(const struct wire_val *map, const char *key, bool required,
 
 /* ---- affinity ---- */
 
-#define MODEL_AFFINITY_FIELDS	6
-
-/* The affinity map's keys, in the order model_affinity_encode writes them. */
+/* The affinity map's keys, the one spelling of them: model_affinity_encode
+ * writes them in this order, and the decoder looks for them. */
 enum model_aff_key {
 	AFFK_HW, AFFK_HTAG, AFFK_HTYPE, AFFK_SW, AFFK_STAG, AFFK_ANTI, AFFK__COUNT
 };
@@ -406,24 +405,21 @@ static const struct wire_key model_aff_keys[AFFK__COUNT] = {
 	[AFFK_ANTI] = WIRE_KEY("anti"),
 };
 
-_Static_assert(AFFK__COUNT == MODEL_AFFINITY_FIELDS,
-    "model_aff_keys matches model_affinity_encode");
-
 void
 model_affinity_encode(struct wire_writer *w, const struct affinity *a)
 {
-	wire_put_map(w, MODEL_AFFINITY_FIELDS);
-	wire_put_str(w, "hw");
+	wire_put_map(w, AFFK__COUNT);
+	wire_put_key(w, &model_aff_keys[AFFK_HW]);
 	wire_put_str(w, a->hard_worker_id);
-	wire_put_str(w, "htag");
+	wire_put_key(w, &model_aff_keys[AFFK_HTAG]);
 	wire_put_tagset(w, &a->hard_tags);
-	wire_put_str(w, "htype");
+	wire_put_key(w, &model_aff_keys[AFFK_HTYPE]);
 	wire_put_strlist(w, &a->hard_types);
-	wire_put_str(w, "sw");
+	wire_put_key(w, &model_aff_keys[AFFK_SW]);
 	wire_put_str(w, a->soft_worker_id);
-	wire_put_str(w, "stag");
+	wire_put_key(w, &model_aff_keys[AFFK_STAG]);
 	wire_put_tagset(w, &a->soft_tags);
-	wire_put_str(w, "anti");
+	wire_put_key(w, &model_aff_keys[AFFK_ANTI]);
 	wire_put_strlist(w, &a->anti_types);
 }
 
@@ -449,9 +445,8 @@ model_affinity_decode(const struct wire_val *v, struct affinity *out)
 
 /* ---- workload ---- */
 
-#define MODEL_WORKLOAD_FIELDS	35
-
-/* The workload map's keys, in the order model_workload_encode writes them. */
+/* The workload map's keys, the one spelling of them: model_workload_encode
+ * writes them in this order, and the decoder looks for them. */
 enum model_wl_key {
 	WLK_ID, WLK_CUST, WLK_TYPE, WLK_PARAMS, WLK_PRIO, WLK_TIER, WLK_ST,
 	WLK_AFF, WLK_MAXR, WLK_TMO, WLK_CPI, WLK_CPP, WLK_SEQ, WLK_CT, WLK_UT,
@@ -498,82 +493,79 @@ static const struct wire_key model_wl_keys[WLK__COUNT] = {
 	[WLK_PREN] = WIRE_KEY("pren"),
 };
 
-_Static_assert(WLK__COUNT == MODEL_WORKLOAD_FIELDS,
-    "model_wl_keys matches model_workload_encode");
-
 void
 model_workload_encode(struct wire_writer *w, const struct workload *wl)
 {
-	wire_put_map(w, MODEL_WORKLOAD_FIELDS);
-	wire_put_str(w, "id");
+	wire_put_map(w, WLK__COUNT);
+	wire_put_key(w, &model_wl_keys[WLK_ID]);
 	wire_put_str(w, wl->id);
-	wire_put_str(w, "cust");
+	wire_put_key(w, &model_wl_keys[WLK_CUST]);
 	wire_put_str(w, wl->customer_id);
-	wire_put_str(w, "type");
+	wire_put_key(w, &model_wl_keys[WLK_TYPE]);
 	wire_put_str(w, wl->type);
-	wire_put_str(w, "params");
+	wire_put_key(w, &model_wl_keys[WLK_PARAMS]);
 	wire_put_str(w, wl->params_json);
-	wire_put_str(w, "prio");
+	wire_put_key(w, &model_wl_keys[WLK_PRIO]);
 	wire_put_uint(w, wl->priority);
-	wire_put_str(w, "tier");
+	wire_put_key(w, &model_wl_keys[WLK_TIER]);
 	wire_put_uint(w, (uint64_t)wl->tier);
-	wire_put_str(w, "st");
+	wire_put_key(w, &model_wl_keys[WLK_ST]);
 	wire_put_uint(w, (uint64_t)wl->status);
-	wire_put_str(w, "aff");
+	wire_put_key(w, &model_wl_keys[WLK_AFF]);
 	model_affinity_encode(w, &wl->affinity);
-	wire_put_str(w, "maxr");
+	wire_put_key(w, &model_wl_keys[WLK_MAXR]);
 	wire_put_uint(w, wl->max_retries);
-	wire_put_str(w, "tmo");
+	wire_put_key(w, &model_wl_keys[WLK_TMO]);
 	wire_put_uint(w, wl->timeout_seconds);
-	wire_put_str(w, "cpi");
+	wire_put_key(w, &model_wl_keys[WLK_CPI]);
 	wire_put_uint(w, wl->ckpt_policy.interval_seconds);
-	wire_put_str(w, "cpp");
+	wire_put_key(w, &model_wl_keys[WLK_CPP]);
 	wire_put_uint(w, wl->ckpt_policy.on_progress_percent);
-	wire_put_str(w, "seq");
+	wire_put_key(w, &model_wl_keys[WLK_SEQ]);
 	wire_put_uint(w, wl->seq);
-	wire_put_str(w, "ct");
+	wire_put_key(w, &model_wl_keys[WLK_CT]);
 	wire_put_uint(w, wl->created_ms);
-	wire_put_str(w, "ut");
+	wire_put_key(w, &model_wl_keys[WLK_UT]);
 	wire_put_uint(w, wl->updated_ms);
-	wire_put_str(w, "sct");
+	wire_put_key(w, &model_wl_keys[WLK_SCT]);
 	wire_put_uint(w, wl->scheduled_ms);
-	wire_put_str(w, "stt");
+	wire_put_key(w, &model_wl_keys[WLK_STT]);
 	wire_put_uint(w, wl->started_ms);
-	wire_put_str(w, "ft");
+	wire_put_key(w, &model_wl_keys[WLK_FT]);
 	wire_put_uint(w, wl->finished_ms);
-	wire_put_str(w, "wk");
+	wire_put_key(w, &model_wl_keys[WLK_WK]);
 	wire_put_str(w, wl->worker_id);
-	wire_put_str(w, "att");
+	wire_put_key(w, &model_wl_keys[WLK_ATT]);
 	wire_put_uint(w, wl->attempt);
-	wire_put_str(w, "prog");
+	wire_put_key(w, &model_wl_keys[WLK_PROG]);
 	wire_put_double(w, wl->progress);
-	wire_put_str(w, "pmsg");
+	wire_put_key(w, &model_wl_keys[WLK_PMSG]);
 	wire_put_str(w, wl->progress_message);
-	wire_put_str(w, "res");
+	wire_put_key(w, &model_wl_keys[WLK_RES]);
 	wire_put_str(w, wl->result_json);
-	wire_put_str(w, "err");
+	wire_put_key(w, &model_wl_keys[WLK_ERR]);
 	wire_put_str(w, wl->error);
-	wire_put_str(w, "cps");
+	wire_put_key(w, &model_wl_keys[WLK_CPS]);
 	wire_put_uint(w, wl->checkpoint_seq);
-	wire_put_str(w, "fails");
+	wire_put_key(w, &model_wl_keys[WLK_FAILS]);
 	wire_put_uint(w, wl->failures);
-	wire_put_str(w, "nb");
+	wire_put_key(w, &model_wl_keys[WLK_NB]);
 	wire_put_uint(w, wl->not_before_ms);
-	wire_put_str(w, "cxl");
+	wire_put_key(w, &model_wl_keys[WLK_CXL]);
 	wire_put_bool(w, wl->cancel_requested);
-	wire_put_str(w, "rid");
+	wire_put_key(w, &model_wl_keys[WLK_RID]);
 	wire_put_str(w, wl->request_id);
-	wire_put_str(w, "qk");
+	wire_put_key(w, &model_wl_keys[WLK_QK]);
 	wire_put_int(w, wl->queue_key);
-	wire_put_str(w, "rqc");
+	wire_put_key(w, &model_wl_keys[WLK_RQC]);
 	wire_put_uint(w, wl->requests.cpu_millis);
-	wire_put_str(w, "rqm");
+	wire_put_key(w, &model_wl_keys[WLK_RQM]);
 	wire_put_uint(w, wl->requests.memory_mb);
-	wire_put_str(w, "rqg");
+	wire_put_key(w, &model_wl_keys[WLK_RQG]);
 	wire_put_uint(w, wl->requests.gpus);
-	wire_put_str(w, "pre");
+	wire_put_key(w, &model_wl_keys[WLK_PRE]);
 	wire_put_bool(w, wl->preempting);
-	wire_put_str(w, "pren");
+	wire_put_key(w, &model_wl_keys[WLK_PREN]);
 	wire_put_uint(w, wl->preemptions);
 }
 
@@ -648,9 +640,8 @@ fail:
 
 /* ---- worker ---- */
 
-#define MODEL_WORKER_FIELDS	13
-
-/* The worker map's keys, in the order model_worker_encode writes them. */
+/* The worker map's keys, the one spelling of them: model_worker_encode
+ * writes them in this order, and the decoder looks for them. */
 enum model_worker_key {
 	WRK_ID, WRK_TAGS, WRK_CAPS, WRK_CAP, WRK_USED, WRK_VER, WRK_ST,
 	WRK_REG, WRK_HB, WRK_OCPU, WRK_OMEM, WRK_OGPU, WRK_GEN, WRK__COUNT
@@ -672,38 +663,35 @@ static const struct wire_key model_worker_keys[WRK__COUNT] = {
 	[WRK_GEN] = WIRE_KEY("gen"),
 };
 
-_Static_assert(WRK__COUNT == MODEL_WORKER_FIELDS,
-    "model_worker_keys matches model_worker_encode");
-
 void
 model_worker_encode(struct wire_writer *w, const struct worker_rec *wr)
 {
-	wire_put_map(w, MODEL_WORKER_FIELDS);
-	wire_put_str(w, "id");
+	wire_put_map(w, WRK__COUNT);
+	wire_put_key(w, &model_worker_keys[WRK_ID]);
 	wire_put_str(w, wr->id);
-	wire_put_str(w, "tags");
+	wire_put_key(w, &model_worker_keys[WRK_TAGS]);
 	wire_put_tagset(w, &wr->tags);
-	wire_put_str(w, "caps");
+	wire_put_key(w, &model_worker_keys[WRK_CAPS]);
 	wire_put_strlist(w, &wr->capabilities);
-	wire_put_str(w, "cap");
+	wire_put_key(w, &model_worker_keys[WRK_CAP]);
 	wire_put_uint(w, wr->capacity);
-	wire_put_str(w, "used");
+	wire_put_key(w, &model_worker_keys[WRK_USED]);
 	wire_put_uint(w, wr->used);
-	wire_put_str(w, "ver");
+	wire_put_key(w, &model_worker_keys[WRK_VER]);
 	wire_put_str(w, wr->version);
-	wire_put_str(w, "st");
+	wire_put_key(w, &model_worker_keys[WRK_ST]);
 	wire_put_uint(w, (uint64_t)wr->status);
-	wire_put_str(w, "reg");
+	wire_put_key(w, &model_worker_keys[WRK_REG]);
 	wire_put_uint(w, wr->registered_ms);
-	wire_put_str(w, "hb");
+	wire_put_key(w, &model_worker_keys[WRK_HB]);
 	wire_put_uint(w, wr->last_heartbeat_ms);
-	wire_put_str(w, "ocpu");
+	wire_put_key(w, &model_worker_keys[WRK_OCPU]);
 	wire_put_uint(w, wr->offered.cpu_millis);
-	wire_put_str(w, "omem");
+	wire_put_key(w, &model_worker_keys[WRK_OMEM]);
 	wire_put_uint(w, wr->offered.memory_mb);
-	wire_put_str(w, "ogpu");
+	wire_put_key(w, &model_worker_keys[WRK_OGPU]);
 	wire_put_uint(w, wr->offered.gpus);
-	wire_put_str(w, "gen");
+	wire_put_key(w, &model_worker_keys[WRK_GEN]);
 	wire_put_uint(w, wr->generation);
 }
 
