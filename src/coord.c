@@ -466,13 +466,20 @@ coord_propose_async(struct coord *c, const struct cmd *cmd, coord_propose_cb cb,
 
 /* ---- the apply thread ---- */
 
+/* Waits, with aq_mu held, until entry index is applied and committed. */
+static void
+coord_apply_wait_locked(struct coord *c, uint64_t index)
+{
+	while (c->aq_applied < index && c->apply_started)
+		pthread_cond_wait(&c->aq_drained, &c->aq_mu);
+}
+
 /* Waits until every entry queued so far is applied and committed. */
 static void
 coord_apply_drain(struct coord *c)
 {
 	pthread_mutex_lock(&c->aq_mu);
-	while (c->aq_applied < c->aq_queued && c->apply_started)
-		pthread_cond_wait(&c->aq_drained, &c->aq_mu);
+	coord_apply_wait_locked(c, c->aq_queued);
 	pthread_mutex_unlock(&c->aq_mu);
 }
 
@@ -1272,8 +1279,7 @@ coord_fsm_snapshot(void *arg, void **buf, size_t *len)
 	int		 rc;
 
 	pthread_mutex_lock(&c->aq_mu);
-	while (c->aq_applied < c->snap_need && c->apply_started)
-		pthread_cond_wait(&c->aq_drained, &c->aq_mu);
+	coord_apply_wait_locked(c, c->snap_need);
 	pthread_mutex_unlock(&c->aq_mu);
 	if ((rc = fsm_snapshot(c->fsm, buf, len, &eb)) != 0)
 		log_error("FSMSNAP", "%s", eb.msg);
