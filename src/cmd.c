@@ -38,6 +38,8 @@ static const char *const cmd_type_names[CMD__END] = {
 	[CMD_WORKER_DRAIN] = "worker_drain",
 	[CMD_PREEMPT] = "preempt",
 	[CMD_REPORT_BATCH] = "report_batch",
+	[CMD_NODE_SET] = "node_set",
+	[CMD_NODE_REMOVE] = "node_remove",
 };
 
 /* Every bit CMD_CUSTOMER_UPDATE knows. */
@@ -86,6 +88,7 @@ cmd_fini(struct cmd *c)
 		free(c->reports[i].error);
 	}
 	free(c->reports);
+	node_rec_fini(&c->node);
 	memset(c, 0, sizeof *c);
 }
 
@@ -145,6 +148,8 @@ cmd_encode_nfields(const struct cmd *c)
 	case CMD_KEY_CREATE:
 	case CMD_PAUSE:
 	case CMD_RESUME:
+	case CMD_NODE_SET:
+	case CMD_NODE_REMOVE:
 		return 1;
 	case CMD_CANCEL:
 	case CMD_WORKER_REGISTER:
@@ -418,6 +423,14 @@ cmd_encode_body(struct wire_writer *w, const struct cmd *c)
 		for (i = 0; i < c->n_reports; i++)
 			cmd_encode_report(w, &c->reports[i]);
 		break;
+	case CMD_NODE_SET:
+		wire_put_str(w, "node");
+		model_node_encode(w, &c->node);
+		break;
+	case CMD_NODE_REMOVE:
+		wire_put_str(w, "id");
+		wire_put_uint(w, c->node.id);
+		break;
 	default:
 		break;
 	}
@@ -457,6 +470,9 @@ cmd_encode(const struct cmd *c, void **buf, size_t *len)
 	if (c->type == CMD_CANCEL_BATCH && (c->n_ids == 0 || c->ids == NULL))
 		return ERR_INVAL;
 	if (c->type == CMD_REPORT_BATCH && !cmd_reports_valid(c))
+		return ERR_INVAL;
+	if ((c->type == CMD_NODE_SET && !node_rec_valid(&c->node)) ||
+	    (c->type == CMD_NODE_REMOVE && c->node.id == 0))
 		return ERR_INVAL;
 	if (c->type == CMD_CUSTOMER_UPDATE && (c->update_mask == 0 ||
 	    (c->update_mask & ~(uint32_t)CMD_UPDATE_KNOWN) != 0))
@@ -936,6 +952,14 @@ cmd_decode_body(const struct wire_val *root, struct cmd *c)
 		return cmd_decode_ids(root, c);
 	case CMD_REPORT_BATCH:
 		return cmd_decode_reports(root, c);
+	case CMD_NODE_SET:
+		if ((v = wire_map_get(root, "node")) == NULL)
+			return ERR_PROTO;
+		return model_node_decode(v, &c->node);
+	case CMD_NODE_REMOVE:
+		if ((rc = wire_field_uint(root, "id", &c->node.id)) != 0)
+			return rc;
+		return c->node.id >= 1 ? 0 : ERR_PROTO;
 	default:
 		return ERR_PROTO;
 	}

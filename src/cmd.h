@@ -39,6 +39,8 @@ enum cmd_type {
 	CMD_WORKER_DRAIN,		/* worker_id, generation: takes no more work */
 	CMD_PREEMPT,			/* workload_id, attempt, preempt_limit */
 	CMD_REPORT_BATCH,		/* worker_id, reports[] (each applied on its own) */
+	CMD_NODE_SET,			/* node: a coordinator's addresses */
+	CMD_NODE_REMOVE,		/* node.id: a coordinator left the cluster */
 	CMD__END
 };
 
@@ -154,6 +156,8 @@ struct cmd {
 
 	struct cmd_report	*reports;	/* REPORT_BATCH */
 	size_t			 n_reports;
+
+	struct node_rec		 node;		/* NODE_SET; NODE_REMOVE: id only */
 };
 
 /* At most this many workloads, placements, heartbeats, running attempts

@@ -40,6 +40,7 @@
  *	idempotency	customer ‖ 0 ‖ key -> first workload id ‖ body hash ‖
  *			be64(at); idempotency_by_time: be64(at) ‖ customer ‖ 0 ‖
  *			key -> empty (finds the expired ones, oldest first)
+ *	nodes		be64(coordinator id) -> node (msgpack, model_node_encode)
  *
  * The per-status, per-tier and per-customer counters change in
  * fsm_wl_index, the one place a workload's index entries move, so they are
@@ -398,6 +399,28 @@ static int
 fsm_decode_customer(const struct wire_val *v, void *out)
 {
 	return model_customer_decode(v, out);
+}
+
+/* The directory's record of node id (its key is binary, which
+ * fsm_record_read's message cannot show). */
+static int
+fsm_node_read(struct kv_txn *t, uint64_t id, struct node_rec *out,
+    struct errbuf *eb)
+{
+	struct wire_doc	*d;
+	struct kv_val	 v;
+	uint8_t		 key[8];
+	int		 rc;
+
+	fsm_be64_put(key, id);
+	if ((rc = kv_get(t, KV_DB_NODES, key, sizeof key, &v, eb)) != 0)
+		return rc == ERR_NOTFOUND ? err_setf(eb, ERR_NOTFOUND,
+		    "no node %" PRIu64, id) : rc;
+	if ((rc = fsm_doc_open(&v, &d, "node", eb)) != 0)
+		return rc;
+	rc = model_node_decode(wire_doc_root(d), out);
+	wire_doc_free(d);
+	return fsm_decoded(rc, "node", eb);
 }
 
 static int
@@ -2748,6 +2771,61 @@ fsm_cmd_secret_set(struct fsm_ctx *x)
 	return fsm_audit(x, NULL, NULL, "secret", NULL, NULL, detail);
 }
 
+/* ---- the node directory ---- */
+
+/* Records a coordinator's addresses.  An announcement equal to the stored
+ * one (apart from its time) changes nothing, so a node re-announcing at
+ * every leadership leaves no trail of identical audit events. */
+static int
+fsm_cmd_node_set(struct fsm_ctx *x)
+{
+	const struct node_rec	*n = &x->c->node;
+	struct wire_writer	*w;
+	struct node_rec		 old;
+	uint8_t			 key[8];
+	char			 detail[3 * MODEL_ADDRESS_MAX + 64];
+	bool			 same;
+	int			 rc;
+
+	if (!node_rec_valid(n))
+		return err_setf(x->eb, ERR_INVAL, "node: bad id or address");
+	fsm_be64_put(key, n->id);
+	rc = fsm_node_read(x->txn, n->id, &old, x->eb);
+	if (rc != 0 && rc != ERR_NOTFOUND)
+		return rc;
+	same = rc == 0 && strcmp(old.raft_address, n->raft_address) == 0 &&
+	    strcmp(old.http_url, n->http_url) == 0 &&
+	    strcmp(old.worker_url, n->worker_url) == 0;
+	if (rc == 0)
+		node_rec_fini(&old);
+	if (same)
+		return 0;
+	if ((w = wire_writer_new()) == NULL)
+		return err_setf(x->eb, ERR_NOMEM, "encode node: out of memory");
+	model_node_encode(w, n);
+	if ((rc = fsm_put_writer(x->txn, KV_DB_NODES, key, sizeof key, w,
+	    x->eb)) != 0)
+		return rc;
+	snprintf(detail, sizeof detail, "node %" PRIu64 ": raft %s, http %s, "
+	    "workers %s", n->id, n->raft_address, n->http_url, n->worker_url);
+	return fsm_audit(x, NULL, NULL, "node", NULL, "announced", detail);
+}
+
+static int
+fsm_cmd_node_remove(struct fsm_ctx *x)
+{
+	uint8_t		 key[8];
+	char		 detail[64];
+	int		 rc;
+
+	fsm_be64_put(key, x->c->node.id);
+	if ((rc = kv_del(x->txn, KV_DB_NODES, key, sizeof key, x->eb)) != 0)
+		return rc == ERR_NOTFOUND ? err_setf(x->eb, ERR_NOTFOUND,
+		    "no node %" PRIu64 " in the directory", x->c->node.id) : rc;
+	snprintf(detail, sizeof detail, "node %" PRIu64, x->c->node.id);
+	return fsm_audit(x, NULL, NULL, "node", NULL, "removed", detail);
+}
+
 /* Applies one report of a REPORT_BATCH as the command it stands for.  A
  * rejected report (fenced, finished) is rejected by its check, before it
  * changes anything, and is skipped; the others take effect.  An error
@@ -2844,6 +2922,10 @@ fsm_cmd_run(struct fsm_ctx *x)
 		return fsm_cmd_cancel_batch(x);
 	case CMD_REPORT_BATCH:
 		return fsm_cmd_report_batch(x);
+	case CMD_NODE_SET:
+		return fsm_cmd_node_set(x);
+	case CMD_NODE_REMOVE:
+		return fsm_cmd_node_remove(x);
 	default:
 		return err_setf(x->eb, ERR_INVAL, "unknown command %d",
 		    (int)x->c->type);
@@ -3981,14 +4063,21 @@ fsm_worker_get(struct fsm *f, const char *id, struct worker_rec *out)
 	return rc;
 }
 
-int
-fsm_worker_list(struct fsm *f, struct worker_rec **out, size_t *n)
+/* Finalises one decoded record. */
+typedef void (*fsm_fini_cb)(void *rec);
+
+/* Every record of db, in key order, decoded into a new array of elements
+ * of size bytes (*out; an empty table gives a one-element zeroed array, so
+ * *out is never NULL on success).  what names the records in errors. */
+static int
+fsm_table_decode(struct fsm *f, enum kv_db db, const char *what,
+    fsm_decode_cb decode, fsm_fini_cb fini, size_t size, void **out, size_t *n)
 {
-	struct worker_rec	*v = NULL, *p;
 	struct kv_cursor	*cur = NULL;
 	struct wire_doc		*d;
 	struct kv_val		 val;
 	struct kv_txn		*t;
+	uint8_t			*v = NULL, *p;
 	size_t			 cnt = 0, cap = 0, i;
 	int			 rc;
 
@@ -3996,20 +4085,20 @@ fsm_worker_list(struct fsm *f, struct worker_rec **out, size_t *n)
 	*n = 0;
 	if ((rc = fsm_read_begin(f, &t)) != 0)
 		return rc;
-	if ((rc = kv_cursor_open(t, KV_DB_WORKERS, &cur, NULL)) != 0)
+	if ((rc = kv_cursor_open(t, db, &cur, NULL)) != 0)
 		goto out;
 	for (rc = kv_cursor_first(cur, NULL, &val); rc == 0;
 	    rc = kv_cursor_next(cur, NULL, &val)) {
-		if ((p = fsm_array_grow(v, &cap, cnt, sizeof *p)) == NULL) {
+		if ((p = fsm_array_grow(v, &cap, cnt, size)) == NULL) {
 			rc = ERR_NOMEM;
 			goto out;
 		}
 		v = p;
-		if ((rc = fsm_doc_open(&val, &d, "worker", NULL)) != 0)
+		if ((rc = fsm_doc_open(&val, &d, what, NULL)) != 0)
 			goto out;
-		memset(&v[cnt], 0, sizeof v[cnt]);
-		rc = fsm_decoded(model_worker_decode(wire_doc_root(d), &v[cnt]),
-		    "worker", NULL);
+		memset(v + cnt * size, 0, size);
+		rc = fsm_decoded(decode(wire_doc_root(d), v + cnt * size), what,
+		    NULL);
 		wire_doc_free(d);
 		if (rc != 0)
 			goto out;
@@ -4017,7 +4106,7 @@ fsm_worker_list(struct fsm *f, struct worker_rec **out, size_t *n)
 	}
 	if (rc != ERR_NOTFOUND)
 		goto out;
-	if (v == NULL && (v = calloc(1, sizeof *v)) == NULL) {
+	if (v == NULL && (v = calloc(1, size)) == NULL) {
 		rc = ERR_NOMEM;
 		goto out;
 	}
@@ -4030,8 +4119,26 @@ out:
 	kv_cursor_close(cur);
 	fsm_read_end(f, t);
 	for (i = 0; i < cnt; i++)
-		worker_rec_fini(&v[i]);
+		fini(v + i * size);
 	free(v);
+	return rc;
+}
+
+static void
+fsm_fini_worker(void *rec)
+{
+	worker_rec_fini(rec);
+}
+
+int
+fsm_worker_list(struct fsm *f, struct worker_rec **out, size_t *n)
+{
+	void	*v;
+	int	 rc;
+
+	rc = fsm_table_decode(f, KV_DB_WORKERS, "worker", fsm_decode_worker,
+	    fsm_fini_worker, sizeof **out, &v, n);
+	*out = v;
 	return rc;
 }
 
@@ -4079,6 +4186,44 @@ out:
 	kv_cursor_close(cur);
 	fsm_read_end(f, t);
 	return found;
+}
+
+static void
+fsm_fini_node(void *rec)
+{
+	node_rec_fini(rec);
+}
+
+static int
+fsm_decode_node(const struct wire_val *v, void *out)
+{
+	return model_node_decode(v, out);
+}
+
+int
+fsm_node_list(struct fsm *f, struct node_rec **out, size_t *n)
+{
+	void	*v;
+	int	 rc;
+
+	rc = fsm_table_decode(f, KV_DB_NODES, "node", fsm_decode_node,
+	    fsm_fini_node, sizeof **out, &v, n);
+	*out = v;
+	return rc;
+}
+
+int
+fsm_node_get(struct fsm *f, uint64_t id, struct node_rec *out)
+{
+	struct kv_txn	*t;
+	int		 rc;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = fsm_read_begin(f, &t)) != 0)
+		return rc;
+	rc = fsm_node_read(t, id, out, NULL);
+	fsm_read_end(f, t);
+	return rc;
 }
 
 int

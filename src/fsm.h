@@ -122,6 +122,12 @@ int	fsm_worker_list(struct fsm *f, struct worker_rec **out, size_t *n);
 int	fsm_key_lookup(struct fsm *f, const uint8_t hash[32], struct api_key *out);
 /* True if at least one unrevoked admin key exists. */
 bool	fsm_has_admin_key(struct fsm *f);
+/* The coordinators that announced their addresses (NODE_SET), by id.
+ * Caller frees each with node_rec_fini, then the array. */
+int	fsm_node_list(struct fsm *f, struct node_rec **out, size_t *n);
+/* The announced addresses of coordinator id.  ERR_NOTFOUND if none. */
+int	fsm_node_get(struct fsm *f, uint64_t id, struct node_rec *out);
+
 /* The hash stored under name by SECRET_SET. ERR_NOTFOUND if none. */
 int	fsm_secret_get(struct fsm *f, const char *name, uint8_t hash[32]);
 

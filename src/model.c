@@ -282,6 +282,36 @@ customer_fini(struct customer *c)
 	memset(c, 0, sizeof *c);
 }
 
+void
+node_rec_fini(struct node_rec *n)
+{
+	free(n->raft_address);
+	free(n->http_url);
+	free(n->worker_url);
+	memset(n, 0, sizeof *n);
+}
+
+/* An address or URL as announced: printable, no blanks, not too long. */
+static bool
+model_address_valid(const char *s)
+{
+	size_t	 i;
+
+	if (s == NULL || s[0] == '\0')
+		return false;
+	for (i = 0; s[i] != '\0'; i++)
+		if (i >= MODEL_ADDRESS_MAX || s[i] <= ' ' || s[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+bool
+node_rec_valid(const struct node_rec *n)
+{
+	return n->id >= 1 && model_address_valid(n->raft_address) &&
+	    model_address_valid(n->http_url) && model_address_valid(n->worker_url);
+}
+
 /* ---- decoding helpers ----
  *
  * The hot records (workloads, their affinities, workers) are decoded in one
@@ -829,6 +859,59 @@ model_customer_decode(const struct wire_val *v, struct customer *out)
 	return 0;
 fail:
 	customer_fini(out);
+	return rc;
+}
+
+/* ---- node ---- */
+
+enum { NODEK_ID, NODEK_RAFT, NODEK_HTTP, NODEK_WORKER, NODEK_AT, NODEK__COUNT };
+
+static const struct wire_key model_node_keys[NODEK__COUNT] = {
+	[NODEK_ID] = WIRE_KEY("id"),
+	[NODEK_RAFT] = WIRE_KEY("raft"),
+	[NODEK_HTTP] = WIRE_KEY("http"),
+	[NODEK_WORKER] = WIRE_KEY("wrk"),
+	[NODEK_AT] = WIRE_KEY("at"),
+};
+
+void
+model_node_encode(struct wire_writer *w, const struct node_rec *n)
+{
+	wire_put_map(w, NODEK__COUNT);
+	wire_put_key(w, &model_node_keys[NODEK_ID]);
+	wire_put_uint(w, n->id);
+	wire_put_key(w, &model_node_keys[NODEK_RAFT]);
+	wire_put_str(w, n->raft_address);
+	wire_put_key(w, &model_node_keys[NODEK_HTTP]);
+	wire_put_str(w, n->http_url);
+	wire_put_key(w, &model_node_keys[NODEK_WORKER]);
+	wire_put_str(w, n->worker_url);
+	wire_put_key(w, &model_node_keys[NODEK_AT]);
+	wire_put_uint(w, n->updated_ms);
+}
+
+int
+model_node_decode(const struct wire_val *v, struct node_rec *out)
+{
+	const struct wire_val	*f[NODEK__COUNT];
+	int			 rc;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = wire_map_collect(v, model_node_keys, NODEK__COUNT, f)) != 0)
+		return rc;
+	if ((rc = model_val_uint(f[NODEK_ID], &out->id)) != 0 ||
+	    (rc = model_val_strdup(f[NODEK_RAFT], &out->raft_address)) != 0 ||
+	    (rc = model_val_strdup(f[NODEK_HTTP], &out->http_url)) != 0 ||
+	    (rc = model_val_strdup(f[NODEK_WORKER], &out->worker_url)) != 0 ||
+	    (rc = model_val_uint(f[NODEK_AT], &out->updated_ms)) != 0)
+		goto fail;
+	if (!node_rec_valid(out)) {
+		rc = ERR_PROTO;
+		goto fail;
+	}
+	return 0;
+fail:
+	node_rec_fini(out);
 	return rc;
 }
 

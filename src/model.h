@@ -200,6 +200,23 @@ struct customer {
 
 void	customer_fini(struct customer *c);
 
+/* A coordinator of the cluster as it announced itself: where its peers,
+ * clients and workers reach it.  Followers read the leader's http_url from
+ * here to forward requests to it. */
+struct node_rec {
+	uint64_t	 id;			/* Raft server id, >= 1 */
+	char		*raft_address;		/* HOST:PORT */
+	char		*http_url;		/* http://HOST:PORT */
+	char		*worker_url;		/* tcp://HOST:PORT (nng) */
+	uint64_t	 updated_ms;
+};
+
+void	node_rec_fini(struct node_rec *n);
+/* True if the record's fields are well formed: id >= 1 and each address
+ * 1..MODEL_ADDRESS_MAX printable characters without blanks. */
+bool	node_rec_valid(const struct node_rec *n);
+#define MODEL_ADDRESS_MAX	255
+
 /* msgpack encodings of stored records.  Encoders write one map into w;
  * decoders fill a zeroed record from v and return 0, ERR_PROTO or ERR_NOMEM
  * (on error the record is finalised). */
@@ -215,6 +232,8 @@ void	model_api_key_encode(struct wire_writer *w, const struct api_key *k);
 int	model_api_key_decode(const struct wire_val *v, struct api_key *out);
 void	model_customer_encode(struct wire_writer *w, const struct customer *c);
 int	model_customer_decode(const struct wire_val *v, struct customer *out);
+void	model_node_encode(struct wire_writer *w, const struct node_rec *n);
+int	model_node_decode(const struct wire_val *v, struct node_rec *out);
 
 /* Fills id with a new UUID (version 7: time-ordered, 74 random bits) as
  * text, NUL-terminated. */

@@ -63,6 +63,7 @@ static const char *const kv_db_names[KV_DB__COUNT] = {
 	[KV_DB_IDEMPOTENCY] = "idempotency",
 	[KV_DB_IDEMPOTENCY_BY_TIME] = "idempotency_by_time",
 	[KV_DB_CKPT_CHUNKS] = "checkpoint_chunks",
+	[KV_DB_NODES] = "nodes",
 };
 
 const char *

@@ -46,6 +46,7 @@ enum kv_db {
 	KV_DB_IDEMPOTENCY,	/* customer, idempotency key -> submission */
 	KV_DB_IDEMPOTENCY_BY_TIME, /* time, customer, key -> empty */
 	KV_DB_CKPT_CHUNKS,	/* workload id, checkpoint seq, chunk -> chunk */
+	KV_DB_NODES,		/* coordinator id -> its announced addresses */
 	KV_DB__COUNT
 };
 

@@ -348,6 +348,11 @@ cmd_test_cmd_diff(const struct cmd *a, const struct cmd *b)
 		CMP_STR(&a->reports[i], &b->reports[i], result_json);
 		CMP_STR(&a->reports[i], &b->reports[i], error);
 	}
+	CMP_VAL(&a->node, &b->node, id);
+	CMP_STR(&a->node, &b->node, raft_address);
+	CMP_STR(&a->node, &b->node, http_url);
+	CMP_STR(&a->node, &b->node, worker_url);
+	CMP_VAL(&a->node, &b->node, updated_ms);
 	return NULL;
 }
 
@@ -518,6 +523,16 @@ cmd_test_build(struct cmd *c, enum cmd_type t)
 		c->reports[2].outcome = OUTCOME_CANCELLED;
 		c->reports[2].result_json = strdup("{}");
 		c->reports[2].error = strdup("stopped");
+		break;
+	case CMD_NODE_SET:
+		c->node.id = 3;
+		c->node.raft_address = strdup("10.0.0.3:7071");
+		c->node.http_url = strdup("http://10.0.0.3:8080");
+		c->node.worker_url = strdup("tcp://10.0.0.3:7070");
+		c->node.updated_ms = 1700000009999ULL;
+		break;
+	case CMD_NODE_REMOVE:
+		c->node.id = UINT64_MAX;
 		break;
 	default:
 		break;
@@ -2291,7 +2306,8 @@ cmd_test_names(void)
 	    "progress", "checkpoint", "complete", "cancel", "worker_register",
 	    "worker_heartbeat_batch", "worker_dead", "key_create", "secret_set",
 	    "customer_create", "customer_update", "key_revoke", "pause", "resume",
-	    "cancel_batch", "worker_drain", "preempt", "report_batch" };
+	    "cancel_batch", "worker_drain", "preempt", "report_batch", "node_set",
+	    "node_remove" };
 
 	for (i = 0; i < WL__COUNT; i++) {
 		is_str(wl_status_name((enum wl_status)i), statuses[i], "status name");
@@ -2390,10 +2406,89 @@ cmd_test_names(void)
 	ok(!model_name_valid(name), "MODEL_NAME_MAX + 1 chars invalid");
 }
 
+/* A node record with one field replaced (key NULL: none) or left out. */
+static int
+cmd_test_node_decode(const char *skip, const char *key, const char *str,
+    uint64_t u)
+{
+	static const char *const keys[] = { "id", "raft", "http", "wrk", "at" };
+	struct wire_writer	*w = wire_writer_new();
+	struct wire_doc		*d;
+	struct node_rec		 n;
+	void			*buf;
+	size_t			 i, cnt = 0;
+	int			 rc;
+
+	for (i = 0; i < 5; i++)
+		cnt += skip == NULL || strcmp(keys[i], skip) != 0;
+	wire_put_map(w, (uint32_t)cnt);
+	for (i = 0; i < 5; i++) {
+		if (skip != NULL && strcmp(keys[i], skip) == 0)
+			continue;
+		wire_put_str(w, keys[i]);
+		if (key != NULL && strcmp(keys[i], key) == 0) {
+			if (str != NULL)
+				wire_put_str(w, str);
+			else
+				wire_put_uint(w, u);
+		} else if (i == 0 || i == 4)
+			wire_put_uint(w, 1);
+		else
+			wire_put_str(w, "tcp://127.0.0.1:1");
+	}
+	if ((d = cmd_test_doc(w, &buf)) == NULL)
+		return -1;
+	rc = model_node_decode(wire_doc_root(d), &n);
+	ok(rc != 0 ? cmd_test_is_zero(&n, sizeof n) : true,
+	    "a refused node record is left zeroed");
+	node_rec_fini(&n);
+	wire_doc_free(d);
+	free(buf);
+	return rc;
+}
+
+/* Node records: encode refuses what decode would, decode refuses a
+ * missing or malformed field. */
+static void
+cmd_test_bad_nodes(void)
+{
+	struct cmd	 c;
+	void		*buf;
+	size_t		 len;
+
+	is_int(cmd_test_node_decode(NULL, NULL, NULL, 0), 0, "node: well formed");
+	is_int(cmd_test_node_decode("http", NULL, NULL, 0), ERR_PROTO,
+	    "node without an http url");
+	is_int(cmd_test_node_decode("id", NULL, NULL, 0), ERR_PROTO, "node without an id");
+	is_int(cmd_test_node_decode(NULL, "id", NULL, 0), ERR_PROTO, "node id 0");
+	is_int(cmd_test_node_decode(NULL, "raft", "", 0), ERR_PROTO, "empty raft address");
+	is_int(cmd_test_node_decode(NULL, "wrk", "tcp://a b:1", 0), ERR_PROTO,
+	    "a blank in an address");
+	is_int(cmd_test_node_decode(NULL, "http", "http://x\n:1", 0), ERR_PROTO,
+	    "a control character in an address");
+	is_int(cmd_test_node_decode(NULL, "http", NULL, 5), ERR_PROTO,
+	    "an address that is a number");
+
+	cmd_test_build(&c, CMD_NODE_SET);
+	c.node.id = 0;
+	is_int(cmd_encode(&c, &buf, &len), ERR_INVAL, "encode refuses node id 0");
+	c.node.id = 1;
+	free(c.node.worker_url);
+	c.node.worker_url = NULL;
+	is_int(cmd_encode(&c, &buf, &len), ERR_INVAL,
+	    "encode refuses a node without a worker url");
+	cmd_fini(&c);
+	cmd_test_build(&c, CMD_NODE_REMOVE);
+	c.node.id = 0;
+	is_int(cmd_encode(&c, &buf, &len), ERR_INVAL, "encode refuses removing node 0");
+	cmd_fini(&c);
+}
+
 int
 main(void)
 {
 	cmd_test_roundtrip();
+	cmd_test_bad_nodes();
 	cmd_test_bad_commands();
 	cmd_test_bad_tenancy();
 	cmd_test_fuzz();

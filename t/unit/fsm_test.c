@@ -946,6 +946,84 @@ test_keys(void)
 	is_int(run(&c), ERR_INVAL, "bad secret name: ERR_INVAL");
 }
 
+/* Counts the audit events of kind in the whole trail. */
+static size_t
+audit_count_kind(struct fsm *f, const char *kind)
+{
+	struct fsm_audit_filter	 flt = { .limit = 1000 };
+	struct audit_event	*v = NULL;
+	size_t			 n = 0, i, hits = 0;
+	int			 pages;
+
+	if (audit_all(f, &flt, &v, &n, &pages) != 0)
+		tap_diag("audit query failed");
+	for (i = 0; i < n; i++)
+		if (v[i].kind != NULL && strcmp(v[i].kind, kind) == 0)
+			hits++;
+	audit_free(v, n);
+	return hits;
+}
+
+/* NODE_SET / NODE_REMOVE: the directory followers read the leader's
+ * address from. */
+static void
+test_nodes(void)
+{
+	struct node_rec	*v = NULL, got;
+	struct cmd	 c;
+	size_t		 n = 0, i, audits;
+
+	memset(&c, 0, sizeof c);
+	c.type = CMD_NODE_SET;
+	c.node.id = 2;
+	c.node.raft_address = "127.0.0.1:7171";
+	c.node.http_url = "http://127.0.0.1:8180";
+	c.node.worker_url = "tcp://127.0.0.1:7170";
+	c.node.updated_ms = 5;
+	is_int(run(&c), 0, "NODE_SET node 2");
+	c.node.id = 1;
+	c.node.raft_address = "127.0.0.1:7071";
+	c.node.http_url = "http://127.0.0.1:8080";
+	c.node.worker_url = "tcp://127.0.0.1:7070";
+	is_int(run(&c), 0, "NODE_SET node 1");
+	audits = audit_count_kind(F, "node");
+	is_int((int)audits, 2, "two announcements audited");
+	c.node.updated_ms = 9;
+	is_int(run(&c), 0, "the same addresses again");
+	is_int((int)audit_count_kind(F, "node"), (int)audits,
+	    "an unchanged announcement leaves no audit event");
+	is_int(fsm_node_list(F, &v, &n), 0, "node list");
+	is_int((int)n, 2, "two nodes");
+	ok(n == 2 && v[0].id == 1 && v[1].id == 2, "listed by id");
+	ok(n == 2 && strcmp(v[1].http_url, "http://127.0.0.1:8180") == 0 &&
+	    strcmp(v[1].worker_url, "tcp://127.0.0.1:7170") == 0 &&
+	    strcmp(v[1].raft_address, "127.0.0.1:7171") == 0,
+	    "addresses kept");
+	for (i = 0; i < n; i++)
+		node_rec_fini(&v[i]);
+	free(v);
+
+	c.node.http_url = "http://10.1.1.1:8080";
+	is_int(run(&c), 0, "node 1 moves");
+	is_int(fsm_node_get(F, 1, &got), 0, "node 1 read");
+	ok(got.http_url != NULL && strcmp(got.http_url, "http://10.1.1.1:8080") == 0,
+	    "the new address replaces the old");
+	node_rec_fini(&got);
+	is_int(fsm_node_get(F, 7, &got), ERR_NOTFOUND, "unknown node: ERR_NOTFOUND");
+
+	memset(&c, 0, sizeof c);
+	c.type = CMD_NODE_REMOVE;
+	c.node.id = 2;
+	is_int(run(&c), 0, "NODE_REMOVE node 2");
+	is_int(fsm_node_get(F, 2, &got), ERR_NOTFOUND, "node 2 gone");
+	is_int(run(&c), ERR_NOTFOUND, "removing it again: ERR_NOTFOUND");
+	is_int(fsm_node_list(F, &v, &n), 0, "node list after removal");
+	is_int((int)n, 1, "one node left");
+	for (i = 0; i < n; i++)
+		node_rec_fini(&v[i]);
+	free(v);
+}
+
 static void
 test_workers(void)
 {
@@ -3186,6 +3264,7 @@ main(void)
 		return tap_done();
 	}
 	test_keys();
+	test_nodes();
 	ok(holdings_exact(F), "holdings exact after test_keys");
 	test_workers();
 	ok(holdings_exact(F), "holdings exact after test_workers");
