@@ -71,7 +71,7 @@
 #include "src/err.h"
 #include "src/strs.h"
 #include "tools/bench_recovery.h"
-#include "tools/http.h"
+#include "net/http_client.h"
 
 #define BENCH_PROG		"niyanta-bench"
 

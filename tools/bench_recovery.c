@@ -42,7 +42,7 @@
 #include "src/err.h"
 #include "src/strs.h"
 #include "tools/bench_util.h"
-#include "tools/http.h"
+#include "net/http_client.h"
 
 #define BENCH_PROG			"niyanta-bench"
 

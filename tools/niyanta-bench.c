@@ -54,7 +54,7 @@
 #include "tools/bench_checkpoint.h"
 #include "tools/bench_recovery.h"
 #include "tools/bench_sched.h"
-#include "tools/http.h"
+#include "net/http_client.h"
 
 #ifndef NIYANTA_VERSION
 #define NIYANTA_VERSION		"dev"

@@ -23,7 +23,7 @@
 
 #include "src/err.h"
 #include "src/strs.h"
-#include "tools/http.h"
+#include "net/http_client.h"
 
 #ifndef NIYANTA_VERSION
 #define NIYANTA_VERSION		"dev"

@@ -1,12 +1,18 @@
 /*
- * The tools' HTTP client.  Each client owns one libcurl easy handle and
- * reuses it for every request, so libcurl keeps the connection open between
- * calls (the server runs with keep-alive and TCP_NODELAY); a benchmark that
- * opened a connection per request would measure the TCP handshake instead
- * of the server.  Only the final response's headers are kept: a "100
+ * The HTTP client of the tools and of the API forwarder (web/api_forward.c).
+ * Each client owns one libcurl easy handle and reuses it for every request,
+ * so libcurl keeps the connection open between calls (the server runs with
+ * keep-alive and TCP_NODELAY); a benchmark that opened a connection per
+ * request would measure the TCP handshake instead of the server, and a
+ * follower forwarding thousands of requests per second would spend its time
+ * in handshakes.  Only the final response's headers are kept: a "100
  * Continue" or any other interim response resets them.
+ *
+ * The header lists of the common requests (the client's own headers, with
+ * or without a JSON body) are built once; a request with extra headers or
+ * another Content-Type gets a list of its own, freed when it ends.
  */
-#include "tools/http.h"
+#include "net/http_client.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -30,9 +36,12 @@
 struct http_client {
 	CURL			*easy;
 	char			*base;		/* without trailing '/' */
-	struct curl_slist	*hdr_plain;	/* auth + accept */
-	struct curl_slist	*hdr_json;	/* the above + content type */
+	struct curl_slist	*hdr_own;	/* auth + accept + "Expect:" */
+	struct curl_slist	*hdr_bare;	/* "Expect:" alone */
+	struct curl_slist	*hdr_plain;	/* hdr_own + no content type */
+	struct curl_slist	*hdr_json;	/* hdr_own + JSON content type */
 	long			 timeout_ms;
+	long			 connect_timeout_ms;
 	char			 cerr[CURL_ERROR_SIZE];	/* libcurl's detail text */
 };
 
@@ -43,6 +52,9 @@ struct http_sink {
 	bool			 oom;		/* an allocation failed */
 	bool			 toobig;	/* the body passed HTTP_BODY_MAX */
 };
+
+static int	http_header_list_copy(const struct curl_slist *, const char *,
+		    struct curl_slist **);
 
 int
 http_global_init(struct errbuf *eb)
@@ -170,6 +182,7 @@ http_client_new(struct http_client **out, const char *base_url, const char *key,
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		return err_setf(eb, ERR_NOMEM, "out of memory");
 	c->timeout_ms = 30000;
+	c->connect_timeout_ms = 5000;
 	if ((c->base = strdup(base_url)) == NULL)
 		goto fail;
 	blen = strlen(c->base);
@@ -181,36 +194,26 @@ http_client_new(struct http_client **out, const char *base_url, const char *key,
 			auth = NULL;
 			goto fail;
 		}
-		if ((l = curl_slist_append(c->hdr_plain, auth)) == NULL)
+		if ((l = curl_slist_append(c->hdr_own, auth)) == NULL)
 			goto fail;
-		c->hdr_plain = l;
-		if ((l = curl_slist_append(c->hdr_json, auth)) == NULL)
-			goto fail;
-		c->hdr_json = l;
+		c->hdr_own = l;
 	}
 	/*
 	 * "Expect:" stops libcurl waiting for "100 Continue" on large bodies;
 	 * "Content-Type:" stops it labelling a body-less POST (a cancel) as a
 	 * form, which a strict server would refuse with 415.
 	 */
-	if ((l = curl_slist_append(c->hdr_plain, "Accept: application/json")) == NULL)
+	if ((l = curl_slist_append(c->hdr_own, "Accept: application/json")) == NULL)
 		goto fail;
-	c->hdr_plain = l;
-	if ((l = curl_slist_append(c->hdr_plain, "Content-Type:")) == NULL)
+	c->hdr_own = l;
+	if ((l = curl_slist_append(c->hdr_own, "Expect:")) == NULL)
 		goto fail;
-	c->hdr_plain = l;
-	if ((l = curl_slist_append(c->hdr_plain, "Expect:")) == NULL)
+	c->hdr_own = l;
+	if ((c->hdr_bare = curl_slist_append(NULL, "Expect:")) == NULL ||
+	    http_header_list_copy(c->hdr_own, "Content-Type:", &c->hdr_plain) != 0 ||
+	    http_header_list_copy(c->hdr_own, "Content-Type: application/json",
+	    &c->hdr_json) != 0)
 		goto fail;
-	c->hdr_plain = l;
-	if ((l = curl_slist_append(c->hdr_json, "Accept: application/json")) == NULL)
-		goto fail;
-	c->hdr_json = l;
-	if ((l = curl_slist_append(c->hdr_json, "Content-Type: application/json")) == NULL)
-		goto fail;
-	c->hdr_json = l;
-	if ((l = curl_slist_append(c->hdr_json, "Expect:")) == NULL)
-		goto fail;
-	c->hdr_json = l;
 
 	rc = ERR_INTERNAL;
 	if ((c->easy = curl_easy_init()) == NULL)
@@ -218,10 +221,9 @@ http_client_new(struct http_client **out, const char *base_url, const char *key,
 	curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);	/* threads */
 	curl_easy_setopt(c->easy, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(c->easy, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
 	curl_easy_setopt(c->easy, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, c->cerr);
-	curl_easy_setopt(c->easy, CURLOPT_USERAGENT, "niyanta-tools/" NIYANTA_VERSION);
+	curl_easy_setopt(c->easy, CURLOPT_USERAGENT, "niyanta/" NIYANTA_VERSION);
 	curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, http_sink_body_cb);
 	curl_easy_setopt(c->easy, CURLOPT_HEADERFUNCTION, http_sink_header_cb);
 	if (auth != NULL) {
@@ -248,6 +250,8 @@ http_client_free(struct http_client *c)
 		return;
 	if (c->easy != NULL)
 		curl_easy_cleanup(c->easy);
+	curl_slist_free_all(c->hdr_own);
+	curl_slist_free_all(c->hdr_bare);
 	curl_slist_free_all(c->hdr_plain);
 	curl_slist_free_all(c->hdr_json);
 	free(c->base);
@@ -260,22 +264,38 @@ http_client_set_timeout_ms(struct http_client *c, long ms)
 	c->timeout_ms = ms < 0 ? 0 : ms;
 }
 
+void
+http_client_set_connect_timeout_ms(struct http_client *c, long ms)
+{
+	c->connect_timeout_ms = ms < 0 ? 0 : ms;
+}
+
 const char *
 http_client_base_url(const struct http_client *c)
 {
 	return c->base;
 }
 
-/* Maps a libcurl failure to our codes. */
+/* Maps a libcurl failure of the transfer just made on easy to our codes. */
 static int
-http_client_curl_err(CURLcode cc)
+http_client_curl_err(CURL *easy, CURLcode cc)
 {
+	long	 sent = -1;
+
 	switch (cc) {
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
 		return ERR_UNAVAIL;
 	case CURLE_OPERATION_TIMEDOUT:
+		/*
+		 * Out of time before any of the request went out (connecting):
+		 * the server cannot have acted on it, which a caller retrying
+		 * a write needs to know.
+		 */
+		if (curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK &&
+		    sent == 0)
+			return ERR_UNAVAIL;
 		return ERR_TIMEOUT;
 	case CURLE_OUT_OF_MEMORY:
 		return ERR_NOMEM;
@@ -293,19 +313,41 @@ http_client_request(struct http_client *c, const char *method, const char *path,
 	return http_client_request_hdrs(c, method, path, body, NULL, resp, eb);
 }
 
-/* True if line is "Name: value": an RFC 9110 token, ':', optional blanks
- * and a non-empty value of printable characters (and tabs). */
+int
+http_client_request_hdrs(struct http_client *c, const char *method,
+    const char *path, const char *body, const char *const *hdrs,
+    struct http_response *resp, struct errbuf *eb)
+{
+	struct http_request	 req;
+
+	memset(&req, 0, sizeof req);
+	req.method = method;
+	req.path = path;
+	req.body = body;
+	req.body_len = body != NULL ? strlen(body) : 0;
+	req.content_type = body != NULL ? "application/json" : NULL;
+	req.hdrs = hdrs;
+	return http_client_send(c, &req, resp, eb);
+}
+
+/* True if line is "Name: value" (an RFC 9110 token, ':', optional blanks
+ * and a non-empty value of printable characters and tabs) or "Name;"
+ * (libcurl's way of sending Name with an empty value). */
 static bool
 http_header_line_valid(const char *line)
 {
 	static const char	 tchar[] = "!#$%&'*+-.^_`|~";
 	const char		*p = line;
 
-	for (; *p != '\0' && *p != ':'; p++)
+	for (; *p != '\0' && *p != ':' && *p != ';'; p++)
 		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
 		    (*p >= '0' && *p <= '9') || strchr(tchar, *p) != NULL))
 			return false;
-	if (p == line || *p != ':')
+	if (p == line)
+		return false;
+	if (*p == ';')
+		return p[1] == '\0';
+	if (*p != ':')
 		return false;
 	for (p++; *p == ' ' || *p == '\t'; p++)
 		;
@@ -317,29 +359,22 @@ http_header_line_valid(const char *line)
 	return true;
 }
 
-/* A new list: a copy of base followed by the lines of extra.  0, ERR_INVAL
- * (a malformed line, named in eb) or ERR_NOMEM. */
+/* A new list: a copy of base followed by line.  0 or ERR_NOMEM. */
 static int
-http_header_list_build(const struct curl_slist *base, const char *const *extra,
-    struct curl_slist **out, struct errbuf *eb)
+http_header_list_copy(const struct curl_slist *base, const char *line,
+    struct curl_slist **out)
 {
 	struct curl_slist	*l = NULL, *nl;
 	const struct curl_slist	*b;
-	size_t			 i;
 
 	*out = NULL;
-	for (i = 0; extra[i] != NULL; i++)
-		if (!http_header_line_valid(extra[i]))
-			return err_setf(eb, ERR_INVAL, "malformed request header "
-			    "\"%.64s\": want \"Name: value\" in printable "
-			    "characters", extra[i]);
 	for (b = base; b != NULL; b = b->next) {
 		if ((nl = curl_slist_append(l, b->data)) == NULL)
 			goto oom;
 		l = nl;
 	}
-	for (i = 0; extra[i] != NULL; i++) {
-		if ((nl = curl_slist_append(l, extra[i])) == NULL)
+	if (line != NULL) {
+		if ((nl = curl_slist_append(l, line)) == NULL)
 			goto oom;
 		l = nl;
 	}
@@ -347,42 +382,112 @@ http_header_list_build(const struct curl_slist *base, const char *const *extra,
 	return 0;
 oom:
 	curl_slist_free_all(l);
+	return ERR_NOMEM;
+}
+
+/* The header list of req: base (the client's own or only "Expect:"), its
+ * Content-Type line, then req->hdrs.  0, ERR_INVAL (a malformed line,
+ * named in eb by its header name only: the value may be a secret) or
+ * ERR_NOMEM. */
+static int
+http_header_list_build(const struct curl_slist *base, const struct http_request *req,
+    struct curl_slist **out, struct errbuf *eb)
+{
+	struct curl_slist	*l, *nl;
+	char			*ct = NULL;
+	size_t			 i;
+
+	*out = NULL;
+	for (i = 0; req->hdrs != NULL && req->hdrs[i] != NULL; i++)
+		if (!http_header_line_valid(req->hdrs[i]))
+			return err_setf(eb, ERR_INVAL, "malformed request header "
+			    "\"%.*s\": want \"Name: value\" in printable characters",
+			    (int)strcspn(req->hdrs[i], ":;\r\n") > 64 ? 64 :
+			    (int)strcspn(req->hdrs[i], ":;\r\n"), req->hdrs[i]);
+	/* "Content-Type:" alone stops libcurl inventing a form type. */
+	if (req->content_type != NULL) {
+		if (asprintf(&ct, "Content-Type: %s", req->content_type) < 0)
+			return err_setf(eb, ERR_NOMEM, "out of memory");
+		if (!http_header_line_valid(ct)) {
+			free(ct);
+			return err_setf(eb, ERR_INVAL, "malformed Content-Type: "
+			    "want printable characters");
+		}
+	}
+	if (http_header_list_copy(base, ct != NULL ? ct : "Content-Type:", &l) != 0)
+		goto oom;
+	for (i = 0; req->hdrs != NULL && req->hdrs[i] != NULL; i++) {
+		if ((nl = curl_slist_append(l, req->hdrs[i])) == NULL) {
+			curl_slist_free_all(l);
+			goto oom;
+		}
+		l = nl;
+	}
+	free(ct);
+	*out = l;
+	return 0;
+oom:
+	free(ct);
 	return err_setf(eb, ERR_NOMEM, "out of memory");
 }
 
+/* Wipes and frees a list that may hold a caller's Authorization line. */
+static void
+http_header_list_free(struct curl_slist *l)
+{
+	struct curl_slist	*p;
+
+	for (p = l; p != NULL; p = p->next)
+		explicit_bzero(p->data, strlen(p->data));
+	curl_slist_free_all(l);
+}
+
 int
-http_client_request_hdrs(struct http_client *c, const char *method,
-    const char *path, const char *body, const char *const *hdrs,
+http_client_send(struct http_client *c, const struct http_request *req,
     struct http_response *resp, struct errbuf *eb)
 {
 	struct http_sink	 sink;
-	struct curl_slist	*base, *extra = NULL;
+	struct curl_slist	*hdrs, *extra = NULL;
+	const char		*method = req->method;
 	CURLcode		 cc;
 	char			*url;
 	double			 secs = 0;
-	bool			 has_body;
+	bool			 has_body, own;
 	int			 rc;
 
 	http_response_fini(resp);
-	if (path == NULL || path[0] != '/')
+	if (method == NULL || method[0] == '\0')
+		return err_setf(eb, ERR_INVAL, "request has no method");
+	if (req->path == NULL || req->path[0] != '/')
 		return err_setf(eb, ERR_INVAL, "request path must start with '/'");
-	base = body != NULL ? c->hdr_json : c->hdr_plain;
-	if (hdrs != NULL && hdrs[0] != NULL &&
-	    (rc = http_header_list_build(base, hdrs, &extra, eb)) != 0)
-		return rc;
-	if (asprintf(&url, "%s%s", c->base, path) < 0) {
-		curl_slist_free_all(extra);
+	own = !(req->flags & HTTP_REQ_NO_CLIENT_HEADERS);
+	/* The common requests use the lists built once in http_client_new. */
+	if (own && (req->hdrs == NULL || req->hdrs[0] == NULL) &&
+	    req->content_type == NULL)
+		hdrs = c->hdr_plain;
+	else if (own && (req->hdrs == NULL || req->hdrs[0] == NULL) &&
+	    strcmp(req->content_type, "application/json") == 0)
+		hdrs = c->hdr_json;
+	else {
+		if ((rc = http_header_list_build(own ? c->hdr_own : c->hdr_bare,
+		    req, &extra, eb)) != 0)
+			return rc;
+		hdrs = extra;
+	}
+	if (asprintf(&url, "%s%s", c->base, req->path) < 0) {
+		http_header_list_free(extra);
 		return err_setf(eb, ERR_NOMEM, "out of memory");
 	}
 
 	memset(&sink, 0, sizeof sink);
 	sink.resp = resp;
 	c->cerr[0] = '\0';
-	has_body = body != NULL || strcmp(method, "POST") == 0 ||
+	has_body = req->body != NULL || strcmp(method, "POST") == 0 ||
 	    strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
 
 	curl_easy_setopt(c->easy, CURLOPT_URL, url);
 	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
 	curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, &sink);
 	curl_easy_setopt(c->easy, CURLOPT_HEADERDATA, &sink);
 	/* The handle is reused: reset every method-related option each time. */
@@ -394,8 +499,9 @@ http_client_request_hdrs(struct http_client *c, const char *method,
 		curl_easy_setopt(c->easy, CURLOPT_NOBODY, 0L);
 		curl_easy_setopt(c->easy, CURLOPT_POST, 1L);
 		curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)(body == NULL ? 0 : strlen(body)));
-		curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, body == NULL ? "" : body);
+		    (curl_off_t)(req->body == NULL ? 0 : req->body_len));
+		curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS,
+		    req->body == NULL ? "" : (const char *)req->body);
 		curl_easy_setopt(c->easy, CURLOPT_CUSTOMREQUEST,
 		    strcmp(method, "POST") == 0 ? NULL : method);
 	} else {
@@ -404,13 +510,13 @@ http_client_request_hdrs(struct http_client *c, const char *method,
 		curl_easy_setopt(c->easy, CURLOPT_CUSTOMREQUEST,
 		    strcmp(method, "GET") == 0 ? NULL : method);
 	}
-	curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, extra != NULL ? extra : base);
+	curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, hdrs);
 
 	cc = curl_easy_perform(c->easy);
 	if (extra != NULL) {
 		/* The handle must not keep pointing at a list about to be freed. */
-		curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, base);
-		curl_slist_free_all(extra);
+		curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->hdr_plain);
+		http_header_list_free(extra);
 	}
 	if (cc != CURLE_OK) {
 		if (sink.toobig)
@@ -419,7 +525,7 @@ http_client_request_hdrs(struct http_client *c, const char *method,
 		else if (sink.oom)
 			rc = err_setf(eb, ERR_NOMEM, "out of memory reading the reply");
 		else
-			rc = err_setf(eb, http_client_curl_err(cc), "%s %s: %s",
+			rc = err_setf(eb, http_client_curl_err(c->easy, cc), "%s %s: %s",
 			    method, url, c->cerr[0] != '\0' ? c->cerr :
 			    curl_easy_strerror(cc));
 		http_response_fini(resp);
