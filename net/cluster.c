@@ -29,7 +29,10 @@
 struct cluster {
 	struct raft			 raft;
 	struct raft_io			 io;
-	struct raft_uv_transport	 transport;
+	struct raft_uv_transport	 transport;	/* libraft's TCP transport */
+	struct raft_uv_transport	 nodelay;	/* it, without Nagle */
+	raft_uv_accept_cb		 accept_cb;	/* libraft's, for nodelay */
+	raft_uv_transport_close_cb	 close_cb;
 	struct raft_fsm			 rfsm;
 	struct raft_tracer		 tracer;
 	struct cluster_fsm		 fsm;
@@ -66,9 +69,14 @@ struct cluster_req {
 	union {
 		struct raft_apply	 apply;
 		struct raft_barrier	 barrier;
+		struct raft_change	 change;
+		struct raft_transfer	 transfer;
 	} u;
 	cluster_done_cb			 done;
 	void				*arg;
+	struct cluster			*cluster;	/* membership changes */
+	uint64_t			 id;		/*   the server changed */
+	bool				 promote;	/*   add: then make it a voter */
 };
 
 static int
@@ -85,6 +93,14 @@ cluster_status_err(int rv)
 	case RAFT_SHUTDOWN:
 	case RAFT_CANCELED:
 		return ERR_SHUTDOWN;
+	case RAFT_DUPLICATEID:
+	case RAFT_DUPLICATEADDRESS:
+		return ERR_EXISTS;
+	case RAFT_BADID:
+	case RAFT_NOTFOUND:
+		return ERR_NOTFOUND;
+	case RAFT_CANTCHANGE:
+		return ERR_CONFLICT;
 	default:
 		return ERR_UNAVAIL;
 	}
@@ -205,6 +221,116 @@ cluster_trace_emit(struct raft_tracer *t, const char *file, int line, const char
 	log_debug("RAFTTRACE", "%s:%d %s", file, line, message);
 }
 
+/* ---- the transport, without Nagle ----
+ *
+ * libraft's TCP transport leaves Nagle's algorithm on.  A leader with more
+ * than one AppendEntries in flight then holds each small message back until
+ * the previous one is acknowledged, and the follower delays that ACK: about
+ * 40 ms per round trip on Linux, which caps a cluster's write rate far
+ * below a single node's.  The wrapper below hands every connection to
+ * libraft with TCP_NODELAY set and otherwise passes each call through. */
+
+struct cluster_connect {
+	struct raft_uv_connect	 inner;
+	struct raft_uv_connect	*outer;
+	raft_uv_connect_cb	 outer_cb;
+};
+
+static void
+cluster_stream_nodelay(struct uv_stream_s *stream)
+{
+	if (stream != NULL && stream->type == UV_TCP)
+		uv_tcp_nodelay((uv_tcp_t *)stream, 1);
+}
+
+static int
+cluster_nodelay_init(struct raft_uv_transport *t, raft_id id, const char *address)
+{
+	struct cluster	*c = t->impl;
+	int		 rv;
+
+	if ((rv = c->transport.init(&c->transport, id, address)) != 0)
+		memcpy(t->errmsg, c->transport.errmsg, sizeof t->errmsg);
+	return rv;
+}
+
+static void
+cluster_nodelay_accepted(struct raft_uv_transport *inner, raft_id id,
+    const char *address, struct uv_stream_s *stream)
+{
+	struct cluster	*c = inner->data;
+
+	cluster_stream_nodelay(stream);
+	c->accept_cb(&c->nodelay, id, address, stream);
+}
+
+static int
+cluster_nodelay_listen(struct raft_uv_transport *t, raft_uv_accept_cb cb)
+{
+	struct cluster	*c = t->impl;
+
+	int		 rv;
+
+	c->accept_cb = cb;
+	c->transport.data = c;
+	if ((rv = c->transport.listen(&c->transport, cluster_nodelay_accepted)) != 0)
+		memcpy(t->errmsg, c->transport.errmsg, sizeof t->errmsg);
+	return rv;
+}
+
+static void
+cluster_nodelay_connected(struct raft_uv_connect *req, struct uv_stream_s *stream,
+    int status)
+{
+	struct cluster_connect	*w = req->data;
+	struct raft_uv_connect	*outer = w->outer;
+	raft_uv_connect_cb	 cb = w->outer_cb;
+
+	free(w);
+	if (status == 0)
+		cluster_stream_nodelay(stream);
+	cb(outer, stream, status);
+}
+
+static int
+cluster_nodelay_connect(struct raft_uv_transport *t, struct raft_uv_connect *req,
+    raft_id id, const char *address, raft_uv_connect_cb cb)
+{
+	struct cluster		*c = t->impl;
+	struct cluster_connect	*w;
+	int			 rv;
+
+	if ((w = calloc(1, sizeof *w)) == NULL)
+		return RAFT_NOMEM;
+	w->inner.data = w;
+	w->outer = req;
+	w->outer_cb = cb;
+	req->cb = cb;
+	if ((rv = c->transport.connect(&c->transport, &w->inner, id, address,
+	    cluster_nodelay_connected)) != 0)
+		free(w);
+	return rv;
+}
+
+static void
+cluster_nodelay_closed(struct raft_uv_transport *inner)
+{
+	struct cluster	*c = inner->data;
+
+	if (c->close_cb != NULL)
+		c->close_cb(&c->nodelay);
+}
+
+static void
+cluster_nodelay_close(struct raft_uv_transport *t, raft_uv_transport_close_cb cb)
+{
+	struct cluster	*c = t->impl;
+
+	c->close_cb = cb;
+	c->transport.data = c;
+	c->transport.close(&c->transport, cluster_nodelay_closed);
+}
+
 int
 cluster_open(struct cluster **out, struct uv_loop_s *loop,
     const struct cluster_config *cfg, const struct cluster_fsm *fsm,
@@ -231,7 +357,12 @@ cluster_open(struct cluster **out, struct uv_loop_s *loop,
 		goto fail;
 	}
 	c->transport_ready = true;
-	if ((rv = raft_uv_init(&c->io, loop, cfg->dir, &c->transport)) != 0) {
+	c->nodelay.impl = c;
+	c->nodelay.init = cluster_nodelay_init;
+	c->nodelay.listen = cluster_nodelay_listen;
+	c->nodelay.connect = cluster_nodelay_connect;
+	c->nodelay.close = cluster_nodelay_close;
+	if ((rv = raft_uv_init(&c->io, loop, cfg->dir, &c->nodelay)) != 0) {
 		err_setf(eb, ERR_IO, "raft log in %s: %s", cfg->dir, raft_strerror(rv));
 		goto fail;
 	}
@@ -260,13 +391,15 @@ cluster_open(struct cluster **out, struct uv_loop_s *loop,
 	raft_set_snapshot_trailing(&c->raft, cfg->snapshot_trailing);
 
 	raft_configuration_init(&conf);
-	if (cfg->n_peers == 0)
+	if (cfg->join)
+		rv = 0;	/* the leader sends the configuration when it adds us */
+	else if (cfg->n_peers == 0)
 		rv = raft_configuration_add(&conf, cfg->id, cfg->address, RAFT_VOTER);
 	else
 		for (i = 0, rv = 0; i < cfg->n_peers && rv == 0; i++)
 			rv = raft_configuration_add(&conf, cfg->peers[i].id,
 			    cfg->peers[i].address, RAFT_VOTER);
-	if (rv == 0) {
+	if (rv == 0 && !cfg->join) {
 		rv = raft_bootstrap(&c->raft, &conf);
 		/* A node that already has state cannot be bootstrapped again:
 		 * that is the normal restart. */
@@ -406,6 +539,7 @@ cluster_state_get(struct cluster *c, struct cluster_state *out)
 	raft_id		 lid = 0;
 	const char	*laddr = NULL;
 	int		 st = raft_state(&c->raft);
+	raft_time	 now;
 
 	memset(out, 0, sizeof *out);
 	out->leader = st == RAFT_LEADER;
@@ -423,6 +557,11 @@ cluster_state_get(struct cluster *c, struct cluster_state *out)
 		break;
 	case RAFT_FOLLOWER:
 		out->role = "follower";
+		/* A follower restarts its election timer whenever the leader
+		 * is heard from. */
+		now = c->raft.io->time(c->raft.io);
+		out->last_contact_ms = now > c->raft.election_timer_start ?
+		    now - c->raft.election_timer_start : 0;
 		break;
 	case RAFT_CANDIDATE:
 		out->role = "candidate";
@@ -431,4 +570,143 @@ cluster_state_get(struct cluster *c, struct cluster_state *out)
 		out->role = "unavailable";
 		break;
 	}
+}
+
+/* ---- membership ---- */
+
+/* A request about server id, or NULL when out of memory. */
+static struct cluster_req *
+cluster_req_new(struct cluster *c, uint64_t id, cluster_done_cb done, void *arg)
+{
+	struct cluster_req	*r;
+
+	if ((r = calloc(1, sizeof *r)) == NULL)
+		return NULL;
+	r->done = done;
+	r->arg = arg;
+	r->cluster = c;
+	r->id = id;
+	return r;
+}
+
+static void
+cluster_change_cb(struct raft_change *req, int status)
+{
+	struct cluster_req	*r = req->data;
+	int			 rv;
+
+	if (status == 0 && r->promote) {
+		/* Added as a spare; as a voter only once it has caught up,
+		 * which raft_assign waits for before it commits the change. */
+		r->promote = false;
+		rv = raft_assign(&r->cluster->raft, &r->u.change, r->id, RAFT_VOTER,
+		    cluster_change_cb);
+		if (rv == 0)
+			return;
+		status = rv;
+	}
+	r->done(r->arg, cluster_status_err(status), 0);
+	free(r);
+}
+
+int
+cluster_change(struct cluster *c, enum cluster_change_op op, uint64_t id,
+    const char *address, cluster_done_cb done, void *arg)
+{
+	struct cluster_req	*r;
+	int			 rv;
+
+	if (raft_state(&c->raft) != RAFT_LEADER)
+		return ERR_NOTLEADER;
+	if (id == 0 || (op == CLUSTER_ADD && (address == NULL || address[0] == '\0')))
+		return ERR_INVAL;
+	if ((r = cluster_req_new(c, id, done, arg)) == NULL)
+		return ERR_NOMEM;
+	r->u.change.data = r;
+	switch (op) {
+	case CLUSTER_ADD:
+		r->promote = true;
+		rv = raft_add(&c->raft, &r->u.change, id, address, cluster_change_cb);
+		break;
+	case CLUSTER_REMOVE:
+		rv = raft_remove(&c->raft, &r->u.change, id, cluster_change_cb);
+		break;
+	default:
+		rv = RAFT_INVALID;
+		break;
+	}
+	if (rv != 0) {
+		free(r);
+		return rv == RAFT_INVALID ? ERR_INVAL : cluster_status_err(rv);
+	}
+	return 0;
+}
+
+static void
+cluster_transfer_cb(struct raft_transfer *req)
+{
+	struct cluster_req	*r = req->data;
+	raft_id			 lid = 0;
+	const char		*laddr = NULL;
+
+	/* libraft calls back when the target leads or the election timeout
+	 * passed: only the outcome tells which. */
+	raft_leader(&r->cluster->raft, &lid, &laddr);
+	if (r->id != 0 ? lid == r->id : lid != 0 && lid != r->cluster->raft.id)
+		r->done(r->arg, 0, lid);
+	else
+		r->done(r->arg, ERR_TIMEOUT, lid);
+	free(r);
+}
+
+int
+cluster_transfer(struct cluster *c, uint64_t id, cluster_done_cb done, void *arg)
+{
+	struct cluster_req	*r;
+	int			 rv;
+
+	if (raft_state(&c->raft) != RAFT_LEADER)
+		return ERR_NOTLEADER;
+	if ((r = cluster_req_new(c, id, done, arg)) == NULL)
+		return ERR_NOMEM;
+	r->u.transfer.data = r;
+	if ((rv = raft_transfer(&c->raft, &r->u.transfer, id,
+	    cluster_transfer_cb)) != 0) {
+		free(r);
+		return cluster_status_err(rv);
+	}
+	return 0;
+}
+
+size_t
+cluster_members(struct cluster *c, struct cluster_member *out, size_t max)
+{
+	const struct raft_configuration	*conf = &c->raft.configuration;
+	bool				 leader = raft_state(&c->raft) == RAFT_LEADER;
+	raft_time			 now = c->raft.io->time(c->raft.io);
+	size_t				 i, n = 0;
+
+	for (i = 0; i < conf->n && n < max; i++, n++) {
+		const struct raft_server	*s = &conf->servers[i];
+		struct cluster_member		*m = &out[n];
+
+		memset(m, 0, sizeof *m);
+		m->id = s->id;
+		snprintf(m->address, sizeof m->address, "%s",
+		    s->address != NULL ? s->address : "");
+		m->voter = s->role == RAFT_VOTER;
+		m->role = s->role == RAFT_VOTER ? "voter" :
+		    s->role == RAFT_STANDBY ? "standby" : "spare";
+		if (leader && c->raft.leader_state.progress != NULL &&
+		    s->id != c->raft.id) {
+			const struct raft_progress	*p =
+			    &c->raft.leader_state.progress[i];
+
+			m->progress_known = true;
+			m->match_index = p->match_index;
+			m->recent_contact = p->recent_recv;
+			m->since_send_ms = now >= p->last_send ? now - p->last_send : 0;
+		}
+	}
+	return n;
 }

@@ -53,6 +53,7 @@ struct cluster_config {
 	unsigned			 snapshot_threshold;
 	unsigned			 snapshot_trailing;
 	bool				 trace;		/* libraft's own trace to the log */
+	bool				 join;		/* no bootstrap: wait to be added */
 };
 
 /* status 0: the entry at `index` is committed and has been handed to the
@@ -91,8 +92,44 @@ struct cluster_state {
 	uint64_t	 leader_id;
 	char		 leader_address[128];
 	const char	*role;		/* "leader", "follower", "candidate", "unavailable" */
+	uint64_t	 last_contact_ms; /* follower: since the leader was heard */
 };
 
 void	cluster_state_get(struct cluster *c, struct cluster_state *out);
+
+/* One server of the current configuration, as this node sees it. */
+struct cluster_member {
+	uint64_t	 id;
+	char		 address[128];
+	const char	*role;		/* "voter", "standby" or "spare" */
+	bool		 voter;
+	/* Known on the leader only, for the other servers: */
+	bool		 progress_known;
+	uint64_t	 match_index;	/* last entry known to be on it */
+	bool		 recent_contact; /* answered within an election timeout */
+	uint64_t	 since_send_ms;	/* since the leader last sent to it */
+};
+
+/* Fills out with up to max servers of the configuration; returns how many. */
+size_t	cluster_members(struct cluster *c, struct cluster_member *out, size_t max);
+
+enum cluster_change_op { CLUSTER_ADD, CLUSTER_REMOVE };
+
+/* Leader only.  CLUSTER_ADD adds server id at address and makes it a
+ * voter once it has caught up (libraft sends it a snapshot and the log
+ * tail); CLUSTER_REMOVE takes it out.  done runs once with 0 or an ERR_*
+ * when the change is committed or failed (its index argument is 0).
+ * Returns 0, or ERR_NOTLEADER, ERR_INVAL, ERR_EXISTS (id or address in
+ * use), ERR_NOTFOUND, ERR_CONFLICT (a change is already under way),
+ * ERR_NOMEM, in which case done is not called. */
+int	cluster_change(struct cluster *c, enum cluster_change_op op, uint64_t id,
+	    const char *address, cluster_done_cb done, void *arg);
+/* Leader only: hands leadership to voter id (0: whichever voter is most
+ * up to date).  done gets 0 once it leads, ERR_TIMEOUT if no other node
+ * did within an election timeout, and the leader's id (0: unknown) in
+ * place of an index.  Returns 0, or
+ * ERR_NOTLEADER, ERR_NOTFOUND (not a voter, or this node), ERR_NOMEM. */
+int	cluster_transfer(struct cluster *c, uint64_t id, cluster_done_cb done,
+	    void *arg);
 
 #endif /* NET_CLUSTER_H */

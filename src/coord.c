@@ -18,6 +18,8 @@
 #include "src/coord.h"
 
 #include <errno.h>
+#include <jansson.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -29,12 +31,14 @@
 
 #include "net/bus.h"
 #include "net/cluster.h"
+#include "net/http_client.h"
 #include "src/clock.h"
 #include "src/cmd.h"
 #include "src/coord_internal.h"
 #include "src/err.h"
 #include "src/fsm.h"
 #include "src/log.h"
+#include "src/model.h"
 #include "src/sched.h"
 #include "src/preempt.h"
 #include "src/sched_report.h"
@@ -47,6 +51,7 @@
 #define COORD_ADMIN_KEY_FILE	"admin.key"
 #define COORD_JOIN_TOKEN_FILE	"join.token"
 #define COORD_JOIN_SECRET	"join_token"
+#define COORD_ANNOUNCE_RETRY_MS	1000	/* a follower's announcement retries */
 
 struct proposal {
 	void			*buf;		/* encoded command, until handed to raft */
@@ -81,12 +86,36 @@ struct apply_result {
  * thread can only be a few batches ahead of it. */
 #define COORD_RESULTS_RING	65536
 
+/* A membership change or leadership transfer, handed to the loop thread.
+ * Two references: the waiter's and the loop's (until libraft calls back,
+ * or the loop is gone); whoever drops the last one frees it. */
+enum coord_task_kind { COORD_TASK_ADD, COORD_TASK_REMOVE, COORD_TASK_TRANSFER };
+
+struct coord_task {
+	enum coord_task_kind	 kind;
+	uint64_t		 id;
+	char			*address;
+	int			 status;
+	uint64_t		 leader;	/* transfer: the leader at the end */
+	bool			 done;
+	int			 refs;		/* under c->mu */
+	pthread_cond_t		 cond;
+	struct coord		*coord;
+	struct coord_task	*next;		/* queue, then in-flight list */
+};
+
 struct coord {
 	struct coord_config	 cfg;
 	char			*data_dir;
 	char			*worker_listen;
 	char			*raft_listen;
 	char			*raft_dir;
+	char			*http_url;	/* NULL: not announced */
+	char			*worker_url;
+	char			*admin_key_path;
+	char			*join_token_path;
+	struct cluster_peer	*peers;
+	size_t			 n_peers;
 
 	struct fsm		*fsm;
 	struct cluster		*cluster;
@@ -120,6 +149,11 @@ struct coord {
 	struct proposal		*queue_tail;
 	bool			 stopping;
 	struct coord_status	 status;	/* snapshot for other threads */
+	struct coord_member	 members[COORD_MEMBERS_MAX]; /* likewise */
+	size_t			 n_members;
+	struct coord_task	*task_head;	/* for the loop thread */
+	struct coord_task	*task_tail;
+	struct coord_task	*tasks_inflight; /* handed to libraft */
 
 	/* Under mu, written by the apply thread. */
 	uint64_t		 applied_index;	/* last entry applied and committed */
@@ -148,6 +182,10 @@ struct coord {
 	pthread_cond_t		 duty_cv;
 	bool			 duty_wake;
 	uint64_t		 duty_term;	/* term the duty thread last prepared */
+	uint64_t		 announced_term; /* term this node last announced in */
+	uint64_t		 announce_next_ms; /* a follower's next try */
+	bool			 announce_nokey_logged;
+	bool			 http_ready;	/* http_global_init done */
 	struct sched_report	*sched_report;	/* what the scheduler did */
 	bool			 duty_led;	/* the duty thread's view of leading */
 };
@@ -158,8 +196,8 @@ coord_config_defaults(struct coord_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
 	cfg->node_id = 1;
-	cfg->election_timeout_ms = 1000;
-	cfg->raft_heartbeat_ms = 100;
+	cfg->election_timeout_ms = 500;
+	cfg->raft_heartbeat_ms = 50;
 	cfg->pre_vote = true;
 	cfg->snapshot_threshold = 8192;
 	cfg->snapshot_trailing = 2048;
@@ -215,6 +253,251 @@ coord_data_path(struct coord *c, const char *name, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/%s", c->data_dir, name);
 	return buf;
+}
+
+const char *
+coord_http_url(struct coord *c)
+{
+	return c->http_url;
+}
+
+const char *
+coord_worker_url(struct coord *c)
+{
+	return c->worker_url;
+}
+
+const char *
+coord_raft_address(struct coord *c)
+{
+	return c->raft_listen;
+}
+
+int
+coord_leader_http(struct coord *c, char *buf, size_t len)
+{
+	struct coord_status	 st;
+	struct node_rec		 n;
+	int			 rc;
+
+	coord_status_get(c, &st);
+	if (st.leader || st.leader_id == 0)
+		return ERR_NOTFOUND;
+	if ((rc = fsm_node_get(c->fsm, st.leader_id, &n)) != 0)
+		return ERR_NOTFOUND;
+	/* The directory may be behind a change of address: trust it only
+	 * while its Raft address is the one libraft reports for the leader. */
+	if (strcmp(n.raft_address, st.leader_address) != 0 ||
+	    strlen(n.http_url) >= len) {
+		node_rec_fini(&n);
+		return ERR_NOTFOUND;
+	}
+	memcpy(buf, n.http_url, strlen(n.http_url) + 1);
+	node_rec_fini(&n);
+	return 0;
+}
+
+size_t
+coord_members(struct coord *c, struct coord_member *out, size_t max)
+{
+	size_t	 n;
+
+	pthread_mutex_lock(&c->mu);
+	n = c->n_members < max ? c->n_members : max;
+	memcpy(out, c->members, n * sizeof *out);
+	pthread_mutex_unlock(&c->mu);
+	return n;
+}
+
+/* ---- membership tasks ---- */
+
+/* Drops one reference of t; caller holds c->mu. */
+static void
+coord_task_unref_locked(struct coord_task *t)
+{
+	if (--t->refs > 0)
+		return;
+	pthread_cond_destroy(&t->cond);
+	free(t->address);
+	free(t);
+}
+
+/* Loop thread: libraft finished the task (or refused it). */
+static void
+coord_task_done(void *arg, int status, uint64_t index)
+{
+	struct coord_task	*t = arg, **pp;
+	struct coord		*c = t->coord;
+
+	pthread_mutex_lock(&c->mu);
+	t->leader = index;
+	for (pp = &c->tasks_inflight; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	t->status = status;
+	t->done = true;
+	pthread_cond_signal(&t->cond);
+	coord_task_unref_locked(t);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* Loop thread: starts the queued tasks. */
+static void
+coord_loop_tasks(struct coord *c)
+{
+	struct coord_task	*list, *t, *next;
+	int			 rc;
+
+	pthread_mutex_lock(&c->mu);
+	list = c->task_head;
+	c->task_head = c->task_tail = NULL;
+	pthread_mutex_unlock(&c->mu);
+	for (t = list; t != NULL; t = next) {
+		next = t->next;
+		pthread_mutex_lock(&c->mu);
+		t->next = c->tasks_inflight;
+		c->tasks_inflight = t;
+		pthread_mutex_unlock(&c->mu);
+		if (c->cluster == NULL)
+			rc = ERR_SHUTDOWN;
+		else if (t->kind == COORD_TASK_TRANSFER)
+			rc = cluster_transfer(c->cluster, t->id, coord_task_done, t);
+		else
+			rc = cluster_change(c->cluster, t->kind == COORD_TASK_ADD ?
+			    CLUSTER_ADD : CLUSTER_REMOVE, t->id, t->address,
+			    coord_task_done, t);
+		if (rc != 0)
+			coord_task_done(t, rc, 0);
+	}
+}
+
+/* Hands a task to the loop thread and waits for it. */
+static int
+coord_task_run(struct coord *c, enum coord_task_kind kind, uint64_t id,
+    const char *address, unsigned timeout_ms, uint64_t *leader,
+    struct errbuf *eb)
+{
+	static const char *const what[] = { "adding node", "removing node",
+	    "transferring leadership to node" };
+	struct coord_task	*t;
+	struct timespec		 deadline;
+	uint64_t		 ns;
+	int			 status;
+
+	if ((t = calloc(1, sizeof *t)) == NULL ||
+	    (address != NULL && (t->address = strdup(address)) == NULL)) {
+		free(t);
+		return err_setf(eb, ERR_NOMEM, "out of memory");
+	}
+	t->kind = kind;
+	t->id = id;
+	t->coord = c;
+	t->refs = 2;
+	pthread_cond_init(&t->cond, NULL);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	ns = (uint64_t)deadline.tv_nsec + (uint64_t)timeout_ms * 1000000;
+	deadline.tv_sec += (time_t)(ns / 1000000000);
+	deadline.tv_nsec = (long)(ns % 1000000000);
+
+	pthread_mutex_lock(&c->mu);
+	if (c->stopping) {
+		pthread_mutex_unlock(&c->mu);
+		pthread_cond_destroy(&t->cond);
+		free(t->address);
+		free(t);
+		return err_setf(eb, ERR_SHUTDOWN, "the coordinator is shutting down");
+	}
+	if (c->task_tail != NULL)
+		c->task_tail->next = t;
+	else
+		c->task_head = t;
+	c->task_tail = t;
+	pthread_mutex_unlock(&c->mu);
+	uv_async_send(&c->async);
+
+	pthread_mutex_lock(&c->mu);
+	while (!t->done && pthread_cond_timedwait(&t->cond, &c->mu,
+	    &deadline) != ETIMEDOUT)
+		;
+	status = t->done ? t->status : ERR_TIMEOUT;
+	if (leader != NULL)
+		*leader = t->done ? t->leader : 0;
+	coord_task_unref_locked(t);
+	pthread_mutex_unlock(&c->mu);
+
+	switch (status) {
+	case 0:
+		return 0;
+	case ERR_TIMEOUT:
+		return err_setf(eb, status, "%s %" PRIu64 " did not finish within "
+		    "%u ms%s", what[kind], id, timeout_ms, kind == COORD_TASK_ADD ?
+		    " (it may still catch up and join)" : "");
+	case ERR_NOTLEADER:
+		return err_setf(eb, status, "%s %" PRIu64 ": this node is not the "
+		    "leader (any more)", what[kind], id);
+	case ERR_EXISTS:
+		return err_setf(eb, status, "%s %" PRIu64 ": that id or address is "
+		    "already in the cluster", what[kind], id);
+	case ERR_NOTFOUND:
+		return err_setf(eb, status, "%s %" PRIu64 ": no such %s", what[kind],
+		    id, kind == COORD_TASK_TRANSFER ? "voter other than the leader" :
+		    "node in the cluster");
+	case ERR_CONFLICT:
+		return err_setf(eb, status, "%s %" PRIu64 ": another membership "
+		    "change is under way; retry when it is done", what[kind], id);
+	default:
+		return err_setf(eb, status, "%s %" PRIu64 ": %s", what[kind], id,
+		    err_code_name(status));
+	}
+}
+
+int
+coord_member_add(struct coord *c, uint64_t id, const char *raft_address,
+    unsigned timeout_ms, struct errbuf *eb)
+{
+	if (id == 0 || raft_address == NULL || raft_address[0] == '\0')
+		return err_setf(eb, ERR_INVAL, "a node needs an id >= 1 and a "
+		    "Raft address");
+	return coord_task_run(c, COORD_TASK_ADD, id, raft_address, timeout_ms,
+	    NULL, eb);
+}
+
+int
+coord_member_remove(struct coord *c, uint64_t id, unsigned timeout_ms,
+    struct errbuf *eb)
+{
+	struct cmd	 cmd;
+	int		 rc;
+
+	if (id == 0)
+		return err_setf(eb, ERR_INVAL, "node ids start at 1");
+	if ((rc = coord_task_run(c, COORD_TASK_REMOVE, id, NULL, timeout_ms,
+	    NULL, eb)) != 0)
+		return rc;
+	/* Out of the configuration: out of the directory too, so that no
+	 * follower forwards to its old address. */
+	memset(&cmd, 0, sizeof cmd);
+	cmd.type = CMD_NODE_REMOVE;
+	cmd.now_ms = clock_wall_ms();
+	cmd.actor = (char *)"coordinator";
+	cmd.node.id = id;
+	rc = coord_propose(c, &cmd, eb);
+	/* It never announced itself; or it was this node, which no longer
+	 * leads (coord_leader_http checks the leader's Raft address, so the
+	 * stale record is never used). */
+	if (rc == ERR_NOTFOUND || (id == c->cfg.node_id && rc == ERR_NOTLEADER))
+		rc = 0;
+	return rc;
+}
+
+int
+coord_leader_transfer(struct coord *c, uint64_t id, unsigned timeout_ms,
+    uint64_t *new_leader, struct errbuf *eb)
+{
+	return coord_task_run(c, COORD_TASK_TRANSFER, id, NULL, timeout_ms,
+	    new_leader, eb);
 }
 
 /* ---- proposals ---- */
@@ -619,10 +902,29 @@ coord_state_timer_cb(uv_timer_t *h)
 	struct cluster_state	 st;
 	int			 rc;
 
+	struct cluster_member	 cm[COORD_MEMBERS_MAX];
+	size_t			 i, ncm;
+
 	if (c->cluster == NULL)
 		return;
 	cluster_state_get(c->cluster, &st);
+	ncm = cluster_members(c->cluster, cm, COORD_MEMBERS_MAX);
 	pthread_mutex_lock(&c->mu);
+	for (i = 0; i < ncm; i++) {
+		struct coord_member	*m = &c->members[i];
+
+		memset(m, 0, sizeof *m);
+		m->id = cm[i].id;
+		snprintf(m->raft_address, sizeof m->raft_address, "%s",
+		    cm[i].address);
+		snprintf(m->role, sizeof m->role, "%s", cm[i].role);
+		m->leader = cm[i].id == st.leader_id;
+		m->progress_known = cm[i].progress_known;
+		m->match_index = cm[i].match_index;
+		m->recent_contact = cm[i].recent_contact;
+		m->since_send_ms = cm[i].since_send_ms;
+	}
+	c->n_members = ncm;
 	c->status.node_id = c->cfg.node_id;
 	c->status.leader = st.leader;
 	c->status.term = st.term;
@@ -631,6 +933,8 @@ coord_state_timer_cb(uv_timer_t *h)
 	c->status.leader_id = st.leader_id;
 	snprintf(c->status.leader_address, sizeof c->status.leader_address, "%s",
 	    st.leader_address);
+	snprintf(c->status.role, sizeof c->status.role, "%s", st.role);
+	c->status.last_contact_ms = st.last_contact_ms;
 	pthread_mutex_unlock(&c->mu);
 
 	if (!st.leader) {
@@ -705,6 +1009,7 @@ coord_async_cb(uv_async_t *h)
 	stopping = c->stopping;
 	pthread_mutex_unlock(&c->mu);
 	coord_loop_drain(c);
+	coord_loop_tasks(c);
 	if (stopping && c->cluster != NULL) {
 		struct cluster	*cl = c->cluster;
 
@@ -745,13 +1050,11 @@ coord_cmd_init(struct cmd *cmd, enum cmd_type type)
 
 /* Reads the secret file, or creates it with a new secret. */
 static int
-coord_secret_file(struct coord *c, const char *name, const char *prefix,
+coord_secret_file(const char *path, const char *prefix,
     char text[SECRET_TEXT_MAX], struct errbuf *eb)
 {
-	char	 path[4096];
 	int	 rc;
 
-	coord_data_path(c, name, path, sizeof path);
 	rc = secret_file_read(path, text, eb);
 	if (rc != ERR_NOTFOUND)
 		return rc;
@@ -774,7 +1077,7 @@ coord_secrets_ensure(struct coord *c)
 	int		 rc;
 
 	if (!fsm_has_admin_key(c->fsm)) {
-		if ((rc = coord_secret_file(c, COORD_ADMIN_KEY_FILE, SECRET_PREFIX_KEY,
+		if ((rc = coord_secret_file(c->admin_key_path, SECRET_PREFIX_KEY,
 		    text, &eb)) != 0) {
 			log_error("SECRETFILE", "%s", eb.msg);
 			return rc;
@@ -789,11 +1092,11 @@ coord_secrets_ensure(struct coord *c)
 			log_warn("SECRETKEY", "recording the admin key: %s", eb.msg);
 			return rc;
 		}
-		log_info("SECRETKEY", "admin API key ready in %s/%s", c->data_dir,
-		    COORD_ADMIN_KEY_FILE);
+		log_info("SECRETKEY", "admin API key ready in %s",
+		    c->admin_key_path);
 	}
 	if (fsm_secret_get(c->fsm, COORD_JOIN_SECRET, hash) == ERR_NOTFOUND) {
-		if ((rc = coord_secret_file(c, COORD_JOIN_TOKEN_FILE, SECRET_PREFIX_JOIN,
+		if ((rc = coord_secret_file(c->join_token_path, SECRET_PREFIX_JOIN,
 		    text, &eb)) != 0) {
 			log_error("SECRETFILE", "%s", eb.msg);
 			return rc;
@@ -805,8 +1108,8 @@ coord_secrets_ensure(struct coord *c)
 			log_warn("SECRETJOIN", "recording the join token: %s", eb.msg);
 			return rc;
 		}
-		log_info("SECRETJOIN", "worker join token ready in %s/%s", c->data_dir,
-		    COORD_JOIN_TOKEN_FILE);
+		log_info("SECRETJOIN", "worker join token ready in %s",
+		    c->join_token_path);
 	}
 	atomic_store(&c->secrets_ready, true);
 	return 0;
@@ -1163,6 +1466,118 @@ out:
 	return placed;
 }
 
+/* True if the node directory already holds this node's addresses. */
+static bool
+coord_announced(struct coord *c)
+{
+	struct node_rec	 cur;
+	bool		 same;
+
+	if (fsm_node_get(c->fsm, c->cfg.node_id, &cur) != 0)
+		return false;
+	same = strcmp(cur.raft_address, c->raft_listen) == 0 &&
+	    strcmp(cur.http_url, c->http_url) == 0 &&
+	    strcmp(cur.worker_url, c->worker_url) == 0;
+	node_rec_fini(&cur);
+	return same;
+}
+
+/* A follower cannot propose: it announces itself through the leader's API
+ * (PUT /v1/cluster/nodes/{id}) with the cluster's admin key, when it has
+ * the key file.  Tried at most every COORD_ANNOUNCE_RETRY_MS until it
+ * succeeds once in the current term. */
+static void
+coord_duty_follower_announce(struct coord *c)
+{
+	struct http_response	 resp = { 0 };
+	struct http_client	*hc = NULL;
+	struct coord_status	 st;
+	struct errbuf		 eb = { 0 };
+	json_t			*doc;
+	char			 leader[256], key[SECRET_TEXT_MAX], path[64];
+	char			*body = NULL;
+	uint64_t		 now = clock_mono_ms();
+	int			 rc;
+
+	coord_status_get(c, &st);
+	if (c->http_url == NULL || st.leader || st.leader_id == 0 ||
+	    c->announced_term == st.term || now < c->announce_next_ms)
+		return;
+	c->announce_next_ms = now + COORD_ANNOUNCE_RETRY_MS;
+	if (coord_announced(c)) {
+		c->announced_term = st.term;
+		return;
+	}
+	if (coord_leader_http(c, leader, sizeof leader) != 0)
+		return;
+	if ((rc = secret_file_read(c->admin_key_path, key, &eb)) != 0) {
+		if (!c->announce_nokey_logged)
+			log_info("NODEANNOUNCE", "not in the node directory, and no "
+			    "admin key to announce this node with (%s): give every "
+			    "node the cluster's --admin-key-file", eb.msg);
+		c->announce_nokey_logged = true;
+		return;
+	}
+	if ((doc = json_pack("{s:s,s:s,s:s}", "raft_address", c->raft_listen,
+	    "http_url", c->http_url, "worker_url", c->worker_url)) != NULL)
+		body = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	snprintf(path, sizeof path, "/v1/cluster/nodes/%" PRIu64, c->cfg.node_id);
+	if (body == NULL || http_client_new(&hc, leader, key, &eb) != 0)
+		goto out;
+	http_client_set_connect_timeout_ms(hc, 1000);
+	http_client_set_timeout_ms(hc, (long)c->cfg.propose_timeout_ms + 1000);
+	if (http_client_request(hc, "PUT", path, body, &resp, &eb) != 0)
+		log_debug("NODEANNOUNCE", "announcing to %s: %s", leader, eb.msg);
+	else if (resp.status == 200) {
+		c->announced_term = st.term;
+		log_info("NODEANNOUNCE", "node %" PRIu64 " announced to the leader "
+		    "at %s: http %s, workers %s", c->cfg.node_id, leader,
+		    c->http_url, c->worker_url);
+	} else
+		log_warn("NODEANNOUNCE", "the leader at %s refused this node's "
+		    "announcement: HTTP %ld %.200s", leader, resp.status,
+		    resp.body != NULL ? resp.body : "");
+out:
+	explicit_bzero(key, sizeof key);
+	http_response_fini(&resp);
+	http_client_free(hc);
+	free(body);
+}
+
+/* Once per term of leading: puts this node's addresses in the node
+ * directory if they are not there already, so followers can forward to
+ * it and workers and operators can find it. */
+static void
+coord_duty_announce(struct coord *c)
+{
+	struct coord_status	 st;
+	struct errbuf		 eb = { 0 };
+	struct cmd		 cmd;
+	int			 rc;
+
+	coord_status_get(c, &st);
+	if (c->http_url == NULL || c->announced_term == st.term)
+		return;
+	if (coord_announced(c)) {
+		c->announced_term = st.term;
+		return;
+	}
+	coord_cmd_init(&cmd, CMD_NODE_SET);
+	cmd.node.id = c->cfg.node_id;
+	cmd.node.raft_address = c->raft_listen;
+	cmd.node.http_url = c->http_url;
+	cmd.node.worker_url = c->worker_url;
+	cmd.node.updated_ms = cmd.now_ms;
+	if ((rc = coord_propose(c, &cmd, &eb)) != 0) {
+		log_warn("NODEANNOUNCE", "announcing this node: %s", eb.msg);
+		return;
+	}
+	c->announced_term = st.term;
+	log_info("NODEANNOUNCE", "node %" PRIu64 ": http %s, workers %s, raft %s",
+	    c->cfg.node_id, c->http_url, c->worker_url, c->raft_listen);
+}
+
 static void *
 coord_duty_main(void *arg)
 {
@@ -1196,6 +1611,7 @@ coord_duty_main(void *arg)
 
 		if (!atomic_load(&c->leader_ready)) {
 			c->duty_led = false;
+			coord_duty_follower_announce(c);
 			continue;
 		}
 		if (!c->duty_led) {
@@ -1205,6 +1621,7 @@ coord_duty_main(void *arg)
 		}
 		if (!atomic_load(&c->secrets_ready) && coord_secrets_ensure(c) != 0)
 			continue;
+		coord_duty_announce(c);
 		now = clock_mono_ms();
 		if (now >= next_hb) {
 			coord_duty_heartbeats(c);
@@ -1230,6 +1647,71 @@ coord_duty_main(void *arg)
 }
 
 /* ---- open and close ---- */
+
+static void
+coord_peers_free(struct cluster_peer *v, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		free((char *)v[i].address);
+	free(v);
+}
+
+/* The configuration coord_open keeps beyond the caller's: the peers, the
+ * announced addresses and the secret paths. */
+static int
+coord_open_copies(struct coord *c, const struct coord_config *cfg,
+    struct errbuf *eb)
+{
+	char	 path[4096];
+	size_t	 i;
+	bool	 self = false;
+
+	c->cfg.peers = NULL;
+	c->cfg.http_url = c->cfg.worker_url = NULL;
+	c->cfg.admin_key_file = c->cfg.join_token_file = NULL;
+	if (cfg->n_peers > 0) {
+		if ((c->peers = calloc(cfg->n_peers, sizeof *c->peers)) == NULL)
+			return err_setf(eb, ERR_NOMEM, "out of memory");
+		c->n_peers = cfg->n_peers;
+		for (i = 0; i < cfg->n_peers; i++) {
+			c->peers[i].id = cfg->peers[i].id;
+			if ((c->peers[i].address = strdup(cfg->peers[i].address)) ==
+			    NULL)
+				return err_setf(eb, ERR_NOMEM, "out of memory");
+			if (cfg->peers[i].id == cfg->node_id) {
+				self = true;
+				if (strcmp(cfg->peers[i].address, cfg->raft_listen) != 0)
+					return err_setf(eb, ERR_INVAL, "the peer list "
+					    "gives node %" PRIu64 " the address %s, but "
+					    "it listens on %s", cfg->node_id,
+					    cfg->peers[i].address, cfg->raft_listen);
+			}
+		}
+		if (!self)
+			return err_setf(eb, ERR_INVAL, "the peer list does not name "
+			    "this node (%" PRIu64 ")", cfg->node_id);
+	}
+	if (cfg->http_url != NULL && (c->http_url = strdup(cfg->http_url)) == NULL)
+		return err_setf(eb, ERR_NOMEM, "out of memory");
+	c->worker_url = strdup(cfg->worker_url != NULL ? cfg->worker_url :
+	    cfg->worker_listen);
+	if (cfg->admin_key_file != NULL)
+		c->admin_key_path = strdup(cfg->admin_key_file);
+	else
+		c->admin_key_path = strdup(coord_data_path(c, COORD_ADMIN_KEY_FILE,
+		    path, sizeof path));
+	if (cfg->join_token_file != NULL)
+		c->join_token_path = strdup(cfg->join_token_file);
+	else
+		c->join_token_path = strdup(coord_data_path(c, COORD_JOIN_TOKEN_FILE,
+		    path, sizeof path));
+	if (c->worker_url == NULL || c->admin_key_path == NULL ||
+	    c->join_token_path == NULL)
+		return err_setf(eb, ERR_NOMEM, "out of memory");
+	return 0;
+}
 
 static int
 coord_fsm_apply(void *arg, uint64_t index, const void *buf, size_t len)
@@ -1342,6 +1824,12 @@ coord_open(struct coord **out, const struct coord_config *cfg, struct errbuf *eb
 	c->cfg.data_dir = c->data_dir;
 	c->cfg.worker_listen = c->worker_listen;
 	c->cfg.raft_listen = c->raft_listen;
+	if ((rc = coord_open_copies(c, cfg, eb)) != 0)
+		goto fail;
+	/* Followers announce themselves to the leader over HTTP. */
+	if ((rc = http_global_init(eb)) != 0)
+		goto fail;
+	c->http_ready = true;
 
 	if ((rc = coord_mkdir(c->data_dir, eb)) != 0)
 		goto fail;
@@ -1380,6 +1868,9 @@ coord_open(struct coord **out, const struct coord_config *cfg, struct errbuf *eb
 	ccfg.snapshot_threshold = cfg->snapshot_threshold;
 	ccfg.snapshot_trailing = cfg->snapshot_trailing;
 	ccfg.trace = getenv("LIBRAFT_TRACE") != NULL;
+	ccfg.peers = c->peers;
+	ccfg.n_peers = c->n_peers;
+	ccfg.join = cfg->join;
 	cfsm.arg = c;
 	cfsm.apply = coord_fsm_apply;
 	cfsm.snapshot_mark = coord_fsm_snapshot_mark;
@@ -1440,6 +1931,7 @@ coord_close(struct coord *c)
 {
 	struct coord_workers	*cw;
 	struct proposal		*p, *next;
+	struct coord_task	*t;
 
 	if (c == NULL)
 		return;
@@ -1502,6 +1994,22 @@ coord_close(struct coord *c)
 		coord_proposal_finish_locked(c, p, ERR_SHUTDOWN, 0);
 	}
 	c->waiting = NULL;
+	/* Tasks libraft never called back for (the loop is gone). */
+	while ((t = c->tasks_inflight) != NULL) {
+		c->tasks_inflight = t->next;
+		t->status = ERR_SHUTDOWN;
+		t->done = true;
+		pthread_cond_signal(&t->cond);
+		coord_task_unref_locked(t);
+	}
+	while ((t = c->task_head) != NULL) {
+		c->task_head = t->next;
+		t->status = ERR_SHUTDOWN;
+		t->done = true;
+		pthread_cond_signal(&t->cond);
+		coord_task_unref_locked(t);
+	}
+	c->task_tail = NULL;
 	c->async_stop = true;
 	pthread_cond_signal(&c->async_cv);
 	pthread_mutex_unlock(&c->mu);
@@ -1525,6 +2033,13 @@ coord_close(struct coord *c)
 	free(c->worker_listen);
 	free(c->raft_listen);
 	free(c->raft_dir);
+	free(c->http_url);
+	free(c->worker_url);
+	free(c->admin_key_path);
+	free(c->join_token_path);
+	coord_peers_free(c->peers, c->n_peers);
+	if (c->http_ready)
+		http_global_fini();
 	pthread_cond_destroy(&c->duty_cv);
 	pthread_mutex_destroy(&c->mu);
 	free(c);

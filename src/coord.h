@@ -25,11 +25,33 @@ struct fsm;
 struct sched_report;
 struct coord;
 
+/* A voter of the cluster's first configuration. */
+struct coord_peer {
+	uint64_t	 id;
+	const char	*address;		/* its Raft HOST:PORT */
+};
+
 struct coord_config {
 	const char	*data_dir;		/* Raft log, snapshots, state.mdb, secrets */
 	const char	*worker_listen;		/* nng URL, e.g. tcp://127.0.0.1:7070 */
 	const char	*raft_listen;		/* HOST:PORT */
 	uint64_t	 node_id;		/* Raft server id, >= 1 */
+	/* The first configuration: every voter, this node included.  None:
+	 * a cluster of this node alone.  Used only on the very first start;
+	 * later the configuration lives in the Raft log. */
+	const struct coord_peer *peers;
+	size_t		 n_peers;
+	bool		 join;			/* start empty, to be added by the leader */
+	/* Where the others reach this node; announced in the node
+	 * directory when it leads.  NULL: derived from the listen
+	 * addresses. */
+	const char	*http_url;		/* http://HOST:PORT of the API */
+	const char	*worker_url;		/* nng URL workers dial */
+	/* Secret files; NULL: admin.key and join.token in data_dir.  The
+	 * first leader reads each one (or creates it) and commits its hash,
+	 * so nodes given the same files share the secrets. */
+	const char	*admin_key_file;
+	const char	*join_token_file;
 	unsigned	 election_timeout_ms;
 	unsigned	 raft_heartbeat_ms;
 	bool		 pre_vote;
@@ -100,9 +122,54 @@ struct coord_status {
 	uint64_t	 applied_index;
 	uint64_t	 leader_id;		/* 0 if unknown */
 	char		 leader_address[128];	/* "" if unknown */
+	char		 role[12];		/* "leader", "follower", "candidate", ... */
+	uint64_t	 last_contact_ms;	/* follower: since the leader was heard */
 };
 
 void	coord_status_get(struct coord *c, struct coord_status *out);
+
+/* The HTTP base URL ("http://HOST:PORT") the current leader announced,
+ * into buf.  0, or ERR_NOTFOUND when no leader is known, this node is the
+ * leader, or the leader has not announced its address yet. */
+int	coord_leader_http(struct coord *c, char *buf, size_t len);
+
+/* This node's own addresses, as it announces them.  Borrowed. */
+const char *coord_http_url(struct coord *c);
+const char *coord_worker_url(struct coord *c);
+const char *coord_raft_address(struct coord *c);
+
+#define COORD_MEMBERS_MAX	16
+
+/* One server of the Raft configuration, as this node last saw it (the
+ * replication figures only on the leader). */
+struct coord_member {
+	uint64_t	 id;
+	char		 raft_address[128];
+	char		 role[8];		/* "voter", "standby", "spare" */
+	bool		 leader;
+	bool		 progress_known;	/* this node leads: the rest is set */
+	uint64_t	 match_index;
+	bool		 recent_contact;
+	uint64_t	 since_send_ms;
+};
+
+/* Up to max servers of the configuration into out; returns how many. */
+size_t	coord_members(struct coord *c, struct coord_member *out, size_t max);
+
+/* Membership changes and leadership transfer, on the leader; each waits
+ * until libraft is done or timeout_ms passes.
+ * coord_member_add: server id at raft_address joins as a voter once it has
+ * caught up (it must run with --join).  coord_member_remove: id leaves the
+ * configuration and the node directory.  coord_leader_transfer: voter id
+ * (0: any) takes over; *new_leader gets the leader seen at the end.  0, or ERR_NOTLEADER, ERR_INVAL, ERR_EXISTS,
+ * ERR_NOTFOUND, ERR_CONFLICT (another change under way), ERR_TIMEOUT,
+ * ERR_SHUTDOWN, ERR_NOMEM, with eb saying why. */
+int	coord_member_add(struct coord *c, uint64_t id, const char *raft_address,
+	    unsigned timeout_ms, struct errbuf *eb);
+int	coord_member_remove(struct coord *c, uint64_t id, unsigned timeout_ms,
+	    struct errbuf *eb);
+int	coord_leader_transfer(struct coord *c, uint64_t id, unsigned timeout_ms,
+	    uint64_t *new_leader, struct errbuf *eb);
 
 /* Path of a file in the data directory into buf. Returns buf. */
 char	*coord_data_path(struct coord *c, const char *name, char *buf, size_t len);

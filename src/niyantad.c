@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "src/cfg.h"
 #include "src/coord.h"
@@ -24,7 +25,11 @@
 	"Runs a Niyanta coordinator: the REST API and web console, the Raft node,\n" \
 	"the scheduler and the endpoint workers connect to.  On first start it\n" \
 	"writes DIR/admin.key (the admin API key) and DIR/join.token (the token\n" \
-	"workers must present), both mode 0600."
+	"workers must present), both mode 0600.\n\n" \
+	"A cluster of three: run --generate-secrets once, copy the two files to\n" \
+	"every node, and start each with the same --peers, its own --node-id,\n" \
+	"--raft-listen and --http-advertise, and --admin-key-file and\n" \
+	"--join-token-file naming the copies.  Any node takes any request."
 
 #ifndef NIYANTA_WEBDIR
 #define NIYANTA_WEBDIR "/usr/share/niyanta/web"
@@ -41,9 +46,28 @@ static const struct cfg_option niyantad_options[] = {
 	{ "raft-listen", CFG_STR, "127.0.0.1:7071", 0, 0, "HOST:PORT",
 	    "Raft address of this node" },
 	{ "node-id", CFG_UINT, "1", 1, UINT32_MAX, "N", "Raft server id of this node" },
-	{ "election-timeout-ms", CFG_UINT, "1000", 100, 60000, "MS",
+	{ "peers", CFG_STR, NULL, 0, 0, "ID=HOST:PORT,...",
+	    "first start of a cluster: every voter's Raft address, this node "
+	    "included (none: a cluster of one)" },
+	{ "join", CFG_BOOL, "false", 0, 0, NULL,
+	    "start empty and wait to be added (niyantactl cluster add-node)" },
+	{ "http-advertise", CFG_STR, NULL, 0, 0, "URL",
+	    "http://HOST:PORT other nodes forward API requests to "
+	    "(default: from --http-listen)" },
+	{ "worker-advertise", CFG_STR, NULL, 0, 0, "URL",
+	    "tcp://HOST:PORT workers are told this node is at "
+	    "(default: --worker-listen)" },
+	{ "admin-key-file", CFG_STR, NULL, 0, 0, "FILE",
+	    "the admin API key (default DIR/admin.key); created if absent when "
+	    "this node is the first leader" },
+	{ "join-token-file", CFG_STR, NULL, 0, 0, "FILE",
+	    "the workers' join token (default DIR/join.token); likewise" },
+	{ "generate-secrets", CFG_BOOL, "false", 0, 0, NULL,
+	    "write a new admin key and join token to their files (if absent) "
+	    "and exit: give the same files to every node of a cluster" },
+	{ "election-timeout-ms", CFG_UINT, "500", 100, 60000, "MS",
 	    "Raft election timeout" },
-	{ "raft-heartbeat-ms", CFG_UINT, "100", 10, 10000, "MS",
+	{ "raft-heartbeat-ms", CFG_UINT, "50", 10, 10000, "MS",
 	    "Raft heartbeat interval (below the election timeout)" },
 	{ "pre-vote", CFG_BOOL, "true", 0, 0, NULL,
 	    "use Raft pre-vote (faster, steadier failover)" },
@@ -126,10 +150,113 @@ static const struct cfg_option niyantad_options[] = {
 
 #define NIYANTAD_NOPTIONS (sizeof niyantad_options / sizeof niyantad_options[0])
 
+#define NIYANTAD_PEERS_MAX	COORD_MEMBERS_MAX
+
+/* Parses "ID=HOST:PORT,..." into peers (addresses point into buf, which
+ * is modified).  0, or -1 with msg set. */
+static int
+niyantad_peers_parse(char *buf, struct coord_peer *peers, size_t *n,
+    char *msg, size_t msglen)
+{
+	char		*item, *save = NULL, *eq, *end;
+	unsigned long long id;
+	size_t		 i;
+
+	*n = 0;
+	for (item = strtok_r(buf, ",", &save); item != NULL;
+	    item = strtok_r(NULL, ",", &save)) {
+		if ((eq = strchr(item, '=')) == NULL || eq == item ||
+		    eq[1] == '\0' || strchr(eq + 1, ':') == NULL) {
+			snprintf(msg, msglen, "--peers: \"%s\" is not ID=HOST:PORT",
+			    item);
+			return -1;
+		}
+		*eq = '\0';
+		errno = 0;
+		id = strtoull(item, &end, 10);
+		if (errno != 0 || *end != '\0' || id == 0 || id > UINT32_MAX ||
+		    item[0] == '-' || item[0] == '+') {
+			snprintf(msg, msglen, "--peers: \"%s\" is not a node id "
+			    "(1..%u)", item, (unsigned)UINT32_MAX);
+			return -1;
+		}
+		for (i = 0; i < *n; i++)
+			if (peers[i].id == id || strcmp(peers[i].address, eq + 1) == 0) {
+				snprintf(msg, msglen, "--peers: node %llu or address "
+				    "%s is named twice", id, eq + 1);
+				return -1;
+			}
+		if (*n == NIYANTAD_PEERS_MAX) {
+			snprintf(msg, msglen, "--peers: at most %d nodes",
+			    NIYANTAD_PEERS_MAX);
+			return -1;
+		}
+		peers[*n].id = id;
+		peers[*n].address = eq + 1;
+		(*n)++;
+	}
+	if (*n == 0) {
+		snprintf(msg, msglen, "--peers: no ID=HOST:PORT given");
+		return -1;
+	}
+	return 0;
+}
+
+/* True if a listen address binds every interface, which others cannot dial. */
+static bool
+niyantad_wildcard(const char *addr)
+{
+	return strstr(addr, "0.0.0.0") != NULL || strstr(addr, "[::]") != NULL ||
+	    addr[0] == ':' || strstr(addr, "//:") != NULL;
+}
+
+/* --generate-secrets: writes whichever secret file is missing. */
+static int
+niyantad_generate_secrets(const char *data_dir, const char *key_file,
+    const char *token_file)
+{
+	static const char *const prefix[2] = { SECRET_PREFIX_KEY, SECRET_PREFIX_JOIN };
+	const char	*file[2] = { key_file, token_file };
+	const char	*name[2] = { "admin.key", "join.token" };
+	struct errbuf	 eb = { 0 };
+	char		 path[4096], text[SECRET_TEXT_MAX];
+	int		 i, rc;
+
+	for (i = 0; i < 2; i++) {
+		if (file[i] != NULL)
+			snprintf(path, sizeof path, "%s", file[i]);
+		else {
+			if (mkdir(data_dir, 0700) != 0 && errno != EEXIST) {
+				fprintf(stderr, "niyantad: cannot create %s: %s\n",
+				    data_dir, strerror(errno));
+				return 1;
+			}
+			snprintf(path, sizeof path, "%s/%s", data_dir, name[i]);
+		}
+		if ((rc = secret_file_read(path, text, &eb)) == 0) {
+			printf("%s: kept (it exists)\n", path);
+			continue;
+		}
+		if (rc != ERR_NOTFOUND) {
+			fprintf(stderr, "niyantad: %s\n", eb.msg);
+			return 1;
+		}
+		secret_generate(text, prefix[i]);
+		if (secret_file_write(path, text, &eb) != 0) {
+			fprintf(stderr, "niyantad: %s\n", eb.msg);
+			return 1;
+		}
+		printf("%s: written (mode 0600)\n", path);
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct coord_config	 ccfg;
+	struct coord_peer	 peers[NIYANTAD_PEERS_MAX];
+	char			*peers_buf = NULL, msg[512], http_url[512];
 	struct api_config	 acfg;
 	struct errbuf		 eb = { 0 };
 	struct coord		*coord = NULL;
@@ -165,6 +292,13 @@ main(int argc, char **argv)
 
 	if (secret_init() != 0)
 		log_fatal("SODIUM", "libsodium failed to initialise");
+	if (cfg_bool(cfg, "generate-secrets")) {
+		rc = niyantad_generate_secrets(cfg_str(cfg, "data-dir"),
+		    cfg_str(cfg, "admin-key-file"), cfg_str(cfg, "join-token-file"));
+		/* NULL files: the data directory's. */
+		cfg_free(cfg);
+		return rc;
+	}
 
 	coord_config_defaults(&ccfg);
 	ccfg.data_dir = cfg_str(cfg, "data-dir");
@@ -223,7 +357,57 @@ main(int argc, char **argv)
 		return 2;
 	}
 
-	if ((rc = coord_open(&coord, &ccfg, &eb)) != 0) {
+	if (cfg_str(cfg, "peers") != NULL) {
+		if ((peers_buf = strdup(cfg_str(cfg, "peers"))) == NULL ||
+		    niyantad_peers_parse(peers_buf, peers, &ccfg.n_peers, msg,
+		    sizeof msg) != 0) {
+			fprintf(stderr, "niyantad: %s\n", peers_buf != NULL ? msg :
+			    "out of memory");
+			free(peers_buf);
+			cfg_free(cfg);
+			return 2;
+		}
+		ccfg.peers = peers;
+	}
+	ccfg.join = cfg_bool(cfg, "join");
+	if (ccfg.join && ccfg.n_peers > 0) {
+		fprintf(stderr, "niyantad: --join and --peers exclude each other: "
+		    "--peers starts a new cluster, --join waits to be added to one\n");
+		free(peers_buf);
+		cfg_free(cfg);
+		return 2;
+	}
+	if (cfg_str(cfg, "http-advertise") != NULL)
+		snprintf(http_url, sizeof http_url, "%s", cfg_str(cfg, "http-advertise"));
+	else
+		snprintf(http_url, sizeof http_url, "http://%s", cfg_str(cfg, "http-listen"));
+	ccfg.http_url = http_url;
+	if (cfg_str(cfg, "worker-advertise") != NULL)
+		ccfg.worker_url = cfg_str(cfg, "worker-advertise");
+	if ((ccfg.n_peers > 0 || ccfg.join) && (niyantad_wildcard(http_url) ||
+	    niyantad_wildcard(ccfg.worker_url != NULL ? ccfg.worker_url :
+	    ccfg.worker_listen))) {
+		fprintf(stderr, "niyantad: in a cluster, a listen address on every "
+		    "interface needs --http-advertise / --worker-advertise with "
+		    "an address the others can reach\n");
+		free(peers_buf);
+		cfg_free(cfg);
+		return 2;
+	}
+	if (strncmp(http_url, "http://", 7) != 0 && strncmp(http_url, "https://", 8) != 0) {
+		fprintf(stderr, "niyantad: --http-advertise must be an http:// or "
+		    "https:// URL, not \"%s\"\n", http_url);
+		free(peers_buf);
+		cfg_free(cfg);
+		return 2;
+	}
+	if (cfg_str(cfg, "admin-key-file") != NULL)
+		ccfg.admin_key_file = cfg_str(cfg, "admin-key-file");
+	if (cfg_str(cfg, "join-token-file") != NULL)
+		ccfg.join_token_file = cfg_str(cfg, "join-token-file");
+	rc = coord_open(&coord, &ccfg, &eb);
+	free(peers_buf);	/* coord_open keeps copies */
+	if (rc != 0) {
 		log_error("STARTFAIL", "%s", eb.msg);
 		cfg_free(cfg);
 		return 1;
@@ -252,6 +436,7 @@ main(int argc, char **argv)
 	acfg.queue_by_tier[TIER_ENTERPRISE] =
 	    (uint32_t)cfg_uint(cfg, "max-queue-depth-enterprise");
 	acfg.global_max_pending = (uint32_t)cfg_uint(cfg, "global-max-pending");
+	acfg.propose_timeout_ms = ccfg.propose_timeout_ms;
 	if ((rc = api_open(&api, coord, &acfg, &eb)) != 0) {
 		log_error("STARTFAIL", "%s", eb.msg);
 		coord_close(coord);

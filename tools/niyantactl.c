@@ -21,9 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "net/http_client.h"
 #include "src/err.h"
 #include "src/strs.h"
-#include "net/http_client.h"
 
 #ifndef NIYANTA_VERSION
 #define NIYANTA_VERSION		"dev"
@@ -163,7 +163,15 @@ static const char *const ctl_usage_text[] = {
 "        --key-out FILE      as for customer create\n"
 "    key revoke ID KEY_ID\n"
 "                        revoke a key: it is refused (401) from then on\n"
-"    cluster             show the coordinator cluster's state\n"
+"    cluster             show the coordinator cluster: who leads, each\n"
+"                        node's addresses and how far its log reaches\n"
+"    cluster add-node ID HOST:PORT\n"
+"                        add node ID (started with niyantad --join) at\n"
+"                        its Raft address; it votes once it caught up\n"
+"    cluster remove-node ID\n"
+"                        take node ID out of the cluster\n"
+"    cluster transfer-leader [ID]\n"
+"                        hand leadership to node ID (default: any voter)\n"
 "    health              check /health (and /ready) of the server\n"
 "        --ready             also require /ready to answer 200\n"
 "\n",
@@ -544,6 +552,26 @@ ctl_table_header(struct ctl_table *t, const char *const *names)
 	ctl_table_add(t, row);
 }
 
+/* Prints the objects of list as a table: one column per key, titled by
+ * the matching entry of cols. */
+static void
+ctl_print_objects(const json_t *list, const char *const *cols,
+    const char *const *keys, size_t ncol)
+{
+	struct ctl_table	 t = { .ncol = ncol };
+	char			*row[16];
+	json_t			*o;
+	size_t			 i, c;
+
+	ctl_table_header(&t, cols);
+	json_array_foreach(list, i, o) {
+		for (c = 0; c < ncol; c++)
+			row[c] = ctl_cell(json_object_get(o, keys[c]));
+		ctl_table_add(&t, row);
+	}
+	ctl_table_print_free(&t);
+}
+
 static void
 ctl_print_workload_table(const json_t *list)
 {
@@ -551,18 +579,8 @@ ctl_print_workload_table(const json_t *list)
 	    "WORKER", "ATTEMPT", "CREATED" };
 	static const char *const keys[] = { "id", "status", "workload_type",
 	    "priority", "worker_id", "attempt", "created_at" };
-	struct ctl_table	 t = { .ncol = 7 };
-	char			*row[7];
-	json_t			*wl;
-	size_t			 i, c;
 
-	ctl_table_header(&t, cols);
-	json_array_foreach(list, i, wl) {
-		for (c = 0; c < t.ncol; c++)
-			row[c] = ctl_cell(json_object_get(wl, keys[c]));
-		ctl_table_add(&t, row);
-	}
-	ctl_table_print_free(&t);
+	ctl_print_objects(list, cols, keys, 7);
 }
 
 /* Adds the pair "K=V" to obj[K] = V. */
@@ -1342,17 +1360,177 @@ ctl_get_object(struct ctl *ctl, int argc, char **argv, const char *verb,
 	return rc;
 }
 
+/* "customer get|create|update ..." and "key create|revoke ...". */
+struct ctl_subverb {
+	const char	*name;
+	int		(*fn)(struct ctl *, int, char **);
+};
+
+/* The answering node's fields, then one row per node. */
 static void
 ctl_print_cluster(const json_t *reply)
 {
-	ctl_print_record(reply, NULL);
+	static const char *const cols[] = { "ID", "ROLE", "VOTING", "RAFT",
+	    "HTTP", "WORKERS", "MATCH" };
+	static const char *const keys[] = { "id", "role", "voting",
+	    "raft_address", "http_url", "worker_url", "match_index" };
+	static const char *const order[] = { "node_id", "leader_id", "term",
+	    "commit_index", "applied_index", NULL };
+	json_t			*copy, *nodes;
+
+	if ((copy = json_deep_copy(reply)) == NULL)
+		return;
+	nodes = json_incref(json_object_get(copy, "nodes"));
+	json_object_del(copy, "nodes");
+	ctl_print_record(copy, order);
+	json_decref(copy);
+	if (!json_is_array(nodes) || json_array_size(nodes) == 0) {
+		json_decref(nodes);
+		return;
+	}
+	printf("\n");
+	ctl_print_objects(nodes, cols, keys, 7);
+	json_decref(nodes);
+}
+
+static int
+ctl_cmd_cluster_show(struct ctl *ctl, int argc, char **argv)
+{
+	return ctl_get_object(ctl, argc, argv, "cluster", "/v1/cluster",
+	    ctl_print_cluster);
+}
+
+/* A node id argument: 1..2^32-1. */
+static int
+ctl_node_id_parse(const char *s, const char *verb, unsigned long long *out)
+{
+	char	*end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || s[0] < '0' || s[0] > '9' || *out == 0 ||
+	    *out > UINT32_MAX)
+		return ctl_usage_error("%s: \"%s\" is not a node id (1..%u)", verb,
+		    s, (unsigned)UINT32_MAX);
+	return 0;
+}
+
+/* POST path with body, printing done (or the reply with --output json). */
+static int
+ctl_cluster_post(struct ctl *ctl, const char *path, json_t *body,
+    const char *method, const char *done)
+{
+	struct http_response	 resp = { 0 };
+	char			*text = NULL;
+	int			 rc;
+
+	if (body != NULL && (text = json_dumps(body, JSON_COMPACT)) == NULL) {
+		json_decref(body);
+		return ctl_fail(ERR_NOMEM, "out of memory");
+	}
+	json_decref(body);
+	if ((rc = ctl_connect(ctl, true)) == 0 &&
+	    (rc = ctl_call(ctl, method, path, text, &resp, NULL)) == 0) {
+		if (ctl->json && resp.len > 0)
+			ctl_print_raw(&resp);
+		else if (!ctl->json)
+			printf("%s\n", done);
+	}
+	free(text);
+	http_response_fini(&resp);
+	return rc;
+}
+
+static int
+ctl_cmd_cluster_add(struct ctl *ctl, int argc, char **argv)
+{
+	const char		*args[2];
+	unsigned long long	 id;
+	char			 done[256];
+	int			 rc;
+
+	if ((rc = ctl_simple_args(ctl, argc, argv, 2, args, "cluster add-node",
+	    "two arguments, the new node's id and its Raft HOST:PORT")) != 0)
+		return rc < 0 ? CTL_EXIT_OK : rc;
+	if ((rc = ctl_node_id_parse(args[0], "cluster add-node", &id)) != 0)
+		return rc;
+	snprintf(done, sizeof done, "node %llu (%s) added; it votes now", id,
+	    args[1]);
+	return ctl_cluster_post(ctl, "/v1/cluster/nodes", json_pack("{s:I,s:s}",
+	    "id", (json_int_t)id, "raft_address", args[1]), "POST", done);
+}
+
+static int
+ctl_cmd_cluster_remove(struct ctl *ctl, int argc, char **argv)
+{
+	const char		*arg;
+	unsigned long long	 id;
+	char			 path[64], done[64];
+	int			 rc;
+
+	if ((rc = ctl_simple_args(ctl, argc, argv, 1, &arg, "cluster remove-node",
+	    "one argument, a node id")) != 0)
+		return rc < 0 ? CTL_EXIT_OK : rc;
+	if ((rc = ctl_node_id_parse(arg, "cluster remove-node", &id)) != 0)
+		return rc;
+	snprintf(path, sizeof path, "/v1/cluster/nodes/%llu", id);
+	snprintf(done, sizeof done, "node %llu removed", id);
+	return ctl_cluster_post(ctl, path, NULL, "DELETE", done);
+}
+
+static int
+ctl_cmd_cluster_transfer(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CTL_GLOBAL_OPTIONS,
+		{ NULL, 0, NULL, 0 }
+	};
+	unsigned long long	 id = 0;
+	char			 done[64];
+	int			 c, rc;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			ctl_usage(stdout);
+			return CTL_EXIT_OK;
+		}
+		if ((rc = ctl_global_option(ctl, c, optarg)) != 0)
+			return rc > 0 ? rc : ctl_usage_error("bad option for "
+			    "cluster transfer-leader");
+	}
+	if (argc - optind > 1)
+		return ctl_usage_error("cluster transfer-leader takes at most one "
+		    "argument, a node id");
+	if (argc - optind == 1 && (rc = ctl_node_id_parse(argv[optind],
+	    "cluster transfer-leader", &id)) != 0)
+		return rc;
+	if (id != 0)
+		snprintf(done, sizeof done, "node %llu leads", id);
+	else
+		snprintf(done, sizeof done, "leadership handed over");
+	return ctl_cluster_post(ctl, "/v1/cluster/transfer-leader", id != 0 ?
+	    json_pack("{s:I}", "id", (json_int_t)id) : json_object(), "POST", done);
 }
 
 static int
 ctl_cmd_cluster(struct ctl *ctl, int argc, char **argv)
 {
-	return ctl_get_object(ctl, argc, argv, "cluster", "/v1/cluster",
-	    ctl_print_cluster);
+	static const struct ctl_subverb subs[] = {
+		{ "add-node", ctl_cmd_cluster_add },
+		{ "remove-node", ctl_cmd_cluster_remove },
+		{ "transfer-leader", ctl_cmd_cluster_transfer },
+	};
+	size_t	 i;
+
+	/* Bare "cluster" (perhaps with options) shows the cluster. */
+	if (argc < 2 || argv[1][0] == '-')
+		return ctl_cmd_cluster_show(ctl, argc, argv);
+	for (i = 0; i < 3; i++)
+		if (strcmp(argv[1], subs[i].name) == 0)
+			return subs[i].fn(ctl, argc - 1, argv + 1);
+	return ctl_usage_error("cluster: unknown '%s'; want one of: add-node, "
+	    "remove-node, transfer-leader, or none to show the cluster", argv[1]);
 }
 
 static int
@@ -1436,25 +1614,6 @@ ctl_query_add(char **path, const char *name, const char *value)
 
 /* ---------------------------------------------------------------- lists */
 
-/* Prints the objects of list as a table: one column per key, titled by
- * the matching entry of cols. */
-static void
-ctl_print_objects(const json_t *list, const char *const *cols,
-    const char *const *keys, size_t ncol)
-{
-	struct ctl_table	 t = { .ncol = ncol };
-	char			*row[16];
-	json_t			*o;
-	size_t			 i, c;
-
-	ctl_table_header(&t, cols);
-	json_array_foreach(list, i, o) {
-		for (c = 0; c < ncol; c++)
-			row[c] = ctl_cell(json_object_get(o, keys[c]));
-		ctl_table_add(&t, row);
-	}
-	ctl_table_print_free(&t);
-}
 
 /*
  * GETs a list: path (with its query, if any, but no cursor) answers
@@ -2083,11 +2242,6 @@ ctl_cmd_key_revoke(struct ctl *ctl, int argc, char **argv)
 	return rc;
 }
 
-/* "customer get|create|update ..." and "key create|revoke ...". */
-struct ctl_subverb {
-	const char	*name;
-	int		(*fn)(struct ctl *, int, char **);
-};
 
 static int
 ctl_subverb_run(struct ctl *ctl, int argc, char **argv,

@@ -3,8 +3,9 @@
  * the route from api_routes (the one list of the server's paths, checked
  * against openapi.json by t/unit/routes_test.c), refuses what the route
  * does not allow (405 with Allow, 404), makes sure this node can answer
- * (/v1 routes need a ready leader, else 503 with Retry-After),
- * authenticates the bearer API key, takes a token from the caller's rate
+ * (/v1 routes need the ready leader: a follower forwards them to the
+ * leader, api_forward.c, and answers 503 with Retry-After when no leader
+ * can be reached), authenticates the bearer API key, takes a token from the caller's rate
  * limit (429 when there is none; every answer to an authenticated caller
  * carries X-RateLimit-*), and hands the request to one handler in
  * api_workloads.c, api_customers.c, api_audit.c, api_workers.c or
@@ -33,6 +34,7 @@
 
 #include <civetweb.h>
 
+#include "net/http_client.h"
 #include "src/clock.h"
 #include "src/coord.h"
 #include "src/err.h"
@@ -53,6 +55,7 @@
 #define API_DEFAULT_THREADS	32
 #define API_DEFAULT_MAX_BODY	(1024 * 1024)
 #define API_DEFAULT_TIMEOUT_MS	30000
+#define API_DEFAULT_PROPOSE_MS	10000	/* coord_config_defaults' */
 #define API_MAX_THREADS		1024
 #define API_LOG_PATH_MAX	200	/* bytes of the path shown in a log line */
 #define API_MAX_RATE		10000000 /* requests per second, any setting */
@@ -92,6 +95,10 @@ const struct api_route api_routes[] = {
 	{ "GET",	"/v1/workloads/{id}/checkpoints", 0,		api_workload_checkpoints },
 	{ "GET",	"/v1/workers",			API_R_ADMIN,	api_workers_list },
 	{ "GET",	"/v1/cluster",			API_R_ADMIN,	api_cluster_get },
+	{ "POST",	"/v1/cluster/nodes",		API_R_ADMIN,	api_cluster_node_add },
+	{ "DELETE",	"/v1/cluster/nodes/{id}",	API_R_ADMIN,	api_cluster_node_remove },
+	{ "PUT",	"/v1/cluster/nodes/{id}",	API_R_ADMIN,	api_cluster_node_announce },
+	{ "POST",	"/v1/cluster/transfer-leader",	API_R_ADMIN,	api_cluster_transfer },
 	{ "GET",	"/v1/customers",		API_R_ADMIN,	api_customers_list },
 	{ "POST",	"/v1/customers",		API_R_ADMIN,	api_customers_create },
 	/* A customer may read itself: the handler checks. */
@@ -500,10 +507,24 @@ api_customer_rate(const struct api *a, const struct customer *c)
 
 /* ---- built-in routes ---- */
 
+/* Public and local: the process is up, and this node's own Raft view
+ * (never forwarded, so an operator or a peer can ask each node). */
 static void
 api_health(struct api_req *r)
 {
-	api_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+	struct coord_status	 st;
+	json_t			*body;
+
+	coord_status_get(r->api->coord, &st);
+	body = json_cluster(&st);
+	if (body != NULL && (json_object_set_new(body, "status", json_text("ok")) != 0 ||
+	    json_object_set_new(body, "role", json_text(st.role)) != 0 ||
+	    json_object_set_new(body, "last_contact_ms",
+	    json_integer((json_int_t)(st.leader ? 0 : st.last_contact_ms))) != 0)) {
+		json_decref(body);
+		body = NULL;
+	}
+	api_reply_json(r, 200, body);
 }
 
 /* A 503 that tells the client where the leader is, when known. */
@@ -540,6 +561,30 @@ api_ready(struct api_req *r)
 		api_reply_json(r, 200, json_pack("{s:s}", "status", "ready"));
 	else
 		api_reply_not_ready(r);
+}
+
+/*
+ * A request for the leader on a node that is not the ready leader: it is
+ * forwarded to the leader when one has announced its URL, with the
+ * caller's own credentials (api_forward.c); else 503 with Retry-After.  A
+ * request that was forwarded here already is answered 503 too, never sent
+ * on a second hop: this node is no better placed than the one that sent
+ * it, whose view of the leader was stale (a node that just lost
+ * leadership must not bounce requests around).
+ */
+static void
+api_not_ready(struct api_req *r)
+{
+	struct coord_status	 st;
+	char			 url[API_FORWARD_URL_MAX];
+
+	if (mg_get_header(r->conn, API_FORWARDED_BY) != NULL ||
+	    coord_leader_http(r->api->coord, url, sizeof url) != 0 || url[0] == '\0') {
+		api_reply_not_ready(r);
+		return;
+	}
+	coord_status_get(r->api->coord, &st);
+	api_forward(r, url, st.node_id);
 }
 
 /* ---- authentication ---- */
@@ -787,7 +832,7 @@ api_handle(struct mg_connection *conn)
 	r.route = rt;
 	if (!(rt->flags & API_R_PUBLIC)) {
 		if (!coord_ready(r.api->coord)) {
-			api_reply_not_ready(&r);
+			api_not_ready(&r);
 			goto done;
 		}
 		if (api_auth(&r) != 0 || api_rate_check(&r) != 0)
@@ -832,6 +877,17 @@ api_log_message(const struct mg_connection *conn, const char *message)
 		snprintf(api_start_msg, sizeof api_start_msg, "%.200s", buf);
 	log_warn("HTTPLIB", "civetweb: %s", buf);
 	return 1;
+}
+
+/* civetweb's exit_thread callback: a thread's kept connection to the
+ * leader goes with it (mg_stop ends every thread this way). */
+static void
+api_exit_thread(const struct mg_context *ctx, int thread_type, void *thread_ptr)
+{
+	(void)ctx;
+	(void)thread_type;
+	(void)thread_ptr;
+	api_forward_thread_fini();
 }
 
 /* ---- start and stop ---- */
@@ -883,6 +939,7 @@ api_config_defaults(struct api_config *cfg)
 	cfg->max_body_bytes = API_DEFAULT_MAX_BODY;
 	cfg->web_dir = NIYANTA_WEBDIR;
 	cfg->request_timeout_ms = API_DEFAULT_TIMEOUT_MS;
+	cfg->propose_timeout_ms = API_DEFAULT_PROPOSE_MS;
 	memcpy(cfg->rate_by_tier, api_default_rate, sizeof cfg->rate_by_tier);
 	memcpy(cfg->queue_by_tier, api_default_queue, sizeof cfg->queue_by_tier);
 	cfg->admin_rate = API_DEFAULT_ADMIN_RATE;
@@ -974,6 +1031,8 @@ api_open(struct api **out, struct coord *c, const struct api_config *cfg,
 	a->max_body = cfg->max_body_bytes;
 	a->request_timeout_ms = cfg->request_timeout_ms > 0 ?
 	    cfg->request_timeout_ms : API_DEFAULT_TIMEOUT_MS;
+	a->forward_timeout_ms = (cfg->propose_timeout_ms > 0 ?
+	    cfg->propose_timeout_ms : API_DEFAULT_PROPOSE_MS) + API_FORWARD_MARGIN_MS;
 	if (pthread_mutex_init(&a->types_mu, NULL) != 0) {
 		rc = err_setf(eb, ERR_INTERNAL, "cannot create a mutex");
 		goto fail;
@@ -985,6 +1044,11 @@ api_open(struct api **out, struct coord *c, const struct api_config *cfg,
 		goto fail;
 	}
 
+	/* libcurl, for forwarding to the leader; its global init is
+	 * thread-safe (>= 7.84), so running after coord_open's threads is fine. */
+	if ((rc = http_global_init(eb)) != 0)
+		goto fail;
+	a->curl_inited = true;
 	mg_init_library(0);
 	a->lib_inited = true;
 	snprintf(threads, sizeof threads, "%u", a->threads);
@@ -1006,6 +1070,7 @@ api_open(struct api **out, struct coord *c, const struct api_config *cfg,
 	memset(&cb, 0, sizeof cb);
 	cb.begin_request = api_handle;
 	cb.log_message = api_log_message;
+	cb.exit_thread = api_exit_thread;
 	memset(&init, 0, sizeof init);
 	init.callbacks = &cb;
 	init.user_data = a;
@@ -1046,6 +1111,9 @@ api_close(struct api *a)
 		mg_stop(a->ctx);
 	if (a->lib_inited)
 		mg_exit_library();
+	/* After mg_stop: every HTTP thread has freed its libcurl handle. */
+	if (a->curl_inited)
+		http_global_fini();
 	if (a->types_mu_inited)
 		pthread_mutex_destroy(&a->types_mu);
 	strlist_fini(&a->types);

@@ -21,6 +21,8 @@ struct api_config {
 	size_t		 max_body_bytes;	/* largest accepted request body; default 1 MiB */
 	const char	*web_dir;		/* console files + openapi.json */
 	unsigned	 request_timeout_ms;	/* civetweb's per-request I/O timeout */
+	unsigned	 propose_timeout_ms;	/* the coordinator's; a request forwarded
+						 * to the leader waits this plus a margin */
 
 	/* Tenancy: what a customer gets when its own record says 0. */
 	uint32_t	 rate_by_tier[TIER__COUNT];	/* API requests per second, >= 1 */
@@ -31,7 +33,8 @@ struct api_config {
 };
 
 /* Fills cfg with the defaults: 127.0.0.1:8080, 32 threads, 1 MiB bodies,
- * the installed web directory, 30 s request timeout; rates free 10,
+ * the installed web directory, 30 s request timeout, 10 s propose timeout
+ * (coord_config_defaults'); rates free 10,
  * standard 100, premium 500, enterprise 2000 per second; queue depths
  * 100, 10000, 100000, 1000000; admin 100000 per second; no global limit;
  * the default queue policy (queue_policy_defaults). */

@@ -5,7 +5,8 @@
  *
  * A request is handled on one civetweb thread from start to end: api.c
  * builds a struct api_req, finds its route in api_routes, checks
- * readiness, the bearer key and the caller's rate limit, calls one
+ * readiness (a follower forwards the request to the leader instead:
+ * api_forward.c), the bearer key and the caller's rate limit, calls one
  * handler, and logs it.  A handler answers exactly once, through
  * api_reply_json, api_reply_error or api_reply_raw.
  */
@@ -23,6 +24,7 @@
 #include "web/api.h"
 
 struct errbuf;
+struct http_response;
 struct mg_connection;
 struct mg_context;
 struct mg_request_info;
@@ -35,6 +37,12 @@ struct ratelimit;
 #define API_PARAMS_MAX		2	/* {name} segments in one route */
 #define API_IDEMPOTENCY_KEY_MAX	128	/* longest Idempotency-Key */
 
+/* Forwarding to the leader (api_forward.c). */
+#define API_FORWARDED_BY	"X-Niyanta-Forwarded-By"	/* node id of the forwarder */
+#define API_FORWARD_CONNECT_MS	1000	/* connecting to the leader */
+#define API_FORWARD_MARGIN_MS	2000	/* beyond the propose timeout */
+#define API_FORWARD_URL_MAX	256	/* longest leader URL */
+
 struct api {
 	struct mg_context	*ctx;
 	struct coord		*coord;		/* borrowed */
@@ -43,7 +51,9 @@ struct api {
 	size_t			 max_body;
 	unsigned		 threads;
 	unsigned		 request_timeout_ms;
+	unsigned		 forward_timeout_ms;	/* a whole forwarded request */
 	bool			 lib_inited;	/* mg_init_library succeeded */
+	bool			 curl_inited;	/* http_global_init succeeded */
 
 	/* Tenancy settings (see struct api_config). */
 	uint32_t		 rate_by_tier[TIER__COUNT];
@@ -162,6 +172,48 @@ uint32_t api_customer_rate(const struct api *a, const struct customer *c);
 /* [{"field", "message"}] with one entry, for a single bad input. */
 json_t	*api_detail(const char *field, const char *message);
 
+/* ---- forwarding to the leader (api_forward.c) ---- */
+
+/* A request header of the caller by name (any case), or NULL. */
+typedef const char *(*api_fwd_header_cb)(void *arg, const char *name);
+
+/* One request to forward, independent of civetweb (api_forward wraps a
+ * connection in it; t/unit/forward_test.c drives it directly). */
+struct api_fwd_req {
+	const char		*method;	/* "GET", "POST", ... */
+	const char		*path;		/* decoded, as api_req.path */
+	const char		*query;		/* raw, after '?'; NULL: none */
+	const char		*body;		/* body_len bytes; NULL: none */
+	size_t			 body_len;
+	api_fwd_header_cb	 header;	/* the caller's headers; NULL: none */
+	void			*header_arg;
+	const char		*request_id;	/* sent as X-Request-Id; NULL: none */
+	uint64_t		 node_id;	/* sent as X-Niyanta-Forwarded-By */
+};
+
+/* Sends fr to the leader at leader_url ("http://HOST:PORT") over this
+ * thread's kept connection to it, connecting within API_FORWARD_CONNECT_MS
+ * and giving up after timeout_ms in all.  Passes the caller's
+ * Authorization, Content-Type, Idempotency-Key and Accept, fr's request id
+ * and node id; nothing else.  On 0, *resp (caller finalises) holds the
+ * leader's answer with only the headers a client may be given (Content-Type
+ * and those api_forward relays).  Else ERR_UNAVAIL (nothing was sent:
+ * the request was not applied), ERR_TIMEOUT or ERR_IO (sent: a write may
+ * have been applied), ERR_INVAL (a caller's header cannot be passed on),
+ * ERR_TOOBIG or ERR_NOMEM, with eb saying why. */
+int	api_forward_send(const char *leader_url, const struct api_fwd_req *fr,
+	    unsigned timeout_ms, struct http_response *resp, struct errbuf *eb);
+
+/* Forwards r (body included, read and bounded as api_body_read does) to
+ * the leader at leader_url on behalf of node node_id and relays its answer;
+ * if the leader cannot be reached, answers 503 with Retry-After, saying
+ * whether a write may have been applied.  Always answers r. */
+void	api_forward(struct api_req *r, const char *leader_url, uint64_t node_id);
+
+/* Frees this thread's kept connection to the leader (civetweb's
+ * exit_thread callback; tests call it on their own threads). */
+void	api_forward_thread_fini(void);
+
 /* Handlers. */
 void	api_workloads_submit(struct api_req *r);	/* POST /v1/workloads */
 void	api_workloads_list(struct api_req *r);		/* GET /v1/workloads */
@@ -174,6 +226,10 @@ void	api_workload_resume(struct api_req *r);		/* POST /v1/workloads/{id}/resume 
 void	api_workload_checkpoints(struct api_req *r);	/* GET /v1/workloads/{id}/checkpoints */
 void	api_workers_list(struct api_req *r);		/* GET /v1/workers */
 void	api_cluster_get(struct api_req *r);		/* GET /v1/cluster */
+void	api_cluster_node_add(struct api_req *r);	/* POST /v1/cluster/nodes */
+void	api_cluster_node_remove(struct api_req *r);	/* DELETE /v1/cluster/nodes/{id} */
+void	api_cluster_node_announce(struct api_req *r);	/* PUT /v1/cluster/nodes/{id} */
+void	api_cluster_transfer(struct api_req *r);	/* POST /v1/cluster/transfer-leader */
 void	api_customers_list(struct api_req *r);		/* GET /v1/customers */
 void	api_customers_create(struct api_req *r);	/* POST /v1/customers */
 void	api_customer_get(struct api_req *r);		/* GET /v1/customers/{id} */

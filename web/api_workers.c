@@ -1,7 +1,6 @@
 /*
- * Operator views: /v1/workers (the fleet as the state machine knows it),
- * /v1/cluster (this node's Raft view) and /v1/metrics/scheduler (what this
- * node's scheduler did while it led).  All admin-only; api.c refuses
+ * Operator views: /v1/workers (the fleet as the state machine knows it)
+ * and /v1/metrics/scheduler (what this node's scheduler did while it led).  All admin-only; api.c refuses
  * customer keys with 403 before these run.
  */
 #include <stdlib.h>
@@ -37,15 +36,6 @@ api_workers_list(struct api_req *r)
 	free(ws);
 	body = arr != NULL ? json_pack("{s:o}", "workers", arr) : NULL;
 	api_reply_json(r, 200, body);
-}
-
-void
-api_cluster_get(struct api_req *r)
-{
-	struct coord_status	 st;
-
-	coord_status_get(r->api->coord, &st);
-	api_reply_json(r, 200, json_cluster(&st));
 }
 
 void

@@ -943,6 +943,134 @@ json_cancel_parse(const char *body, size_t len, char **reason, json_t **details,
 }
 
 int
+json_node_add_parse(const char *body, size_t len, uint64_t *id,
+    char address[JSON_RAFT_ADDRESS_MAX + 1], json_t **details, struct errbuf *eb)
+{
+	static const char *const allowed[] = { "id", "raft_address", NULL };
+	struct json_ctx	 cx;
+	json_t		*root, *a;
+	json_int_t	 n;
+	const char	*s;
+	size_t		 i;
+	int		 rc;
+
+	*id = 0;
+	address[0] = '\0';
+	*details = NULL;
+	if ((root = json_object_body(body, len, &cx, &rc, details, eb)) == NULL)
+		return rc;
+	if (json_is_object(root)) {
+		json_keys_check(&cx, root, "", allowed);
+		if (json_object_get(root, "id") == NULL)
+			json_ctx_add(&cx, ERR_INVAL, "id", "is required");
+		else if (json_int_get(&cx, ERR_INVAL, root, "id", "id", 1, UINT32_MAX,
+		    0, &n))
+			*id = (uint64_t)n;
+		if ((a = json_object_get(root, "raft_address")) == NULL)
+			json_ctx_add(&cx, ERR_INVAL, "raft_address", "is required");
+		else if (!json_is_string(a))
+			json_ctx_add(&cx, ERR_INVAL, "raft_address", "must be a string");
+		else {
+			s = json_string_value(a);
+			for (i = 0; s[i] != '\0' && i <= JSON_RAFT_ADDRESS_MAX; i++)
+				if (s[i] <= ' ' || s[i] >= 0x7f)
+					break;
+			if (s[i] != '\0' || i == 0 || strchr(s, ':') == NULL ||
+			    json_string_length(a) != i)
+				json_ctx_add(&cx, ERR_INVAL, "raft_address", "must be "
+				    "HOST:PORT, at most %d printable characters "
+				    "without blanks", JSON_RAFT_ADDRESS_MAX);
+			else
+				memcpy(address, s, i + 1);
+		}
+	}
+	json_decref(root);
+	return json_ctx_end(&cx, details, eb);
+}
+
+/* A required address member of a node announcement into *out (a new
+ * string), or a recorded problem. */
+static void
+json_address_get(struct json_ctx *cx, json_t *root, const char *key,
+    const char *scheme, char **out)
+{
+	json_t		*a = json_object_get(root, key);
+	const char	*s;
+	size_t		 i;
+
+	if (a == NULL) {
+		json_ctx_add(cx, ERR_INVAL, key, "is required");
+		return;
+	}
+	if (!json_is_string(a)) {
+		json_ctx_add(cx, ERR_INVAL, key, "must be a string");
+		return;
+	}
+	s = json_string_value(a);
+	for (i = 0; s[i] != '\0' && i <= MODEL_ADDRESS_MAX; i++)
+		if (s[i] <= ' ' || s[i] >= 0x7f)
+			break;
+	if (s[i] != '\0' || i == 0 || json_string_length(a) != i ||
+	    strchr(s, ':') == NULL ||
+	    (scheme != NULL && strncmp(s, scheme, strlen(scheme)) != 0)) {
+		json_ctx_add(cx, ERR_INVAL, key, "must be %s%sHOST:PORT, at most %d "
+		    "printable characters without blanks", scheme != NULL ?
+		    "a URL " : "", scheme != NULL ? scheme : "", MODEL_ADDRESS_MAX);
+		return;
+	}
+	if ((*out = strdup(s)) == NULL)
+		cx->nomem = true;
+}
+
+int
+json_node_announce_parse(const char *body, size_t len, struct node_rec *out,
+    json_t **details, struct errbuf *eb)
+{
+	static const char *const allowed[] = { "raft_address", "http_url",
+	    "worker_url", NULL };
+	struct json_ctx	 cx;
+	json_t		*root;
+	int		 rc;
+
+	*details = NULL;
+	if ((root = json_object_body(body, len, &cx, &rc, details, eb)) == NULL)
+		return rc;
+	if (json_is_object(root)) {
+		json_keys_check(&cx, root, "", allowed);
+		json_address_get(&cx, root, "raft_address", NULL, &out->raft_address);
+		json_address_get(&cx, root, "http_url", "http", &out->http_url);
+		json_address_get(&cx, root, "worker_url", NULL, &out->worker_url);
+	}
+	json_decref(root);
+	return json_ctx_end(&cx, details, eb);
+}
+
+int
+json_transfer_parse(const char *body, size_t len, uint64_t *id, json_t **details,
+    struct errbuf *eb)
+{
+	static const char *const allowed[] = { "id", NULL };
+	struct json_ctx	 cx;
+	json_t		*root;
+	json_int_t	 n;
+	int		 rc;
+
+	*id = 0;
+	*details = NULL;
+	if (json_blank(body, len))
+		return 0;
+	if ((root = json_object_body(body, len, &cx, &rc, details, eb)) == NULL)
+		return rc;
+	if (json_is_object(root)) {
+		json_keys_check(&cx, root, "", allowed);
+		if (json_int_get(&cx, ERR_INVAL, root, "id", "id", 1, UINT32_MAX, 0, &n))
+			*id = (uint64_t)n;
+	}
+	json_decref(root);
+	return json_ctx_end(&cx, details, eb);
+}
+
+int
 json_empty_parse(const char *body, size_t len, json_t **details, struct errbuf *eb)
 {
 	static const char *const allowed[] = { NULL };

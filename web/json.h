@@ -36,6 +36,7 @@ struct coord_status;
 struct errbuf;
 struct fsm_queue_depth;
 struct fsm_usage;
+struct node_rec;
 struct strlist;
 
 #define JSON_MAX_DEPTH		32		/* deepest accepted nesting of arrays/objects */
@@ -88,6 +89,26 @@ int	 json_submission_parse(const char *body, size_t len, const struct strlist *k
  * (ERR_INVAL only). */
 int	 json_cancel_parse(const char *body, size_t len, char **reason, json_t **details,
 	     struct errbuf *eb);
+
+#define JSON_RAFT_ADDRESS_MAX	127	/* longest Raft HOST:PORT */
+
+/* Parses POST /v1/cluster/nodes: {"id": 1..2^32-1, "raft_address":
+ * "HOST:PORT"}, both required.  address gets the Raft address.  Errors as
+ * json_cancel_parse. */
+int	 json_node_add_parse(const char *body, size_t len, uint64_t *id,
+	     char address[JSON_RAFT_ADDRESS_MAX + 1], json_t **details,
+	     struct errbuf *eb);
+/* Parses PUT /v1/cluster/nodes/{id}, a node announcing its addresses:
+ * {"raft_address": "HOST:PORT", "http_url": "http://HOST:PORT",
+ * "worker_url": "tcp://HOST:PORT"}, all required.  Fills the address
+ * strings of the zeroed *out (the caller finalises it, also on error).
+ * Errors as json_cancel_parse. */
+int	 json_node_announce_parse(const char *body, size_t len, struct node_rec *out,
+	     json_t **details, struct errbuf *eb);
+/* Parses POST /v1/cluster/transfer-leader: empty, {} or {"id": N}; *id is
+ * 0 when absent ("any voter").  Errors as json_cancel_parse. */
+int	 json_transfer_parse(const char *body, size_t len, uint64_t *id,
+	     json_t **details, struct errbuf *eb);
 
 /* Parses a body that must be empty (only whitespace) or {}: pause, resume,
  * a new key.  0 or ERR_INVAL with details, or ERR_NOMEM. */

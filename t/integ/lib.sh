@@ -557,6 +557,177 @@ submit_bulk() {
 	rm -f "$T_DIR"/bulk.*
 }
 
+# ---------------------------------------------------------------- clusters
+
+# A cluster of coordinators shares one admin key and join token; node N has
+# its own ports (node_init) and data directory.
+declare -A NODE_HTTP NODE_RAFT NODE_WORKER NODE_PID
+
+# cluster_secrets: writes the shared secrets with niyantad --generate-secrets
+# and loads ADMIN_KEY.
+cluster_secrets() {
+	t_require_bin "$NIYANTAD"
+	ADMIN_KEY_FILE=$T_DIR/admin.key
+	JOIN_TOKEN_FILE=$T_DIR/join.token
+	"$NIYANTAD" --generate-secrets --admin-key-file "$ADMIN_KEY_FILE" \
+	    --join-token-file "$JOIN_TOKEN_FILE" >"$T_DIR/secrets.out" 2>&1
+	ADMIN_KEY=$(head -n 1 "$ADMIN_KEY_FILE" 2>/dev/null | tr -d ' \t\r\n')
+}
+
+cluster_secrets_exist() {
+	[ -s "$ADMIN_KEY_FILE" ] && [ -s "$JOIN_TOKEN_FILE" ]
+}
+
+# node_init ID: ports of node ID.
+node_init() {
+	alloc_port "NODE_HTTP[$1]"
+	alloc_port "NODE_RAFT[$1]"
+	alloc_port "NODE_WORKER[$1]"
+}
+
+# node_peers IDS...: the --peers value naming those nodes.
+node_peers() {
+	local id out=""
+	for id in "$@"; do
+		out="${out:+$out,}$id=127.0.0.1:${NODE_RAFT[$id]}"
+	done
+	echo "$out"
+}
+
+# node_start ID [EXTRA ARGS...]: niyantad as node ID, with the shared
+# secrets; NODE_PID[ID].
+node_start() {
+	local id=$1
+	shift
+	t_require_bin "$NIYANTAD"
+	start_proc "node-$id" "$T_DIR/node-$id.log" "$NIYANTAD" \
+	    --node-id "$id" \
+	    --data-dir "$T_DIR/node-$id" \
+	    --http-listen "127.0.0.1:${NODE_HTTP[$id]}" \
+	    --worker-listen "tcp://127.0.0.1:${NODE_WORKER[$id]}" \
+	    --raft-listen "127.0.0.1:${NODE_RAFT[$id]}" \
+	    --admin-key-file "$ADMIN_KEY_FILE" \
+	    --join-token-file "$JOIN_TOKEN_FILE" \
+	    --worker-dead-ms 6000 --worker-heartbeat-ms 500 \
+	    --election-timeout-ms 1000 --raft-heartbeat-ms 100 \
+	    --log-level "$T_LOG_LEVEL" "$@"
+	NODE_PID[$id]=$LAST_PID
+	T_EXPECT[$LAST_PID]=node-$id
+}
+
+node_url() {
+	echo "http://127.0.0.1:${NODE_HTTP[$1]}"
+}
+
+# health_field ID FILTER: a field of node ID's own /health.
+health_field() {
+	curl -s --max-time 5 "$(node_url "$1")/health" | jq -r "$2" 2>/dev/null
+}
+
+# leader_of IDS...: the id of the node among IDS that answers /ready with
+# 200; fails if none does.
+leader_of() {
+	local id
+	for id in "$@"; do
+		if [ "$(t_http_code "$(node_url "$id")/ready")" = 200 ]; then
+			echo "$id"
+			return 0
+		fi
+	done
+	return 1
+}
+
+has_leader() {
+	leader_of "$@" >/dev/null
+}
+
+# caught_up ID LEADER: node ID has applied everything the leader committed.
+caught_up() {
+	local want have
+	want=$(health_field "$2" .commit_index)
+	have=$(health_field "$1" .applied_index)
+	[ -n "$want" ] && [ -n "$have" ] && [ "$want" != null ] &&
+	    [ "$have" != null ] && [ "$have" -ge "$want" ]
+}
+
+# on ID: the api helper talks to node ID.
+on() {
+	COORD_URL=$(node_url "$1")
+}
+
+# start_cluster_worker ID NODES...: a worker given every node's endpoint.
+start_cluster_worker() {
+	local id=$1 n args=()
+	shift
+	t_require_bin "$NIYANTA_WORKER"
+	for n in "$@"; do
+		args+=(--coordinator "tcp://127.0.0.1:${NODE_WORKER[$n]}")
+	done
+	start_proc "worker-$id" "$T_DIR/worker-$id.log" "$NIYANTA_WORKER" \
+	    "${args[@]}" --join-token-file "$JOIN_TOKEN_FILE" --id "$id" \
+	    --capacity 8
+	WORKER_PID[$id]=$LAST_PID
+	T_EXPECT[$LAST_PID]=worker-$id
+}
+
+# submitter OUT NODES...: submits 300 ms sleeps to the nodes in turn until
+# $T_DIR/stop exists; the id of every 201 goes to OUT, every refusal to
+# OUT.refused.  Run it in the background.
+submitter() {
+	local out=$1 n=0 node code id
+	shift
+	printf '%s' '{"workload_type":"sleep","input_params":{"duration_ms":300},"max_retries":0}' \
+	    >"$out.req"
+	: >"$out"
+	while [ ! -e "$T_DIR/stop" ]; do
+		node=${@:$((n % $# + 1)):1}
+		n=$((n + 1))
+		code=$(curl -s --max-time 20 -o "$out.body" -w '%{http_code}' \
+		    -H "Authorization: Bearer $ADMIN_KEY" \
+		    -H 'Content-Type: application/json' \
+		    --data-binary "@$out.req" \
+		    "$(node_url "$node")/v1/workloads" 2>/dev/null)
+		if [ "$code" = 201 ]; then
+			id=$(jq -r '.id // empty' "$out.body" 2>/dev/null)
+			[ -n "$id" ] && echo "$id" >>"$out"
+		else
+			echo "$node $code" >>"$out.refused"
+		fi
+	done
+}
+
+# acked_at_least OUT N: the submitter has recorded N acknowledgements.
+acked_at_least() {
+	[ "$(wc -l <"$1")" -ge "$2" ]
+}
+
+# check_acked OUT: every workload acknowledged in OUT exists (asked
+# through COORD_URL) and completes exactly once.
+check_acked() {
+	local id lost=0 twice=0 n
+	mapfile -t ACKED <"$1"
+	diag "$(wc -l <"$1") acknowledged, $(cat "$1.refused" 2>/dev/null | wc -l) refused"
+	for id in "${ACKED[@]}"; do
+		wl_get "$id" >/dev/null
+		if [ "$(api_status)" != 200 ]; then
+			lost=$((lost + 1))
+			diag "acknowledged $id answers $(api_status)"
+		fi
+	done
+	is "$lost" 0 "every acknowledged workload exists"
+	ok "every acknowledged workload completes" \
+	    wait_until "all acknowledged COMPLETED" 120 all_status_is COMPLETED "${ACKED[@]}"
+	for id in "${ACKED[@]}"; do
+		n=$(audit_all "workload_id=$id" |
+		    jq '[.[] | select(.kind == "status" and .to == "COMPLETED")] | length')
+		if [ "$n" != 1 ]; then
+			twice=$((twice + 1))
+			diag "$id completed $n times"
+		fi
+	done
+	is "$twice" 0 "each completed exactly once"
+}
+
 # ---------------------------------------------------------------- tenants
 
 # Customer keys are rate-limited (the tier's requests per second unless the
