@@ -65,13 +65,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "net/http_client.h"
 #include "net/wire_worker.h"
 #include "src/clock.h"
 #include "src/cmd.h"		/* enum outcome */
 #include "src/err.h"
 #include "src/strs.h"
 #include "tools/bench_recovery.h"
-#include "net/http_client.h"
 
 #define BENCH_PROG		"niyanta-bench"
 
@@ -2294,22 +2294,18 @@ out:
 	return failed || !res.complete ? BA_EXIT_FAIL : BA_EXIT_OK;
 }
 
-/* The program called name in the directory of this executable. */
-static char *
-ba_sibling(const char *name)
-{
-	char	 self[PATH_MAX], *slash, *path;
-	ssize_t	 n;
+/* What bench_cluster_run hands to the mode's run. */
+struct ba_run_arg {
+	const struct ba_opts	*o;
+	bool			 nng_ok;	/* nng was used: nng_fini at the end */
+};
 
-	if ((n = readlink("/proc/self/exe", self, sizeof self - 1)) <= 0)
-		return NULL;
-	self[n] = '\0';
-	if ((slash = strrchr(self, '/')) == NULL)
-		return NULL;
-	*slash = '\0';
-	if (asprintf(&path, "%s/%s", self, name) < 0)
-		return NULL;
-	return path;
+static int
+ba_run_cb(void *arg)
+{
+	struct ba_run_arg	*ra = arg;
+
+	return ba_run(ra->o, &ra->nng_ok);
 }
 
 int
@@ -2336,9 +2332,9 @@ bench_assign_main(int argc, char **argv)
 		.workers = 1000, .workloads = 100000, .slots = 20, .threads = 8,
 		.conns = 2, .work_ms = 0, .timeout_s = 300,
 	};
-	struct errbuf	 eb;
-	char		*def_coord = NULL;
-	bool		 nng_ok = true;
+	struct ba_run_arg ra = { .nng_ok = true };
+	const char	*bad;
+	char		*def_coord = NULL, *def_worker = NULL;
 	int		 c, rc;
 
 	optind = 1;
@@ -2409,32 +2405,19 @@ bench_assign_main(int argc, char **argv)
 		    "requests in flight", o.workers, o.slots, BA_LANES_MAX);
 	if (o.threads > o.workers)
 		o.threads = o.workers;
-	if (o.niyantad == NULL) {
-		if ((def_coord = ba_sibling("niyantad")) == NULL) {
-			fprintf(stderr, "%s: assign: cannot find this program's "
-			    "directory; give --niyantad\n", BENCH_PROG);
-			return BA_EXIT_FAIL;
-		}
-		o.niyantad = def_coord;
+	switch (bench_cluster_programs("assign", &o.niyantad, NULL, &def_coord,
+	    &def_worker, &bad)) {
+	case 0:
+		break;
+	case 1:
+		return ba_usage("%s: %s (give --niyantad)", bad, strerror(errno));
+	default:
+		return BA_EXIT_FAIL;
 	}
-	if (access(o.niyantad, X_OK) != 0) {
-		rc = ba_usage("%s: %s (give --niyantad)", o.niyantad,
-		    strerror(errno));
-		free(def_coord);
-		return rc;
-	}
-
-	errbuf_clear(&eb);
-	if (http_global_init(&eb) != 0) {
-		fprintf(stderr, "%s: assign: %s\n", BENCH_PROG, eb.msg);
-		rc = BA_EXIT_FAIL;
-	} else {
-		bench_cluster_signals_install();
-		rc = ba_run(&o, &nng_ok);
-		http_global_fini();
-	}
+	ra.o = &o;
+	rc = bench_cluster_run("assign", ba_run_cb, &ra, BA_EXIT_FAIL);
 	/* Every socket is closed: let nng free its own state too. */
-	if (nng_ok)
+	if (ra.nng_ok)
 		nng_fini();
 	free(def_coord);
 	return rc;

@@ -12,8 +12,9 @@
  * each came back as a new attempt resuming from a checkpoint.
  *
  * The first half of this file is the cluster (processes, ports, temporary
- * directory, signals), kept apart from the mode so other process-level
- * benchmarks can reuse it through bench_recovery.h.
+ * directory, signals; one niyantad or a Raft cluster of several), kept
+ * apart from the mode so other process-level benchmarks can reuse it
+ * through bench_recovery.h.
  */
 #include "tools/bench_recovery.h"
 
@@ -38,11 +39,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "net/http_client.h"
 #include "src/clock.h"
 #include "src/err.h"
 #include "src/strs.h"
 #include "tools/bench_util.h"
-#include "net/http_client.h"
 
 #define BENCH_PROG			"niyanta-bench"
 
@@ -53,6 +54,8 @@
 #define BENCH_CLUSTER_WORKER_STOP_MS	15000	/* workers drain up to 10 s */
 #define BENCH_CLUSTER_COORD_STOP_MS	15000
 #define BENCH_CLUSTER_SLOTS		256	/* children the handler tracks */
+#define BENCH_CLUSTER_PORTS		3	/* a node's: http, worker, raft */
+#define BENCH_CLUSTER_SECRETS_MS	30000	/* --generate-secrets */
 
 /* One child process. */
 struct bench_proc {
@@ -67,15 +70,29 @@ struct bench_proc {
 	bool	 unexpected;		/* exited while it should have run */
 };
 
+/* One niyantad node. */
+struct bench_node {
+	struct bench_proc	 proc;
+	char			*url;		/* http://127.0.0.1:PORT */
+	struct http_client	*http;		/* with the admin key */
+};
+
 struct bench_cluster {
 	char			*dir;		/* owned temporary directory */
-	char			*url;		/* http://127.0.0.1:PORT */
 	char			*key_file;	/* niyantad's admin.key */
 	char			*token_file;	/* niyantad's join.token */
-	int			 ports[3];	/* http, worker, raft */
-	char			*locks[3];	/* port lock directories we own */
-	struct http_client	*http;		/* with the admin key */
-	struct bench_proc	 coord;
+	char			*niyantad;	/* owned copy of its path */
+	struct strlist		 coord_args;	/* more niyantad arguments */
+	char			*peers;		/* --peers; NULL with one node */
+	int			 ports[BENCH_CLUSTER_PORTS *
+				    BENCH_CLUSTER_NODES_MAX];	/* node i's
+						 * at BENCH_CLUSTER_PORTS * i */
+	char			*locks[BENCH_CLUSTER_PORTS *
+				    BENCH_CLUSTER_NODES_MAX];	/* port lock
+						 * directories we own */
+	struct bench_node	 nodes[BENCH_CLUSTER_NODES_MAX];
+	size_t			 nnodes;
+	size_t			 api_node;	/* bench_cluster_api tries first */
 	struct bench_proc	*workers;
 	size_t			 nworkers;
 };
@@ -451,15 +468,18 @@ bench_cluster_spawn_list(struct bench_proc *p, const struct strlist *l,
 int
 bench_cluster_check(struct bench_cluster *cl, struct errbuf *eb)
 {
-	char	 how[64];
-	size_t	 i;
+	struct bench_proc	*p;
+	char			 how[64];
+	size_t			 i;
 
 	if (cl == NULL)
 		return 0;
-	if (!cl->coord.expect_exit && cl->coord.pid > 0 &&
-	    bench_proc_gone(&cl->coord, false)) {
-		bench_proc_describe(&cl->coord, how, sizeof how);
-		return err_setf(eb, ERR_IO, "niyantad %s", how);
+	for (i = 0; i < cl->nnodes; i++) {
+		p = &cl->nodes[i].proc;
+		if (p->expect_exit || p->pid <= 0 || !bench_proc_gone(p, false))
+			continue;
+		bench_proc_describe(p, how, sizeof how);
+		return err_setf(eb, ERR_IO, "%s %s", p->name, how);
 	}
 	for (i = 0; i < cl->nworkers; i++) {
 		if (cl->workers[i].expect_exit || cl->workers[i].pid <= 0 ||
@@ -481,39 +501,52 @@ bench_cluster_file_ready(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
 }
 
-/* Waits until niyantad answers GET /ready with 200 and has written both of
- * its secrets. */
+/* Waits until niyantad (one of its nodes) answers GET /ready with 200 and
+ * both secrets are written. */
 static int
 bench_cluster_coord_wait(struct bench_cluster *cl, double deadline,
     struct errbuf *eb)
 {
-	struct http_client	*h = NULL;
+	struct http_client	*h[BENCH_CLUSTER_NODES_MAX] = { NULL };
 	struct http_response	 resp = { 0 };
 	struct errbuf		 reb;
-	int			 rc;
+	size_t			 i;
+	bool			 ready = false;
+	int			 rc = 0;
 
-	if ((rc = http_client_new(&h, cl->url, NULL, eb)) != 0)
-		return rc;
-	http_client_set_timeout_ms(h, 1000);
-	for (;;) {
+	for (i = 0; i < cl->nnodes && rc == 0; i++)
+		if ((rc = http_client_new(&h[i], cl->nodes[i].url, NULL, eb)) == 0)
+			http_client_set_timeout_ms(h[i], 1000);
+	while (rc == 0) {
 		if ((rc = bench_cluster_check(cl, eb)) != 0)
 			break;
-		errbuf_clear(&reb);
-		if (http_client_request(h, "GET", "/ready", NULL, &resp, &reb) == 0 &&
-		    resp.status == 200 && bench_cluster_file_ready(cl->key_file) &&
-		    bench_cluster_file_ready(cl->token_file))
+		for (i = 0; i < cl->nnodes && !ready; i++) {
+			errbuf_clear(&reb);
+			ready = http_client_request(h[i], "GET", "/ready", NULL,
+			    &resp, &reb) == 0 && resp.status == 200 &&
+			    bench_cluster_file_ready(cl->key_file) &&
+			    bench_cluster_file_ready(cl->token_file);
+			http_response_fini(&resp);
+		}
+		if (ready)
 			break;
-		http_response_fini(&resp);
-		if (bench_now_s() >= deadline) {
+		if (bench_now_s() >= deadline && cl->nnodes == 1) {
 			rc = err_setf(eb, ERR_TIMEOUT, "niyantad was not ready "
 			    "(GET %s/ready, admin.key, join.token) in time",
-			    cl->url);
+			    cl->nodes[0].url);
+			break;
+		}
+		if (bench_now_s() >= deadline) {
+			rc = err_setf(eb, ERR_TIMEOUT, "none of niyantad's %zu "
+			    "nodes became the ready leader (GET /ready) in time",
+			    cl->nnodes);
 			break;
 		}
 		bench_sleep_ms(50);
 	}
 	http_response_fini(&resp);
-	http_client_free(h);
+	for (i = 0; i < cl->nnodes; i++)
+		http_client_free(h[i]);
 	return rc;
 }
 
@@ -557,34 +590,117 @@ bench_cluster_workers_wait(struct bench_cluster *cl, double deadline,
 	}
 }
 
+/*
+ * Starts node i.  One node is "niyantad" in DIR/coord, writing its own
+ * secrets there, logging to DIR/niyantad.log; a node of several is
+ * "niyantad node N" in DIR/node-N with the shared secrets, logging to
+ * DIR/node-N.log, and is given --peers on its first start only.
+ */
 static int
-bench_cluster_coord_start(struct bench_cluster *cl,
-    const struct bench_cluster_opts *o, struct errbuf *eb)
+bench_cluster_node_spawn(struct bench_cluster *cl, size_t i, bool first,
+    struct errbuf *eb)
 {
-	struct strlist	 l = { 0 };
-	int		 rc;
+	struct bench_node	*n = &cl->nodes[i];
+	const int		*port = &cl->ports[BENCH_CLUSTER_PORTS * i];
+	struct strlist		 l = { 0 };
+	bool			 one = cl->nnodes == 1;
+	size_t			 k;
+	int			 rc;
 
-	snprintf(cl->coord.name, sizeof cl->coord.name, "niyantad");
-	if (asprintf(&cl->coord.log, "%s/niyantad.log", cl->dir) < 0) {
-		cl->coord.log = NULL;
-		return err_setf(eb, ERR_NOMEM, "out of memory");
+	if (n->proc.log == NULL) {
+		if (one)
+			snprintf(n->proc.name, sizeof n->proc.name, "niyantad");
+		else
+			snprintf(n->proc.name, sizeof n->proc.name,
+			    "niyantad node %zu", i + 1);
+		if ((one ? asprintf(&n->proc.log, "%s/niyantad.log", cl->dir) :
+		    asprintf(&n->proc.log, "%s/node-%zu.log", cl->dir, i + 1)) < 0) {
+			n->proc.log = NULL;
+			return err_setf(eb, ERR_NOMEM, "out of memory");
+		}
 	}
-	if ((rc = strlist_add(&l, o->niyantad)) != 0 ||
+	if ((rc = strlist_add(&l, cl->niyantad)) != 0 ||
+	    (!one && ((rc = strlist_add(&l, "--node-id")) != 0 ||
+	    (rc = bench_cluster_args_add(&l, "%zu", i + 1)) != 0)) ||
 	    (rc = strlist_add(&l, "--data-dir")) != 0 ||
-	    (rc = bench_cluster_args_add(&l, "%s/coord", cl->dir)) != 0 ||
+	    (rc = (one ? bench_cluster_args_add(&l, "%s/coord", cl->dir) :
+	    bench_cluster_args_add(&l, "%s/node-%zu", cl->dir, i + 1))) != 0 ||
 	    (rc = strlist_add(&l, "--http-listen")) != 0 ||
-	    (rc = bench_cluster_args_add(&l, "127.0.0.1:%d", cl->ports[0])) != 0 ||
+	    (rc = bench_cluster_args_add(&l, "127.0.0.1:%d", port[0])) != 0 ||
 	    (rc = strlist_add(&l, "--worker-listen")) != 0 ||
 	    (rc = bench_cluster_args_add(&l, "tcp://127.0.0.1:%d",
-	    cl->ports[1])) != 0 ||
+	    port[1])) != 0 ||
 	    (rc = strlist_add(&l, "--raft-listen")) != 0 ||
-	    (rc = bench_cluster_args_add(&l, "127.0.0.1:%d", cl->ports[2])) != 0 ||
-	    (rc = bench_cluster_args_extra(&l, o->coord_args)) != 0) {
+	    (rc = bench_cluster_args_add(&l, "127.0.0.1:%d", port[2])) != 0 ||
+	    (!one && ((rc = strlist_add(&l, "--admin-key-file")) != 0 ||
+	    (rc = strlist_add(&l, cl->key_file)) != 0 ||
+	    (rc = strlist_add(&l, "--join-token-file")) != 0 ||
+	    (rc = strlist_add(&l, cl->token_file)) != 0)) ||
+	    (!one && first && ((rc = strlist_add(&l, "--peers")) != 0 ||
+	    (rc = strlist_add(&l, cl->peers)) != 0)))
+		rc = ERR_NOMEM;
+	for (k = 0; rc == 0 && k < cl->coord_args.n; k++)
+		rc = strlist_add(&l, cl->coord_args.v[k]);
+	if (rc != 0) {
 		strlist_fini(&l);
 		return err_setf(eb, ERR_NOMEM, "out of memory");
 	}
-	rc = bench_cluster_spawn_list(&cl->coord, &l, eb);
+	n->proc.expect_exit = false;
+	n->proc.unexpected = false;
+	rc = bench_cluster_spawn_list(&n->proc, &l, eb);
 	strlist_fini(&l);
+	return rc;
+}
+
+/* Runs niyantad --generate-secrets to write the key and token files every
+ * node of several shares, and waits for it to exit 0. */
+static int
+bench_cluster_secrets_make(struct bench_cluster *cl, struct errbuf *eb)
+{
+	struct bench_proc	 p;
+	struct strlist		 l = { 0 };
+	double			 deadline;
+	char			 how[64];
+	int			 rc;
+
+	memset(&p, 0, sizeof p);
+	p.slot = -1;
+	p.expect_exit = true;
+	snprintf(p.name, sizeof p.name, "niyantad --generate-secrets");
+	if (asprintf(&p.log, "%s/secrets.log", cl->dir) < 0)
+		return err_setf(eb, ERR_NOMEM, "out of memory");
+	if ((rc = strlist_add(&l, cl->niyantad)) != 0 ||
+	    (rc = strlist_add(&l, "--generate-secrets")) != 0 ||
+	    (rc = strlist_add(&l, "--admin-key-file")) != 0 ||
+	    (rc = strlist_add(&l, cl->key_file)) != 0 ||
+	    (rc = strlist_add(&l, "--join-token-file")) != 0 ||
+	    (rc = strlist_add(&l, cl->token_file)) != 0)
+		rc = err_setf(eb, ERR_NOMEM, "out of memory");
+	else
+		rc = bench_cluster_spawn_list(&p, &l, eb);
+	strlist_fini(&l);
+	deadline = bench_now_s() + BENCH_CLUSTER_SECRETS_MS / 1000.0;
+	while (rc == 0 && !bench_proc_gone(&p, false)) {
+		if (bench_now_s() >= deadline || bench_cluster_interrupted()) {
+			kill(p.pid, SIGKILL);
+			bench_proc_gone(&p, true);
+			rc = bench_cluster_interrupted() ?
+			    err_setf(eb, ERR_SHUTDOWN, "interrupted") :
+			    err_setf(eb, ERR_TIMEOUT, "%s did not end in time",
+			    p.name);
+			break;
+		}
+		bench_sleep_ms(20);
+	}
+	if (rc == 0 && (!WIFEXITED(p.status) || WEXITSTATUS(p.status) != 0)) {
+		bench_proc_describe(&p, how, sizeof how);
+		rc = err_setf(eb, ERR_IO, "%s %s (see %s)", p.name, how, p.log);
+	} else if (rc == 0 && (!bench_cluster_file_ready(cl->key_file) ||
+	    !bench_cluster_file_ready(cl->token_file))) {
+		rc = err_setf(eb, ERR_IO, "%s wrote no %s and %s", p.name,
+		    cl->key_file, cl->token_file);
+	}
+	free(p.log);
 	return rc;
 }
 
@@ -594,6 +710,7 @@ bench_cluster_worker_start(struct bench_cluster *cl,
 {
 	struct bench_proc	*p = &cl->workers[i];
 	struct strlist		 l = { 0 };
+	size_t			 k;
 	int			 rc;
 
 	snprintf(p->id, sizeof p->id, "bench-w%zu", i + 1);
@@ -604,10 +721,12 @@ bench_cluster_worker_start(struct bench_cluster *cl,
 	}
 	/* An empty plugin directory: only the built-in types, whatever is
 	 * installed on this machine. */
-	if ((rc = strlist_add(&l, o->worker)) != 0 ||
-	    (rc = strlist_add(&l, "--coordinator")) != 0 ||
-	    (rc = bench_cluster_args_add(&l, "tcp://127.0.0.1:%d",
-	    cl->ports[1])) != 0 ||
+	rc = strlist_add(&l, o->worker);
+	for (k = 0; rc == 0 && k < cl->nnodes; k++)
+		if ((rc = strlist_add(&l, "--coordinator")) == 0)
+			rc = bench_cluster_args_add(&l, "tcp://127.0.0.1:%d",
+			    cl->ports[BENCH_CLUSTER_PORTS * k + 1]);
+	if (rc != 0 ||
 	    (rc = strlist_add(&l, "--join-token-file")) != 0 ||
 	    (rc = strlist_add(&l, cl->token_file)) != 0 ||
 	    (rc = strlist_add(&l, "--id")) != 0 ||
@@ -631,12 +750,16 @@ bench_cluster_start(struct bench_cluster **out,
 {
 	struct bench_cluster	*cl;
 	const char		*tmp = getenv("TMPDIR");
+	const char *const	*a;
 	double			 deadline;
-	char			*key = NULL, *plugins = NULL;
-	size_t			 i;
+	char			*key = NULL, *plugins = NULL, *peer;
+	size_t			 i, nnodes = o->nodes > 0 ? o->nodes : 1;
 	int			 rc, k;
 
 	*out = NULL;
+	if (nnodes > BENCH_CLUSTER_NODES_MAX)
+		return err_setf(eb, ERR_INVAL, "at most %d niyantad nodes",
+		    BENCH_CLUSTER_NODES_MAX);
 	if (o->nworkers > BENCH_CLUSTER_WORKERS_MAX)
 		return err_setf(eb, ERR_INVAL, "at most %d workers",
 		    BENCH_CLUSTER_WORKERS_MAX);
@@ -650,9 +773,16 @@ bench_cluster_start(struct bench_cluster **out,
 		return err_setf(eb, ERR_INVAL, "%s: %s", o->worker, strerror(errno));
 	if ((cl = calloc(1, sizeof *cl)) == NULL)
 		return err_setf(eb, ERR_NOMEM, "out of memory");
-	cl->coord.slot = -1;
+	cl->nnodes = nnodes;
+	for (i = 0; i < nnodes; i++)
+		cl->nodes[i].proc.slot = -1;
 	*out = cl;
 	deadline = bench_now_s() + (double)o->timeout_ms / 1000.0;
+	if ((cl->niyantad = strdup(o->niyantad)) == NULL)
+		return err_setf(eb, ERR_NOMEM, "out of memory");
+	for (a = o->coord_args; a != NULL && *a != NULL; a++)
+		if (strlist_add(&cl->coord_args, *a) != 0)
+			return err_setf(eb, ERR_NOMEM, "out of memory");
 
 	if (tmp == NULL || tmp[0] == '\0')
 		tmp = "/tmp";
@@ -667,18 +797,30 @@ bench_cluster_start(struct bench_cluster **out,
 		cl->dir = NULL;
 		return rc;
 	}
-	for (k = 0; k < 3; k++)
+	for (k = 0; k < BENCH_CLUSTER_PORTS * (int)nnodes; k++)
 		if ((rc = bench_cluster_port_take(cl, k, eb)) != 0)
 			return rc;
-	if (asprintf(&cl->url, "http://127.0.0.1:%d", cl->ports[0]) < 0)
-		cl->url = NULL;
-	if (asprintf(&cl->key_file, "%s/coord/admin.key", cl->dir) < 0)
+	for (i = 0; i < nnodes; i++)
+		if (asprintf(&cl->nodes[i].url, "http://127.0.0.1:%d",
+		    cl->ports[BENCH_CLUSTER_PORTS * i]) < 0)
+			cl->nodes[i].url = NULL;
+	if (nnodes == 1 && asprintf(&cl->key_file, "%s/coord/admin.key",
+	    cl->dir) < 0)
 		cl->key_file = NULL;
-	if (asprintf(&cl->token_file, "%s/coord/join.token", cl->dir) < 0)
+	if (nnodes == 1 && asprintf(&cl->token_file, "%s/coord/join.token",
+	    cl->dir) < 0)
+		cl->token_file = NULL;
+	if (nnodes > 1 && asprintf(&cl->key_file, "%s/admin.key", cl->dir) < 0)
+		cl->key_file = NULL;
+	if (nnodes > 1 && asprintf(&cl->token_file, "%s/join.token",
+	    cl->dir) < 0)
 		cl->token_file = NULL;
 	if (asprintf(&plugins, "%s/plugins", cl->dir) < 0)
 		plugins = NULL;
-	if (cl->url == NULL || cl->key_file == NULL || cl->token_file == NULL ||
+	for (i = 0, rc = 0; i < nnodes; i++)
+		if (cl->nodes[i].url == NULL)
+			rc = ERR_NOMEM;
+	if (rc != 0 || cl->key_file == NULL || cl->token_file == NULL ||
 	    plugins == NULL) {
 		free(plugins);
 		return err_setf(eb, ERR_NOMEM, "out of memory");
@@ -688,17 +830,36 @@ bench_cluster_start(struct bench_cluster **out,
 	if (rc != 0)
 		return err_setf(eb, ERR_IO, "mkdir plugins: %s", strerror(errno));
 
-	if ((rc = bench_cluster_coord_start(cl, o, eb)) != 0 ||
-	    (rc = bench_cluster_coord_wait(cl, deadline, eb)) != 0)
+	/* Several nodes share one pair of secrets and one --peers list:
+	 * "1=127.0.0.1:R1,2=127.0.0.1:R2,...". */
+	if (nnodes > 1) {
+		if ((rc = bench_cluster_secrets_make(cl, eb)) != 0)
+			return rc;
+		for (i = 0; i < nnodes; i++) {
+			if (asprintf(&peer, "%s%s%zu=127.0.0.1:%d", cl->peers != NULL ?
+			    cl->peers : "", cl->peers != NULL ? "," : "", i + 1,
+			    cl->ports[BENCH_CLUSTER_PORTS * i + 2]) < 0)
+				return err_setf(eb, ERR_NOMEM, "out of memory");
+			free(cl->peers);
+			cl->peers = peer;
+		}
+	}
+	for (i = 0; i < nnodes; i++)
+		if ((rc = bench_cluster_node_spawn(cl, i, true, eb)) != 0)
+			return rc;
+	if ((rc = bench_cluster_coord_wait(cl, deadline, eb)) != 0)
 		return rc;
 	if ((rc = http_key_file_read(cl->key_file, &key, eb)) != 0)
 		return rc;
-	rc = http_client_new(&cl->http, cl->url, key, eb);
+	for (i = 0; i < nnodes && rc == 0; i++)
+		if ((rc = http_client_new(&cl->nodes[i].http, cl->nodes[i].url,
+		    key, eb)) == 0)
+			http_client_set_timeout_ms(cl->nodes[i].http,
+			    BENCH_CLUSTER_HTTP_MS);
 	explicit_bzero(key, strlen(key));
 	free(key);
 	if (rc != 0)
 		return rc;
-	http_client_set_timeout_ms(cl->http, BENCH_CLUSTER_HTTP_MS);
 
 	if (o->nworkers == 0)
 		return 0;
@@ -717,7 +878,7 @@ bench_cluster_start(struct bench_cluster **out,
 int
 bench_cluster_stop(struct bench_cluster *cl, struct errbuf *eb)
 {
-	struct bench_proc	**ps, *one;
+	struct bench_proc	**ps, *one, *nodes[BENCH_CLUSTER_NODES_MAX];
 	bool			  killed = false;
 	size_t			  i;
 	int			  rc = 0, k;
@@ -740,14 +901,17 @@ bench_cluster_stop(struct bench_cluster *cl, struct errbuf *eb)
 			}
 		}
 	}
-	one = &cl->coord;
-	if (bench_procs_stop(&one, 1, BENCH_CLUSTER_COORD_STOP_MS))
+	for (i = 0; i < cl->nnodes; i++)
+		nodes[i] = &cl->nodes[i].proc;
+	if (cl->nnodes > 0 && bench_procs_stop(nodes, cl->nnodes,
+	    BENCH_CLUSTER_COORD_STOP_MS))
 		killed = true;
 	if (killed)
 		rc = err_setf(eb, ERR_TIMEOUT, "a process did not stop within "
 		    "its deadline after SIGTERM and was killed");
-	http_client_free(cl->http);
-	for (k = 0; k < 3; k++) {
+	for (i = 0; i < cl->nnodes; i++)
+		http_client_free(cl->nodes[i].http);
+	for (k = 0; k < BENCH_CLUSTER_PORTS * BENCH_CLUSTER_NODES_MAX; k++) {
 		if (cl->locks[k] != NULL)
 			bench_cluster_lock_drop(cl->locks[k]);
 		free(cl->locks[k]);
@@ -759,11 +923,16 @@ bench_cluster_stop(struct bench_cluster *cl, struct errbuf *eb)
 	for (i = 0; i < cl->nworkers; i++)
 		free(cl->workers[i].log);
 	free(cl->workers);
-	free(cl->coord.log);
+	for (i = 0; i < cl->nnodes; i++) {
+		free(cl->nodes[i].proc.log);
+		free(cl->nodes[i].url);
+	}
 	free(cl->dir);
-	free(cl->url);
 	free(cl->key_file);
 	free(cl->token_file);
+	free(cl->niyantad);
+	free(cl->peers);
+	strlist_fini(&cl->coord_args);
 	free(cl);
 	return rc;
 }
@@ -803,9 +972,11 @@ bench_cluster_logs_print(const struct bench_cluster *cl, FILE *fp)
 
 	if (cl == NULL)
 		return;
-	if (cl->coord.unexpected) {
-		bench_proc_log_print(&cl->coord, fp);
-		any = true;
+	for (i = 0; i < cl->nnodes; i++) {
+		if (cl->nodes[i].proc.unexpected) {
+			bench_proc_log_print(&cl->nodes[i].proc, fp);
+			any = true;
+		}
 	}
 	for (i = 0; i < cl->nworkers; i++) {
 		if (cl->workers[i].unexpected) {
@@ -813,8 +984,8 @@ bench_cluster_logs_print(const struct bench_cluster *cl, FILE *fp)
 			any = true;
 		}
 	}
-	if (!any)
-		bench_proc_log_print(&cl->coord, fp);
+	for (i = 0; !any && i < cl->nnodes; i++)
+		bench_proc_log_print(&cl->nodes[i].proc, fp);
 }
 
 const char *
@@ -826,13 +997,74 @@ bench_cluster_dir(const struct bench_cluster *cl)
 const char *
 bench_cluster_url(const struct bench_cluster *cl)
 {
-	return cl->url;
+	return cl->nodes[0].url;
+}
+
+const char *
+bench_cluster_key_file(const struct bench_cluster *cl)
+{
+	return cl->key_file;
 }
 
 struct http_client *
 bench_cluster_http(struct bench_cluster *cl)
 {
-	return cl->http;
+	return cl->nodes[0].http;
+}
+
+size_t
+bench_cluster_nnodes(const struct bench_cluster *cl)
+{
+	return cl->nnodes;
+}
+
+const char *
+bench_cluster_node_url(const struct bench_cluster *cl, size_t i)
+{
+	return i < cl->nnodes ? cl->nodes[i].url : NULL;
+}
+
+bool
+bench_cluster_node_running(struct bench_cluster *cl, size_t i)
+{
+	return i < cl->nnodes && cl->nodes[i].proc.pid > 0 &&
+	    !bench_proc_gone(&cl->nodes[i].proc, false);
+}
+
+long
+bench_cluster_node_pid(const struct bench_cluster *cl, size_t i)
+{
+	return i < cl->nnodes && cl->nodes[i].proc.pid > 0 &&
+	    !cl->nodes[i].proc.reaped ? (long)cl->nodes[i].proc.pid : -1;
+}
+
+int
+bench_cluster_node_kill(struct bench_cluster *cl, size_t i, struct errbuf *eb)
+{
+	struct bench_proc	*p;
+
+	if (i >= cl->nnodes)
+		return err_setf(eb, ERR_INVAL, "no node %zu", i + 1);
+	p = &cl->nodes[i].proc;
+	p->expect_exit = true;
+	if (bench_proc_gone(p, false))
+		return err_setf(eb, ERR_INVAL, "%s is not running", p->name);
+	if (kill(p->pid, SIGKILL) != 0)
+		return err_setf(eb, ERR_IO, "kill %s: %s", p->name, strerror(errno));
+	bench_proc_gone(p, true);
+	return 0;
+}
+
+int
+bench_cluster_node_restart(struct bench_cluster *cl, size_t i,
+    struct errbuf *eb)
+{
+	if (i >= cl->nnodes)
+		return err_setf(eb, ERR_INVAL, "no node %zu", i + 1);
+	if (!bench_proc_gone(&cl->nodes[i].proc, false))
+		return err_setf(eb, ERR_INVAL, "%s is still running",
+		    cl->nodes[i].proc.name);
+	return bench_cluster_node_spawn(cl, i, false, eb);
 }
 
 size_t
@@ -881,9 +1113,10 @@ bench_cluster_worker_kill(struct bench_cluster *cl, size_t i, struct errbuf *eb)
 	return 0;
 }
 
-int
-bench_cluster_api(struct bench_cluster *cl, const char *method,
-    const char *path, const char *body, long want, json_t **out,
+/* bench_cluster_api on one client; *status is the reply's (0: none). */
+static int
+bench_cluster_api_one(struct http_client *http, const char *method,
+    const char *path, const char *body, long want, json_t **out, long *status,
     struct errbuf *eb)
 {
 	struct http_response	 resp = { 0 };
@@ -892,14 +1125,14 @@ bench_cluster_api(struct bench_cluster *cl, const char *method,
 	const char		*code, *msg;
 	int			 rc;
 
-	if (out != NULL)
-		*out = NULL;
+	*status = 0;
 	errbuf_clear(&teb);
-	if ((rc = http_client_request(cl->http, method, path, body, &resp,
+	if ((rc = http_client_request(http, method, path, body, &resp,
 	    &teb)) != 0) {
 		http_response_fini(&resp);
 		return err_setf(eb, rc, "%s %s: %s", method, path, teb.msg);
 	}
+	*status = resp.status;
 	root = json_loadb(resp.body, resp.len, 0, NULL);
 	if (resp.status != want) {
 		err = json_object_get(root, "error");
@@ -918,6 +1151,117 @@ bench_cluster_api(struct bench_cluster *cl, const char *method,
 		json_decref(root);
 	}
 	http_response_fini(&resp);
+	return rc;
+}
+
+int
+bench_cluster_api(struct bench_cluster *cl, const char *method,
+    const char *path, const char *body, long want, json_t **out,
+    struct errbuf *eb)
+{
+	size_t	 k, i;
+	long	 status;
+	bool	 get = strcmp(method, "GET") == 0;
+	int	 rc = 0;
+
+	if (out != NULL)
+		*out = NULL;
+	if (cl->nnodes == 1)
+		return bench_cluster_api_one(cl->nodes[0].http, method, path, body,
+		    want, out, &status, eb);
+	/* Another node, only where the request cannot have been applied (it
+	 * was never sent) or is a read. */
+	for (k = 0; k < cl->nnodes; k++) {
+		i = (cl->api_node + k) % cl->nnodes;
+		if (!bench_cluster_node_running(cl, i))
+			continue;
+		rc = bench_cluster_api_one(cl->nodes[i].http, method, path, body,
+		    want, out, &status, eb);
+		if (rc != ERR_UNAVAIL && !(get && status == 503)) {
+			cl->api_node = i;
+			return rc;
+		}
+	}
+	return rc != 0 ? rc : err_setf(eb, ERR_UNAVAIL, "%s %s: no node of "
+	    "niyantad is running", method, path);
+}
+
+char *
+bench_cluster_sibling(const char *name)
+{
+	char	 self[PATH_MAX], *slash, *path;
+	ssize_t	 n;
+
+	if ((n = readlink("/proc/self/exe", self, sizeof self - 1)) <= 0)
+		return NULL;
+	self[n] = '\0';
+	if ((slash = strrchr(self, '/')) == NULL)
+		return NULL;
+	*slash = '\0';
+	if (asprintf(&path, "%s/%s", self, name) < 0)
+		return NULL;
+	return path;
+}
+
+/* One default program of bench_cluster_programs. */
+static int
+bench_cluster_program(const char *mode, const char *name, const char *option,
+    const char **path, char **own)
+{
+	*own = NULL;
+	if (*path != NULL)
+		return 0;
+	if ((*own = bench_cluster_sibling(name)) == NULL) {
+		fprintf(stderr, "%s: %s: cannot find this program's directory; "
+		    "give --%s\n", BENCH_PROG, mode, option);
+		return -1;
+	}
+	*path = *own;
+	return 0;
+}
+
+int
+bench_cluster_programs(const char *mode, const char **niyantad,
+    const char **worker, char **own_niyantad, char **own_worker,
+    const char **bad)
+{
+	int	 e;
+
+	*own_worker = NULL;
+	if (bench_cluster_program(mode, "niyantad", "niyantad", niyantad,
+	    own_niyantad) != 0)
+		return -1;
+	if (worker != NULL && bench_cluster_program(mode, "niyanta-worker",
+	    "worker", worker, own_worker) != 0) {
+		free(*own_niyantad);
+		*own_niyantad = NULL;
+		return -1;
+	}
+	*bad = access(*niyantad, X_OK) != 0 ? *niyantad :
+	    worker != NULL && access(*worker, X_OK) != 0 ? *worker : NULL;
+	if (*bad == NULL)
+		return 0;
+	e = errno;
+	free(*own_niyantad);
+	free(*own_worker);
+	*own_niyantad = *own_worker = NULL;
+	errno = e;
+	return 1;
+}
+
+int
+bench_cluster_run(const char *mode, int (*run)(void *), void *arg, int fail_code)
+{
+	struct errbuf	 eb = { 0 };
+	int		 rc;
+
+	if (http_global_init(&eb) != 0) {
+		fprintf(stderr, "%s: %s: %s\n", BENCH_PROG, mode, eb.msg);
+		return fail_code;
+	}
+	bench_cluster_signals_install();
+	rc = run(arg);
+	http_global_fini();
 	return rc;
 }
 
@@ -995,26 +1339,6 @@ bench_recovery_usage(const char *fmt, ...)
 	    BENCH_RECOVERY_USAGE, fmt, ap);
 	va_end(ap);
 	return rc;
-}
-
-
-
-/* The program called name in the directory of this executable. */
-static char *
-bench_recovery_sibling(const char *name)
-{
-	char	 self[PATH_MAX], *slash, *path;
-	ssize_t	 n;
-
-	if ((n = readlink("/proc/self/exe", self, sizeof self - 1)) <= 0)
-		return NULL;
-	self[n] = '\0';
-	if ((slash = strrchr(self, '/')) == NULL)
-		return NULL;
-	*slash = '\0';
-	if (asprintf(&path, "%s/%s", self, name) < 0)
-		return NULL;
-	return path;
 }
 
 static int
@@ -1520,6 +1844,12 @@ out:
 	    BENCH_RECOVERY_FAIL;
 }
 
+static int
+bench_recovery_run_cb(void *arg)
+{
+	return bench_recovery_run(arg);
+}
+
 int
 bench_recovery_main(int argc, char **argv)
 {
@@ -1538,7 +1868,6 @@ bench_recovery_main(int argc, char **argv)
 	struct bench_recovery_opts	 o = {
 		.workers = 5, .workloads = 50, .timeout_s = 120,
 	};
-	struct errbuf			 eb;
 	const char			*bad;
 	char				*def_coord = NULL, *def_worker = NULL;
 	int				 c, rc;
@@ -1594,41 +1923,18 @@ bench_recovery_main(int argc, char **argv)
 		return bench_recovery_usage("%lld workloads on %lld workers needs "
 		    "more than %d slots a worker; add workers", o.workloads,
 		    o.workers, BENCH_CLUSTER_CAPACITY_MAX);
-	if (o.niyantad == NULL) {
-		if ((def_coord = bench_recovery_sibling("niyantad")) == NULL) {
-			fprintf(stderr, "%s: recovery: cannot find this program's "
-			    "directory; give --niyantad\n", BENCH_PROG);
-			return BENCH_RECOVERY_FAIL;
-		}
-		o.niyantad = def_coord;
-	}
-	if (o.worker == NULL) {
-		if ((def_worker = bench_recovery_sibling("niyanta-worker")) == NULL) {
-			free(def_coord);
-			fprintf(stderr, "%s: recovery: cannot find this program's "
-			    "directory; give --worker\n", BENCH_PROG);
-			return BENCH_RECOVERY_FAIL;
-		}
-		o.worker = def_worker;
-	}
-	if (access(o.niyantad, X_OK) != 0 || access(o.worker, X_OK) != 0) {
-		bad = access(o.niyantad, X_OK) != 0 ? o.niyantad : o.worker;
-		rc = bench_recovery_usage("%s: %s (give --niyantad and --worker)",
+	switch (bench_cluster_programs("recovery", &o.niyantad, &o.worker,
+	    &def_coord, &def_worker, &bad)) {
+	case 0:
+		break;
+	case 1:
+		return bench_recovery_usage("%s: %s (give --niyantad and --worker)",
 		    bad, strerror(errno));
-		free(def_coord);
-		free(def_worker);
-		return rc;
+	default:
+		return BENCH_RECOVERY_FAIL;
 	}
-
-	errbuf_clear(&eb);
-	if (http_global_init(&eb) != 0) {
-		fprintf(stderr, "%s: recovery: %s\n", BENCH_PROG, eb.msg);
-		rc = BENCH_RECOVERY_FAIL;
-	} else {
-		bench_cluster_signals_install();
-		rc = bench_recovery_run(&o);
-		http_global_fini();
-	}
+	rc = bench_cluster_run("recovery", bench_recovery_run_cb, &o,
+	    BENCH_RECOVERY_FAIL);
 	free(def_coord);
 	free(def_worker);
 	return rc;

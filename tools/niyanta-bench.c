@@ -27,11 +27,17 @@
  *           the worker protocol, submits N workloads in batches and times
  *           assignments per second end to end through the log: first
  *           submission to last START acknowledged (bench_assign.c).
+ *   failover starts its own three-node coordinator cluster with workers,
+ *           SIGKILLs the leader K times under a submission load, and times
+ *           each kill to the first write the new leader acknowledges;
+ *           counts acknowledged workloads lost or completed twice, and
+ *           compares submissions/s with one node (bench_failover.c).
  *
  * Exit status: 0 if every request succeeded (and, for e2e, every workload
  * COMPLETED; for recovery, the target was met; for sched, no placement
- * broke a rule; for assign, every workload was STARTed), 1 otherwise, 2
- * for usage errors.
+ * broke a rule; for assign, every workload was STARTed; for failover,
+ * nothing acknowledged was lost, unfinished or completed twice, and the
+ * target was met), 1 otherwise, 2 for usage errors.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -46,15 +52,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "net/http_client.h"
 #include "src/err.h"
 #include "src/strs.h"
 #include "tools/bench_util.h"
 #include "tools/bench_apply.h"
 #include "tools/bench_assign.h"
 #include "tools/bench_checkpoint.h"
+#include "tools/bench_failover.h"
 #include "tools/bench_recovery.h"
 #include "tools/bench_sched.h"
-#include "net/http_client.h"
 
 #ifndef NIYANTA_VERSION
 #define NIYANTA_VERSION		"dev"
@@ -135,7 +142,10 @@ struct bench_thread {
 "    niyanta-bench assign [--workers W] [--workloads N] [--slots S]\n"	\
 "                         [--threads T] [--connections C] [--work-ms D]\n" \
 "                         [--niyantad PATH] [--coord-arg ARG]...\n"	\
-"                         [--timeout S] [--json]\n"
+"                         [--timeout S] [--json]\n"				\
+"    niyanta-bench failover [--kills K] [--connections C] [--rate R]\n"	\
+"                           [--seconds S] [--workers N] [--niyantad PATH]\n" \
+"                           [--worker PATH] [--timeout S] [--json]\n"
 
 static const char bench_usage_text[] =
 "NAME\n"
@@ -223,6 +233,31 @@ BENCH_SYNOPSIS
 "             end; and \"target: 20,000 assignments/s end to end: met\" or\n"
 "             \"NOT met\" (the overall rate).  Everything is stopped and\n"
 "             removed at the end, on errors and on Ctrl-C.\n"
+"    failover no server needed: start a private cluster of three niyantad\n"
+"             nodes (shared secrets, --peers, default election timeout) on\n"
+"             loopback ports in a temporary directory, and N workers (16\n"
+"             slots each) given all three.  Measure submissions per second\n"
+"             for S seconds (default 5), C connections each POSTing one\n"
+"             sleep workload of 10 ms at a time with an Idempotency-Key:\n"
+"             through the leader, then to the three nodes in turn.  Then,\n"
+"             under a load of R submissions/s (default 200; 0: as fast as\n"
+"             they are acknowledged) to the nodes in turn, K times\n"
+"             (default 20): find the leader (GET /ready), SIGKILL it, wait\n"
+"             for the first 201 to a request sent after it died, restart it\n"
+"             on its data directory and wait until it has caught up (its\n"
+"             /health applied_index at the leader's commit_index).  A\n"
+"             request that fails is sent again with its key to the next\n"
+"             node; a 200 replay counts as its acknowledgement.  Then stop\n"
+"             the load, wait until nothing is pending or running, and check\n"
+"             every acknowledged workload: it exists and is terminal, and\n"
+"             its audit trail shows at most one COMPLETED.  Last, start one\n"
+"             niyantad with the same workers and measure it the same way.\n"
+"             Report each kill's time to the first acknowledged write, their\n"
+"             p50, p90 and max, \"target: p50 under 2 s: met\" or \"NOT\n"
+"             met\", the acknowledged-but-lost count (must be 0), those\n"
+"             completed more than once, both rates and the ratio three-node /\n"
+"             single-node.  Everything is stopped and removed at the end, on\n"
+"             errors and on Ctrl-C.\n"
 "\n"
 "OPTIONS\n"
 "    --server URL        API base URL (default $NIYANTA_SERVER, else\n"
@@ -272,6 +307,19 @@ BENCH_SYNOPSIS
 "                        --coord-arg --worker-threads --coord-arg 32)\n"
 "    --timeout S         assign: longest wait of each phase, 1..86400\n"
 "                        (default 300)\n"
+"    --kills K           failover: leader kills, 1..1000 (default 20)\n"
+"    --connections C     failover: submitting connections, 1..64 (default 4)\n"
+"    --rate R            failover: submissions/s during the kills, 0..100000\n"
+"                        (default 200; 0: as fast as acknowledged)\n"
+"    --seconds S         failover: each throughput measurement, 1..600\n"
+"                        (default 5)\n"
+"    --workers N         failover: workers to start, 1..64 (default 2)\n"
+"    --niyantad PATH     failover: the coordinator program (default: the\n"
+"                        niyantad beside this program)\n"
+"    --worker PATH       failover: the worker program (default: the\n"
+"                        niyanta-worker beside this program)\n"
+"    --timeout S         failover: longest wait of each phase, 1..3600\n"
+"                        (default 60)\n"
 "    --json              print the summary as one JSON object\n"
 "    -h, --help          print this help and exit\n"
 "\n"
@@ -279,8 +327,9 @@ BENCH_SYNOPSIS
 "    0 every request succeeded (e2e: and every workload COMPLETED;\n"
 "    recovery: and the target was met; sched: and no placement broke a\n"
 "    rule, whether or not the target was met; assign: and every workload\n"
-"    was STARTed, whether or not the target was met); 1 otherwise; 2 usage\n"
-"    error.\n";
+"    was STARTed, whether or not the target was met; failover: and no\n"
+"    acknowledged workload was lost, unfinished or completed twice, and the\n"
+"    target was met); 1 otherwise; 2 usage error.\n";
 
 static int
 bench_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -934,7 +983,7 @@ main(int argc, char **argv)
 	}
 	if (argc < 2)
 		return bench_usage_error("no mode given (submit, e2e, apply, "
-		    "recovery, checkpoint, sched or assign)");
+		    "recovery, checkpoint, sched, assign or failover)");
 	mode = argv[1];
 	if (strcmp(mode, "apply") == 0)
 		return bench_apply_main(argc - 1, argv + 1);
@@ -946,6 +995,8 @@ main(int argc, char **argv)
 		return bench_sched_main(argc - 1, argv + 1);
 	if (strcmp(mode, "assign") == 0)
 		return bench_assign_main(argc - 1, argv + 1);
+	if (strcmp(mode, "failover") == 0)
+		return bench_failover_main(argc - 1, argv + 1);
 	if (strcmp(mode, "submit") == 0)
 		e2e = false;
 	else if (strcmp(mode, "e2e") == 0)
