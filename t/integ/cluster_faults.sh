@@ -2,7 +2,8 @@
 # Faults in a three-node cluster.  A leader cut off from both followers
 # (they are stopped with SIGSTOP) refuses writes with 503 instead of
 # hanging, and once they run again the cluster heals, with the cut-off node
-# caught up.  Then a rolling restart of all three nodes (SIGTERM, start,
+# caught up.  A follower killed with -9 comes back and catches up.  Then a
+# rolling restart of all three nodes (SIGTERM, start,
 # catch up, next) under a steady stream of submissions loses no
 # acknowledged workload.
 . "$(dirname "$0")/lib.sh"
@@ -72,6 +73,26 @@ all_caught_up() {
 }
 ok "every node, the cut-off one too, catches up" \
     wait_until "all caught up" 60 all_caught_up
+
+# --- a follower killed with -9 comes back and catches up ---------------------
+VICTIM=""
+for id in "${NODES[@]}"; do
+	[ "$id" != "$LEADER" ] && VICTIM=$id && break
+done
+stop_proc "${NODE_PID[$VICTIM]}" KILL
+is "$STOP_STATUS" 137 "kill -9 a follower (node $VICTIM)"
+ids=()
+for i in 1 2 3 4 5; do
+	ids+=("$(submit_sleep 10)")
+done
+ok "the two others take writes meanwhile" [ "$(printf '%s\n' "${ids[@]}" | grep -c .)" -eq 5 ]
+node_start "$VICTIM"
+ok "the follower comes back and catches up" \
+    wait_until "node $VICTIM to catch up" 60 caught_up "$VICTIM" "$LEADER"
+on "$VICTIM"
+ok "it answers for what was written while it was down" \
+    wait_until "${ids[4]} COMPLETED" 30 wl_status_is "${ids[4]}" COMPLETED
+on "$LEADER"
 
 # --- rolling restart under load ---------------------------------------------------
 ACKS=$T_DIR/acked
