@@ -1548,26 +1548,17 @@ ba_fleet_open(struct ba *b, struct errbuf *eb)
 
 /* ---------------------------------------------------------------- submit */
 
-/* {"workloads":[one,one,...]} with n copies. */
+/* A batch of n sleeps of 0 ms; dies on OOM. */
 static char *
 ba_batch_body(size_t n)
 {
-	static const char	 one[] =
-	    "{\"workload_type\":\"sleep\",\"input_params\":{\"duration_ms\":0}}";
-	size_t			 len = sizeof one - 1, i;
-	char			*text, *p;
+	char	*text;
 
-	text = xmalloc(16 + n * (len + 1) + 3);
-	p = text;
-	memcpy(p, "{\"workloads\":[", 14);
-	p += 14;
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			*p++ = ',';
-		memcpy(p, one, len);
-		p += len;
+	if ((text = bench_batch_body("{\"workload_type\":\"sleep\","
+	    "\"input_params\":{\"duration_ms\":0}}", n)) == NULL) {
+		fprintf(stderr, "%s: out of memory\n", BENCH_PROG);
+		exit(1);
 	}
-	memcpy(p, "]}", 3);
 	return text;
 }
 

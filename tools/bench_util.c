@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "src/clock.h"
@@ -150,4 +151,25 @@ bench_rfc3339_parse(const char *s, int64_t *out)
 		return false;
 	*out = ms;
 	return true;
+}
+
+char *
+bench_batch_body(const char *one, size_t n)
+{
+	size_t	 len = strlen(one), i;
+	char	*text, *p;
+
+	if ((text = malloc(16 + n * (len + 1) + 3)) == NULL)
+		return NULL;
+	p = text;
+	memcpy(p, "{\"workloads\":[", 14);
+	p += 14;
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			*p++ = ',';
+		memcpy(p, one, len);
+		p += len;
+	}
+	memcpy(p, "]}", 3);
+	return text;
 }

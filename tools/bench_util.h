@@ -31,4 +31,8 @@ double	bench_percentile(const double *v, size_t n, double p);
  * false if s is NULL or malformed. */
 bool	bench_rfc3339_parse(const char *s, int64_t *out);
 
+/* {"workloads":[one,one,...]}: n copies of the JSON object one, the body
+ * of POST /v1/workloads/batch.  Caller frees; NULL on OOM. */
+char	*bench_batch_body(const char *one, size_t n);
+
 #endif /* TOOLS_BENCH_UTIL_H */

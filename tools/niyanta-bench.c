@@ -630,28 +630,14 @@ bench_body_build(const struct bench_opts *o)
 	return text;
 }
 
-/* {"workloads": [one, one, ...]} with n copies of the body one.  Caller
- * frees; NULL on OOM. */
+/* bench_batch_body, saying so on OOM. */
 static char *
 bench_batch_body_build(const char *one, size_t n)
 {
-	size_t	 len = strlen(one), i;
-	char	*text, *p;
+	char	*text;
 
-	if ((text = malloc(16 + n * (len + 1) + 3)) == NULL) {
+	if ((text = bench_batch_body(one, n)) == NULL)
 		fprintf(stderr, "%s: out of memory\n", BENCH_PROG);
-		return NULL;
-	}
-	p = text;
-	memcpy(p, "{\"workloads\":[", 14);
-	p += 14;
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			*p++ = ',';
-		memcpy(p, one, len);
-		p += len;
-	}
-	memcpy(p, "]}", 3);
 	return text;
 }
 

@@ -13,6 +13,23 @@ NODES=(1 2 3)
 cluster_secrets
 ok "--generate-secrets writes the admin key and join token" cluster_secrets_exist
 
+# Bad cluster flags: exit 2 with a message, before anything is written.
+bad_flags() {
+	local out
+	out=$("$NIYANTAD" --data-dir "$T_DIR/bad" "$@" 2>&1)
+	[ $? -eq 2 ] && [ ! -e "$T_DIR/bad" ] && echo "$out"
+}
+like "$(bad_flags --peers 1=127.0.0.1)" "not ID=HOST:PORT" "--peers without a port"
+like "$(bad_flags --peers x=127.0.0.1:1)" "not a node id" "--peers with a bad id"
+like "$(bad_flags --peers 1=127.0.0.1:1,1=127.0.0.1:2)" "named twice" \
+    "--peers naming a node twice"
+like "$(bad_flags --peers 1=127.0.0.1:1 --join)" "exclude each other" \
+    "--peers with --join"
+like "$(bad_flags --peers 1=127.0.0.1:1 --raft-listen 127.0.0.1:1 \
+    --http-listen 0.0.0.0:1)" "http-advertise" \
+    "a wildcard listen address without --http-advertise in a cluster"
+like "$(bad_flags --http-advertise ftp://x:1)" "http:// or" "--http-advertise not http"
+
 for id in 1 2 3 4; do
 	node_init "$id"
 done
@@ -68,6 +85,43 @@ for w in a b c; do
 	wait_worker_alive "w-$w"
 done
 pass "three workers given all three coordinators register with the leader"
+
+# Bad cluster requests (through the follower, forwarded): clear errors,
+# and the membership stays as it was.
+api POST /v1/cluster/nodes '{}' >/dev/null
+is "$(api_status)" 400 "add-node without id and address: 400"
+api POST /v1/cluster/nodes '{"id":0,"raft_address":"127.0.0.1:1"}' >/dev/null
+is "$(api_status)" 400 "add-node with id 0: 400"
+api POST /v1/cluster/nodes '{"id":9,"raft_address":"no-port"}' >/dev/null
+is "$(api_status)" 400 "add-node with an address without a port: 400"
+api POST /v1/cluster/nodes '{"id":9,"raft_address":"127.0.0.1:1","x":1}' >/dev/null
+is "$(api_status)" 400 "add-node with an unknown key: 400"
+api POST /v1/cluster/nodes "{\"id\":$LEADER,\"raft_address\":\"127.0.0.1:1\"}" >/dev/null
+is "$(api_status)" 409 "add-node with an id already in the cluster: 409"
+api DELETE /v1/cluster/nodes/99 >/dev/null
+is "$(api_status)" 404 "remove-node of an unknown node: 404"
+api DELETE /v1/cluster/nodes/x1 >/dev/null
+is "$(api_status)" 404 "remove-node of a malformed id: 404"
+api POST /v1/cluster/transfer-leader '{"id":"2"}' >/dev/null
+is "$(api_status)" 400 "transfer-leader with a string id: 400"
+api POST /v1/cluster/transfer-leader '{"id":99}' >/dev/null
+is "$(api_status)" 404 "transfer-leader to an unknown node: 404"
+api PUT /v1/cluster/nodes/99 \
+    '{"raft_address":"127.0.0.1:1","http_url":"http://127.0.0.1:1","worker_url":"tcp://127.0.0.1:1"}' >/dev/null
+is "$(api_status)" 404 "an announcement of a node not in the cluster: 404"
+api PUT "/v1/cluster/nodes/$FOLLOWER" \
+    '{"raft_address":"127.0.0.1:1","http_url":"http://127.0.0.1:1","worker_url":"tcp://127.0.0.1:1"}' >/dev/null
+is "$(api_status)" 409 "an announcement at another Raft address: 409"
+api PUT "/v1/cluster/nodes/$FOLLOWER" \
+    "{\"raft_address\":\"127.0.0.1:${NODE_RAFT[$FOLLOWER]}\",\"http_url\":\"ftp://x:1\",\"worker_url\":\"tcp://127.0.0.1:1\"}" >/dev/null
+is "$(api_status)" 400 "an announcement with an http_url that is not http: 400"
+cl=$(api GET /v1/cluster)
+is "$(jget "$cl" '[.nodes[] | select(.voting == "voter")] | length')" 3 \
+    "still three voters"
+is "$(jget "$cl" ".nodes[] | select(.id == $FOLLOWER) | .http_url")" \
+    "$(node_url "$FOLLOWER")" "the follower's announced address is unchanged"
+is "$(API_AS="" api GET /v1/cluster >/dev/null; api_status)" 401 \
+    "/v1/cluster without a key: 401"
 
 id=$(submit_sleep 50)
 ok "a submission through a follower is acknowledged (201)" [ -n "$id" ]

@@ -1786,21 +1786,26 @@ cmd_test_put_kv(struct wire_writer *w, const struct cmd_test_kv *kv, size_t n)
 	}
 }
 
-/* Decodes the map kv[0..n) as a workload into *out, which the caller checks
- * and finalises.  A refused record must come back zeroed: -2 if not. */
+/* A record decoder, as model.h has one per record kind. */
+typedef int (*cmd_test_decode_cb)(const struct wire_val *, void *);
+
+/* Decodes the map kv[0..n) with decode into *out (size bytes), which the
+ * caller checks and finalises.  A refused record must come back zeroed:
+ * -2 if not. */
 static int
-cmd_test_wl_kv(const struct cmd_test_kv *kv, size_t n, struct workload *out)
+cmd_test_record_kv(const struct cmd_test_kv *kv, size_t n, void *out,
+    size_t size, cmd_test_decode_cb decode)
 {
 	struct wire_writer	*w = wire_writer_new();
 	struct wire_doc		*d;
 	void			*buf;
 	int			 rc = -1;
 
-	memset(out, 0, sizeof *out);
+	memset(out, 0, size);
 	cmd_test_put_kv(w, kv, n);
 	if ((d = cmd_test_doc(w, &buf)) != NULL) {
-		rc = model_workload_decode(wire_doc_root(d), out);
-		if (rc != 0 && !cmd_test_is_zero(out, sizeof *out))
+		rc = decode(wire_doc_root(d), out);
+		if (rc != 0 && !cmd_test_is_zero(out, size))
 			rc = -2;
 		wire_doc_free(d);
 	}
@@ -1808,26 +1813,31 @@ cmd_test_wl_kv(const struct cmd_test_kv *kv, size_t n, struct workload *out)
 	return rc;
 }
 
+static int
+cmd_test_decode_workload(const struct wire_val *v, void *out)
+{
+	return model_workload_decode(v, out);
+}
+
+static int
+cmd_test_decode_worker(const struct wire_val *v, void *out)
+{
+	return model_worker_decode(v, out);
+}
+
+/* As a workload record. */
+static int
+cmd_test_wl_kv(const struct cmd_test_kv *kv, size_t n, struct workload *out)
+{
+	return cmd_test_record_kv(kv, n, out, sizeof *out, cmd_test_decode_workload);
+}
+
 /* The same for a worker record. */
 static int
 cmd_test_worker_kv(const struct cmd_test_kv *kv, size_t n,
     struct worker_rec *out)
 {
-	struct wire_writer	*w = wire_writer_new();
-	struct wire_doc		*d;
-	void			*buf;
-	int			 rc = -1;
-
-	memset(out, 0, sizeof *out);
-	cmd_test_put_kv(w, kv, n);
-	if ((d = cmd_test_doc(w, &buf)) != NULL) {
-		rc = model_worker_decode(wire_doc_root(d), out);
-		if (rc != 0 && !cmd_test_is_zero(out, sizeof *out))
-			rc = -2;
-		wire_doc_free(d);
-	}
-	free(buf);
-	return rc;
+	return cmd_test_record_kv(kv, n, out, sizeof *out, cmd_test_decode_worker);
 }
 
 /* Writes a copy of v; with reverse, every map's entries in reverse order. */
