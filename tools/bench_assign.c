@@ -3,14 +3,22 @@
  *
  * It starts a private niyantad (the cluster helpers of bench_recovery.h,
  * with no worker processes) and plays W workers in this process: each
- * registers with the join token (capability sleep, a tenth gpu=true, five
- * regions, --slots slots), keeps one long poll in flight, acknowledges each
- * assignment with START, reports COMPLETE (SUCCEEDED) at once or after
- * --work-ms, and heartbeats at the interval the coordinator gave it.  Then
- * it submits N sleep workloads through POST /v1/workloads/batch, 1000 a
- * request, as fast as the API takes them, and times the first submission
- * to the last START acknowledged: every workload goes through SUBMIT,
- * ASSIGN, START and COMPLETE in the Raft log on the way.
+ * registers with the join token (capabilities sleep and exec, a tenth
+ * gpu=true, five regions, three compliance classes, --slots slots), keeps
+ * one long poll in flight, acknowledges each assignment with START,
+ * reports COMPLETE (SUCCEEDED) at once or after --work-ms, and heartbeats
+ * at the interval the coordinator gave it.  N workloads go in through
+ * POST /v1/workloads/batch, 1000 a request, as fast as the API takes them:
+ * by default the issue's queue (of every ten, three hard-affine, four
+ * preferring a region, one anti-affine to its own type), or plain sleeps
+ * with --plain.  By default the whole queue is submitted before any worker
+ * registers, and the clock runs from the first registration to the last
+ * START acknowledged: the time to place a backlog of N on a fleet of W.
+ * With --stream the workers come first and the clock runs from the first
+ * submission.  Every workload goes through SUBMIT, ASSIGN, START and
+ * COMPLETE in the Raft log on the way.  Each worker checks what it is
+ * given against the rules (hard affinity, anti-affinity) and counts where
+ * the preferring ones landed.
  *
  * The simulated workers speak the worker protocol (net/wire_worker.h) over
  * nng req/rep as niyanta-worker does, each on a req0 socket of its own (one
@@ -35,8 +43,8 @@
  * reply carries it: the coordinator's clock) to the arrival here of its
  * START's acknowledgement (this host's wall clock, the same clock).
  *
- * The CPU time of niyantad's threads (from /proc) is read at the first
- * submission and after the last START, so the report can say where the
+ * The CPU time of niyantad's threads (from /proc) is read when the clock
+ * starts and after the last START, so the report can say where the
  * coordinator's time went; this process's own CPU time is printed beside
  * it, since both share the machine.
  */
@@ -90,7 +98,7 @@
 #define BA_BACKOFF_MAX_MS	5000
 #define BA_DEFAULT_HEARTBEAT_MS	1000
 #define BA_DEFAULT_POLL_WAIT_MS	5000
-#define BA_RESEND_MS		30000	/* nng's own re-send of a request */
+#define BA_RESEND_MS		NNG_DURATION_INFINITE	/* as niyanta-worker */
 #define BA_MSG_MAX		((size_t)64 << 20)
 #define BA_RECONN_MIN_MS	100
 #define BA_RECONN_MAX_MS	2000
@@ -110,6 +118,24 @@ static const char *const ba_regions[] = {
 	"us-east", "us-west", "eu-west", "eu-central", "ap-south",
 };
 #define BA_N_REGIONS	(sizeof ba_regions / sizeof ba_regions[0])
+static const char *const ba_compliance[] = { "pci", "hipaa", "none" };
+#define BA_N_COMPLIANCE	(sizeof ba_compliance / sizeof ba_compliance[0])
+#define BA_ANTI_TYPE	"exec"		/* the anti-affine workloads' type */
+
+/*
+ * What a workload asks of its worker (--mix, the issue's queue): of every
+ * ten, one hard gpu=true, one hard region, one hard compliance class, four
+ * a preferred region, one anti-affine to its own type, two nothing.
+ */
+enum ba_kind {
+	BA_KIND_UNKNOWN,	/* assigned before its batch reply was read */
+	BA_KIND_PLAIN,
+	BA_KIND_HARD_GPU,
+	BA_KIND_HARD_REGION,
+	BA_KIND_HARD_COMPLIANCE,
+	BA_KIND_SOFT_REGION,
+	BA_KIND_ANTI,
+};
 
 struct ba_opts {
 	long long	 workers;
@@ -122,6 +148,8 @@ struct ba_opts {
 	const char	*niyantad;
 	const char	*coord_args[BA_COORD_ARGS_MAX + 1];
 	size_t		 n_coord_args;
+	bool		 stream;	/* submit while the workers run */
+	bool		 plain;		/* no affinity rules */
 	bool		 json;
 };
 
@@ -132,6 +160,8 @@ struct ba_entry {
 	struct ba_entry	*next;		/* hash chain */
 	char		 id[WMSG_ID_LEN + 1];
 	uint32_t	 attempt;	/* the last one claimed */
+	uint8_t		 kind;		/* enum ba_kind */
+	uint8_t		 want;		/* its region or compliance index */
 	bool		 claimed;	/* an assignment of it was taken */
 	bool		 started;	/* a START of it was acknowledged */
 	int64_t		 created_ms;	/* created_at; -1 until the reply */
@@ -185,6 +215,7 @@ struct ba_lane {
 	char			 workload_id[WMSG_ID_LEN + 1];
 	uint32_t		 attempt;
 	bool			 dropped;	/* told to stop while working */
+	bool			 anti;		/* holds a BA_KIND_ANTI workload */
 };
 
 struct ba_thread;
@@ -197,6 +228,10 @@ struct ba_worker {
 	nng_socket		 sock;
 	bool			 sock_open;
 	struct tagset		 tags;
+	uint8_t			 region;	/* index in ba_regions */
+	uint8_t			 compliance;	/* index in ba_compliance */
+	bool			 gpu;
+	unsigned		 anti_held;	/* BA_KIND_ANTI claimed, not done */
 	uint64_t		 generation;
 	uint32_t		 heartbeat_ms;
 	uint32_t		 poll_wait_ms;
@@ -272,11 +307,18 @@ struct ba {
 	atomic_long		 heartbeats;
 	atomic_long		 errors;	/* failed calls, timeouts too */
 	atomic_long		 timeouts;	/* calls with no reply in time */
+	/* The rules, checked by each worker as it takes an assignment. */
+	atomic_long		 hard_taken;
+	atomic_long		 hard_broken;	/* on a worker that fails them */
+	atomic_long		 soft_taken;
+	atomic_long		 soft_preferred; /* on a worker of its region */
+	atomic_long		 anti_taken;
+	atomic_long		 anti_shared;	/* with another of its type */
 	pthread_mutex_t		 err_mu;
 	char			 first_error[ERRBUF_LEN + 64];
 
 	/* Submission. */
-	char			*body;		/* a batch of BA_BATCH */
+	char			*body;		/* --plain: a batch of BA_BATCH */
 	char			*last_body;	/* the smaller last one, or NULL */
 	size_t			 nbatches;
 	size_t			 last_n;
@@ -331,6 +373,7 @@ struct ba_result {
 	struct ba_cpu_group	*groups;
 	size_t			 ngroups;
 	bool			 complete;	/* every workload started */
+	bool			 rules_kept;	/* no hard or anti rule broken */
 	bool			 met;
 };
 
@@ -338,7 +381,7 @@ static const char ba_synopsis[] =
 "usage: niyanta-bench assign [--workers W] [--workloads N] [--slots S]\n"
 "                            [--threads T] [--connections C] [--work-ms D]\n"
 "                            [--niyantad PATH] [--coord-arg ARG]...\n"
-"                            [--timeout S] [--json]\n";
+"                            [--timeout S] [--stream] [--plain] [--json]\n";
 
 static int
 ba_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -456,20 +499,27 @@ ba_table_get(struct ba_table *t, size_t bucket, const char *id)
 }
 
 static void
-ba_table_created(struct ba_table *t, const char *id, int64_t created_ms)
+ba_table_created(struct ba_table *t, const char *id, int64_t created_ms,
+    enum ba_kind kind, unsigned want)
 {
-	size_t	 bk = ba_table_bucket(t, id);
+	struct ba_entry	*e;
+	size_t		 bk = ba_table_bucket(t, id);
 
 	pthread_mutex_lock(&t->locks[bk % BA_STRIPES]);
-	ba_table_get(t, bk, id)->created_ms = created_ms;
+	e = ba_table_get(t, bk, id);
+	e->created_ms = created_ms;
+	e->kind = (uint8_t)kind;
+	e->want = (uint8_t)want;
 	pthread_mutex_unlock(&t->locks[bk % BA_STRIPES]);
 }
 
 /* True if (id, attempt) is new: not taken yet, or a later attempt.  The
  * coordinator re-sends an assignment not acknowledged within 3 s, and a
- * worker must ignore the copy. */
+ * worker must ignore the copy.  *kind and *want: what it asks of its
+ * worker, as far as known. */
 static bool
-ba_table_claim(struct ba_table *t, const char *id, uint32_t attempt)
+ba_table_claim(struct ba_table *t, const char *id, uint32_t attempt,
+    enum ba_kind *kind, unsigned *want)
 {
 	struct ba_entry	*e;
 	size_t		 bk = ba_table_bucket(t, id);
@@ -482,8 +532,23 @@ ba_table_claim(struct ba_table *t, const char *id, uint32_t attempt)
 		e->claimed = true;
 		e->attempt = attempt;
 	}
+	*kind = (enum ba_kind)e->kind;
+	*want = e->want;
 	pthread_mutex_unlock(&t->locks[bk % BA_STRIPES]);
 	return fresh;
+}
+
+/* What id asks of its worker (BA_KIND_UNKNOWN if not known). */
+static enum ba_kind
+ba_table_kind(struct ba_table *t, const char *id)
+{
+	size_t		 bk = ba_table_bucket(t, id);
+	enum ba_kind	 kind;
+
+	pthread_mutex_lock(&t->locks[bk % BA_STRIPES]);
+	kind = (enum ba_kind)ba_table_get(t, bk, id)->kind;
+	pthread_mutex_unlock(&t->locks[bk % BA_STRIPES]);
+	return kind;
 }
 
 /* Notes id's START acknowledged; true the first time. */
@@ -796,12 +861,26 @@ ba_reports_flush(struct ba_worker *w)
 	free(reps);
 }
 
+/* Job lane l is done with its workload, or about to report it done. */
+static void
+ba_worker_anti_release(struct ba_lane *l)
+{
+	struct ba_worker	*w = l->w;
+
+	if (l->anti) {
+		l->anti = false;
+		w->anti_held--;
+	}
+}
+
 /* Queues job lane l's START or COMPLETE for the next REPORTS. */
 static void
 ba_job_send(struct ba_lane *l, enum wmsg_type type)
 {
 	struct ba_worker	*w = l->w;
 
+	if (type == WMSG_COMPLETE)
+		ba_worker_anti_release(l);
 	l->report = type;
 	if (w->rq_n == w->rq_cap) {
 		w->rq_cap = w->rq_cap > 0 ? w->rq_cap * 2 : 16;
@@ -824,6 +903,8 @@ ba_worker_dispatch(struct ba_worker *w)
 		memcpy(l->workload_id, a->workload_id, sizeof l->workload_id);
 		l->attempt = a->attempt;
 		l->dropped = false;
+		l->anti = !w->b->o->plain && ba_table_kind(&w->b->tab,
+		    a->workload_id) == BA_KIND_ANTI;
 		l->backoff_ms = BA_BACKOFF_MIN_MS;
 		l->step = BA_STEP_START;
 		w->qhead = (w->qhead + 1) % w->qcap;
@@ -837,6 +918,7 @@ ba_job_free(struct ba_lane *l)
 {
 	struct ba_worker	*w = l->w;
 
+	ba_worker_anti_release(l);
 	l->step = BA_STEP_FREE;
 	w->free_jobs[w->nfree++] = (size_t)(l - w->jobs);
 	ba_worker_dispatch(w);
@@ -864,11 +946,61 @@ ba_worker_enqueue(struct ba_worker *w, const char *id, uint32_t attempt)
 	w->qlen++;
 }
 
+/*
+ * Counts an assignment of a workload of kind (and want) taken by w, and
+ * whether w satisfies it.  An anti-affine workload is held from here until
+ * its COMPLETE is queued (the coordinator may place the next one as soon
+ * as it applies the COMPLETE, before this worker reads the answer), so a
+ * second one taken meanwhile shared the worker.
+ */
+static void
+ba_worker_rules_check(struct ba_worker *w, enum ba_kind kind, unsigned want)
+{
+	struct ba	*b = w->b;
+	bool		 ok = true;
+
+	switch (kind) {
+	case BA_KIND_HARD_GPU:
+		ok = w->gpu;
+		break;
+	case BA_KIND_HARD_REGION:
+		ok = w->region == want;
+		break;
+	case BA_KIND_HARD_COMPLIANCE:
+		ok = w->compliance == want;
+		break;
+	case BA_KIND_SOFT_REGION:
+		atomic_fetch_add(&b->soft_taken, 1);
+		if (w->region == want)
+			atomic_fetch_add(&b->soft_preferred, 1);
+		return;
+	case BA_KIND_ANTI:
+		atomic_fetch_add(&b->anti_taken, 1);
+		if (++w->anti_held > 1) {
+			atomic_fetch_add(&b->anti_shared, 1);
+			fprintf(stderr, "%s: assign: worker %s took a second %s "
+			    "workload while one ran there (anti-affinity)\n",
+			    BENCH_PROG, w->id, BA_ANTI_TYPE);
+		}
+		return;
+	default:
+		return;
+	}
+	atomic_fetch_add(&b->hard_taken, 1);
+	if (!ok) {
+		atomic_fetch_add(&b->hard_broken, 1);
+		fprintf(stderr, "%s: assign: worker %s took a workload whose "
+		    "hard affinity it fails\n", BENCH_PROG, w->id);
+	}
+}
+
 /* WORK: takes the new assignments and applies the stop notices. */
 static void
 ba_worker_work_take(struct ba_worker *w, const struct wmsg *r)
 {
 	struct ba	*b = w->b;
+	enum ba_kind	 kind;
+	unsigned	 want;
 	size_t		 i;
 
 	if (r->n_assignments > 0) {
@@ -877,10 +1009,11 @@ ba_worker_work_take(struct ba_worker *w, const struct wmsg *r)
 	}
 	for (i = 0; i < r->n_assignments; i++) {
 		if (!ba_table_claim(&b->tab, r->assignments[i].workload_id,
-		    r->assignments[i].attempt)) {
+		    r->assignments[i].attempt, &kind, &want)) {
 			atomic_fetch_add(&b->dups, 1);
 			continue;
 		}
+		ba_worker_rules_check(w, kind, want);
 		ba_worker_enqueue(w, r->assignments[i].workload_id,
 		    r->assignments[i].attempt);
 	}
@@ -932,11 +1065,11 @@ ba_register_send(struct ba_lane *l)
 	struct ba_worker	*w = l->w;
 	struct wmsg		 req;
 	struct strlist		 caps;
-	char			*sleep_cap = "sleep";
+	char			*cap_names[] = { "sleep", BA_ANTI_TYPE };
 
 	memset(&req, 0, sizeof req);
-	caps.v = &sleep_cap;
-	caps.n = 1;
+	caps.v = cap_names;
+	caps.n = 2;
 	req.type = WMSG_REGISTER;
 	req.token = w->b->token;
 	req.tags = w->tags;			/* borrowed */
@@ -1298,12 +1431,19 @@ ba_worker_open(struct ba *b, size_t i, struct errbuf *eb)
 	w->need_register = true;
 	w->poll_idle = true;
 	snprintf(w->id, sizeof w->id, "bench-a%zu", i + 1);
-	/* Exactly a tenth gpu=true (every tenth), five regions in turn. */
-	snprintf(zone, sizeof zone, "%s-%c", ba_regions[i % BA_N_REGIONS],
+	/* Exactly a tenth gpu=true (every tenth), five regions and three
+	 * compliance classes in turn (every pair of the two, as 5 and 3 are
+	 * coprime). */
+	w->gpu = i % 10 == 9;
+	w->region = (uint8_t)(i % BA_N_REGIONS);
+	w->compliance = (uint8_t)(i % BA_N_COMPLIANCE);
+	snprintf(zone, sizeof zone, "%s-%c", ba_regions[w->region],
 	    (int)('a' + (i / BA_N_REGIONS) % 3));
-	if (tagset_set(&w->tags, "gpu", i % 10 == 9 ? "true" : "false") != 0 ||
-	    tagset_set(&w->tags, "region", ba_regions[i % BA_N_REGIONS]) != 0 ||
-	    tagset_set(&w->tags, "zone", zone) != 0)
+	if (tagset_set(&w->tags, "gpu", w->gpu ? "true" : "false") != 0 ||
+	    tagset_set(&w->tags, "region", ba_regions[w->region]) != 0 ||
+	    tagset_set(&w->tags, "zone", zone) != 0 ||
+	    tagset_set(&w->tags, "compliance",
+	    ba_compliance[w->compliance]) != 0)
 		return err_setf(eb, ERR_NOMEM, "out of memory");
 	if ((rv = nng_req0_open(&w->sock)) != 0)
 		return err_setf(eb, ERR_INTERNAL, "worker %s: req0 socket: %s",
@@ -1562,11 +1702,95 @@ ba_batch_body(size_t n)
 	return text;
 }
 
-/* Notes the ids and created_at of a 201 reply to a batch of n. */
-static int
-ba_submit_reply(struct ba *b, const struct http_response *resp, size_t n,
-    struct errbuf *eb)
+/* What the i-th workload submitted asks of its worker; *want is its
+ * region or compliance index. */
+static enum ba_kind
+ba_mix_kind(const struct ba_opts *o, size_t i, unsigned *want)
 {
+	*want = 0;
+	if (o->plain)
+		return BA_KIND_PLAIN;
+	switch (i % 10) {
+	case 0:
+		return BA_KIND_HARD_GPU;
+	case 1:
+		*want = (unsigned)((i / 10) % BA_N_REGIONS);
+		return BA_KIND_HARD_REGION;
+	case 2:
+		*want = (unsigned)((i / 10) % 2);	/* pci or hipaa */
+		return BA_KIND_HARD_COMPLIANCE;
+	case 3: case 4: case 5: case 6:
+		*want = (unsigned)((i / 10 + i % 10) % BA_N_REGIONS);
+		return BA_KIND_SOFT_REGION;
+	case 7:
+		return BA_KIND_ANTI;
+	default:
+		return BA_KIND_PLAIN;
+	}
+}
+
+/* The batch of the n workloads from the first-th on, in the --mix
+ * shapes; dies on OOM. */
+static char *
+ba_mix_body(const struct ba_opts *o, size_t first, size_t n)
+{
+	size_t		 cap = 32 + n * 256, len = 0, i;
+	unsigned	 want;
+	char		*text = xcalloc(cap, 1);
+	const char	*sleep = "\"workload_type\":\"sleep\","
+	    "\"input_params\":{\"duration_ms\":0}";
+	int		 k;
+
+	len += (size_t)snprintf(text, cap, "{\"workloads\":[");
+	for (i = 0; i < n; i++) {
+		switch (ba_mix_kind(o, first + i, &want)) {
+		case BA_KIND_HARD_GPU:
+			k = snprintf(text + len, cap - len, "{%s,\"affinity_rules\":"
+			    "{\"hard_affinity\":{\"worker_tags\":{\"gpu\":"
+			    "\"true\"}}}}", sleep);
+			break;
+		case BA_KIND_HARD_REGION:
+			k = snprintf(text + len, cap - len, "{%s,\"affinity_rules\":"
+			    "{\"hard_affinity\":{\"worker_tags\":{\"region\":"
+			    "\"%s\"}}}}", sleep, ba_regions[want]);
+			break;
+		case BA_KIND_HARD_COMPLIANCE:
+			k = snprintf(text + len, cap - len, "{%s,\"affinity_rules\":"
+			    "{\"hard_affinity\":{\"worker_tags\":{\"compliance\":"
+			    "\"%s\"}}}}", sleep, ba_compliance[want]);
+			break;
+		case BA_KIND_SOFT_REGION:
+			k = snprintf(text + len, cap - len, "{%s,\"affinity_rules\":"
+			    "{\"soft_affinity\":{\"worker_tags\":{\"region\":"
+			    "\"%s\"}}}}", sleep, ba_regions[want]);
+			break;
+		case BA_KIND_ANTI:
+			k = snprintf(text + len, cap - len, "{\"workload_type\":"
+			    "\"%s\",\"input_params\":{\"argv\":[\"true\"]},"
+			    "\"affinity_rules\":{\"anti_affinity\":"
+			    "{\"workload_types\":[\"%s\"]}}}", BA_ANTI_TYPE,
+			    BA_ANTI_TYPE);
+			break;
+		default:
+			k = snprintf(text + len, cap - len, "{%s}", sleep);
+			break;
+		}
+		len += (size_t)k;
+		if (i + 1 < n)
+			text[len++] = ',';
+	}
+	snprintf(text + len, cap - len, "]}");
+	return text;
+}
+
+/* Notes the ids, created_at and kinds of a 201 reply to a batch of the n
+ * workloads from the first-th on. */
+static int
+ba_submit_reply(struct ba *b, const struct http_response *resp, size_t first,
+    size_t n, struct errbuf *eb)
+{
+	enum ba_kind	 kind;
+	unsigned	 want;
 	json_t		*root, *arr, *v;
 	const char	*id;
 	int64_t		 created;
@@ -1592,7 +1816,8 @@ ba_submit_reply(struct ba *b, const struct http_response *resp, size_t n,
 		if (!bench_rfc3339_parse(json_string_value(json_object_get(v,
 		    "created_at")), &created))
 			created = -1;
-		ba_table_created(&b->tab, id, created);
+		kind = ba_mix_kind(b->o, first + i, &want);
+		ba_table_created(&b->tab, id, created, kind, want);
 	}
 	json_decref(root);
 	return rc;
@@ -1600,8 +1825,8 @@ ba_submit_reply(struct ba *b, const struct http_response *resp, size_t n,
 
 /* POSTs one batch until it is taken; 429 and 503 are waited out. */
 static int
-ba_submit_one(struct ba_submitter *s, const char *body, size_t n,
-    struct errbuf *eb)
+ba_submit_one(struct ba_submitter *s, const char *body, size_t first,
+    size_t n, struct errbuf *eb)
 {
 	struct ba		*b = s->b;
 	struct http_response	 resp = { 0 };
@@ -1623,7 +1848,7 @@ ba_submit_one(struct ba_submitter *s, const char *body, size_t n,
 			    teb.msg);
 		}
 		if (resp.status == 201) {
-			rc = ba_submit_reply(b, &resp, n, eb);
+			rc = ba_submit_reply(b, &resp, first, n, eb);
 			http_response_fini(&resp);
 			return rc;
 		}
@@ -1658,7 +1883,9 @@ ba_submit_main(void *arg)
 	struct ba_submitter	*s = arg;
 	struct ba		*b = s->b;
 	struct errbuf		 eb;
+	char			*mixed;
 	size_t			 k, n;
+	int			 rc;
 
 	for (;;) {
 		k = atomic_fetch_add(&b->next_batch, 1);
@@ -1666,8 +1893,15 @@ ba_submit_main(void *arg)
 			break;
 		n = k == b->nbatches - 1 && b->last_n > 0 ? b->last_n : BA_BATCH;
 		errbuf_clear(&eb);
-		if (ba_submit_one(s, n == BA_BATCH ? b->body : b->last_body, n,
-		    &eb) != 0) {
+		if (b->o->plain) {
+			rc = ba_submit_one(s, n == BA_BATCH ? b->body :
+			    b->last_body, k * BA_BATCH, n, &eb);
+		} else {
+			mixed = ba_mix_body(b->o, k * BA_BATCH, n);
+			rc = ba_submit_one(s, mixed, k * BA_BATCH, n, &eb);
+			free(mixed);
+		}
+		if (rc != 0) {
 			if (eb.code != ERR_SHUTDOWN) {
 				ba_error(b, "%s", eb.msg);
 				atomic_store(&b->fatal, true);
@@ -1894,33 +2128,6 @@ ba_fd_limit(long long workers, struct errbuf *eb)
 	return 0;
 }
 
-/* Waits until every simulated worker holds a registration. */
-static int
-ba_wait_joined(struct ba *b, struct bench_cluster *cl, double deadline,
-    struct errbuf *eb)
-{
-	char	 first[ERRBUF_LEN + 64];
-	int	 rc;
-
-	while (atomic_load(&b->joined) < b->nworkers) {
-		if ((rc = bench_cluster_check(cl, eb)) != 0)
-			return rc;
-		if (atomic_load(&b->fatal)) {
-			ba_first_error(b, first, sizeof first);
-			return err_setf(eb, ERR_AUTH, "%s", first);
-		}
-		if (bench_now_s() >= deadline) {
-			ba_first_error(b, first, sizeof first);
-			return err_setf(eb, ERR_TIMEOUT, "only %zu of %zu workers "
-			    "registered in time%s%s", atomic_load(&b->joined),
-			    b->nworkers, first[0] != '\0' ? "; the first error: " :
-			    "", first);
-		}
-		bench_sleep_ms(BA_WAIT_TICK_MS);
-	}
-	return 0;
-}
-
 /* Figures from the table once the run is over. */
 static void
 ba_results(struct ba *b, uint64_t t0_us, struct ba_result *res)
@@ -1984,11 +2191,21 @@ static void
 ba_print(const struct ba *b, const struct ba_result *r)
 {
 	const struct ba_opts	*o = b->o;
+	const char		*since = o->stream ? "the first submission" :
+	    "the workers began to register";
 	size_t			 i, top;
 
 	top = r->ngroups < BA_THREAD_TOP ? r->ngroups : BA_THREAD_TOP;
 	if (o->json) {
-		printf("{\"mode\":\"assign\",\"workers\":%lld,\"workloads\":%lld,"
+		printf("{\"mode\":\"assign\",\"clock\":\"%s\",\"mix\":\"%s\","
+		    "\"hard_taken\":%ld,\"hard_broken\":%ld,\"soft_taken\":%ld,"
+		    "\"soft_preferred\":%ld,\"anti_taken\":%ld,"
+		    "\"anti_shared\":%ld,", o->stream ? "stream" : "backlog",
+		    o->plain ? "plain" : "affinity", atomic_load(&b->hard_taken),
+		    atomic_load(&b->hard_broken), atomic_load(&b->soft_taken),
+		    atomic_load(&b->soft_preferred), atomic_load(&b->anti_taken),
+		    atomic_load(&b->anti_shared));
+		printf("\"workers\":%lld,\"workloads\":%lld,"
 		    "\"slots\":%lld,\"threads\":%lld,\"connections\":%lld,"
 		    "\"work_ms\":%lld,\"coordinator_up_s\":%.3f,"
 		    "\"registered_s\":%.3f,\"submitted\":%zu,\"submit_s\":%.3f,"
@@ -2021,18 +2238,35 @@ ba_print(const struct ba *b, const struct ba_result *r)
 			    r->groups[i].threads, r->groups[i].pct);
 		}
 		printf("],\"target_per_s\":%.0f,\"complete\":%s,"
-		    "\"target_met\":%s}\n", BA_TARGET_PER_S,
-		    r->complete ? "true" : "false", r->met ? "true" : "false");
+		    "\"rules_kept\":%s,\"target_met\":%s}\n", BA_TARGET_PER_S,
+		    r->complete ? "true" : "false",
+		    r->rules_kept ? "true" : "false", r->met ? "true" : "false");
 		return;
 	}
 	printf("assign: submitted %zu workloads in %.2f s: %.0f/s (%ld "
-	    "retries after 429/503)\n", r->submitted, r->submit_s,
+	    "retries after 429/503)%s\n", r->submitted, r->submit_s,
 	    r->submit_s > 0 ? (double)r->submitted / r->submit_s : 0,
-	    r->submit_retries);
-	printf("assign: %zu of %lld STARTs acknowledged %.2f s after the first "
-	    "submission: %.0f assignments/s overall, %.0f/s in the steady "
-	    "middle 80%%\n", r->started, o->workloads, r->window_s, r->rate,
+	    r->submit_retries, o->stream ? "" : ", before any worker "
+	    "registered");
+	if (!o->stream && r->join_s > 0)
+		printf("assign: every worker registered %.2f s after the first "
+		    "began\n", r->join_s);
+	printf("assign: %zu of %lld STARTs acknowledged %.2f s after %s: %.0f "
+	    "assignments/s overall, %.0f/s in the steady middle 80%%\n",
+	    r->started, o->workloads, r->window_s, since, r->rate,
 	    r->steady_rate);
+	if (!o->plain)
+		printf("assign: rules: %ld hard-affine taken (%ld on a worker that "
+		    "fails them), %ld soft (%ld, %.0f%%, on a worker of the "
+		    "preferred region), %ld anti-affine (%ld beside another "
+		    "%s)\n", atomic_load(&b->hard_taken),
+		    atomic_load(&b->hard_broken), atomic_load(&b->soft_taken),
+		    atomic_load(&b->soft_preferred),
+		    atomic_load(&b->soft_taken) > 0 ? 100.0 *
+		    (double)atomic_load(&b->soft_preferred) /
+		    (double)atomic_load(&b->soft_taken) : 0,
+		    atomic_load(&b->anti_taken), atomic_load(&b->anti_shared),
+		    BA_ANTI_TYPE);
 	printf("assign: submit-to-START (created_at to the START's "
 	    "acknowledgement) p50 %.0f ms, p99 %.0f ms, max %.0f ms\n",
 	    r->lat_p50, r->lat_p99, r->lat_max);
@@ -2050,8 +2284,8 @@ ba_print(const struct ba *b, const struct ba_result *r)
 	    atomic_load(&b->reregs), atomic_load(&b->heartbeats),
 	    atomic_load(&b->errors), atomic_load(&b->timeouts));
 	if (r->cpu_s > 0) {
-		printf("assign: CPU over %.1f s from the first submission, in %% "
-		    "of one core: niyanta-bench %.0f%%, niyantad %.0f%%", r->cpu_s,
+		printf("assign: CPU over %.1f s after %s, in %% of one core: "
+		    "niyanta-bench %.0f%%, niyantad %.0f%%", r->cpu_s, since,
 		    r->client_cpu_s / r->cpu_s * 100,
 		    r->coord_cpu_s / r->cpu_s * 100);
 		if (r->ngroups == 0)
@@ -2068,7 +2302,96 @@ ba_print(const struct ba *b, const struct ba_result *r)
 	    r->met ? "met" : "NOT met");
 }
 
-/* Submits everything, waits for every START, and fills res. */
+/*
+ * Waits until *count reaches want (progress every BA_PROGRESS_S from t0),
+ * while niyantad runs, no call failed for good and the deadline is ahead.
+ * *all_joined_s, if given, gets the seconds from t0 to the moment every
+ * worker was registered.
+ */
+static int
+ba_wait_count(struct ba *b, struct bench_cluster *cl, atomic_size_t *count,
+    size_t want, const char *what, double t0, double *all_joined_s,
+    struct errbuf *eb)
+{
+	const struct ba_opts	*o = b->o;
+	char			 first[ERRBUF_LEN + 64];
+	double			 next_progress = t0 + BA_PROGRESS_S;
+	double			 deadline = t0 + (double)o->timeout_s, now;
+	int			 rc;
+
+	for (;;) {
+		now = bench_now_s();
+		if (all_joined_s != NULL && *all_joined_s == 0 &&
+		    atomic_load(&b->joined) == b->nworkers && b->nworkers > 0)
+			*all_joined_s = now - t0;
+		if (atomic_load(count) >= want)
+			return 0;
+		if ((rc = bench_cluster_check(cl, eb)) != 0)
+			return rc;
+		if (atomic_load(&b->fatal)) {
+			ba_first_error(b, first, sizeof first);
+			return err_setf(eb, ERR_IO, "%s", first);
+		}
+		if (now >= deadline)
+			return err_setf(eb, ERR_TIMEOUT, "%zu of %zu %s after "
+			    "%lld s", atomic_load(count), want, what,
+			    o->timeout_s);
+		if (!o->json && now >= next_progress) {
+			printf("assign: %.0f s: %zu submitted, %zu registered, "
+			    "%zu started, %zu completed\n", now - t0,
+			    atomic_load(&b->submitted), atomic_load(&b->joined),
+			    atomic_load(&b->started), atomic_load(&b->completed));
+			fflush(stdout);
+			next_progress += BA_PROGRESS_S;
+		}
+		bench_sleep_ms(BA_WAIT_TICK_MS);
+	}
+}
+
+/* Starts the submission threads (stopping the run if one cannot start). */
+static int
+ba_submitters_start(struct ba *b, struct ba_submitter *subs, size_t n,
+    struct errbuf *eb)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		if (pthread_create(&subs[i].tid, NULL, ba_submit_main,
+		    &subs[i]) != 0) {
+			atomic_store(&b->fatal, true);
+			return err_setf(eb, ERR_INTERNAL, "cannot start a "
+			    "submission thread");
+		}
+		subs[i].started = true;
+	}
+	return 0;
+}
+
+/* Joins the submission threads; the monotonic time of the last batch
+ * acknowledged. */
+static uint64_t
+ba_submitters_join(struct ba_submitter *subs, size_t n)
+{
+	uint64_t	 done_us = 0;
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		if (!subs[i].started)
+			continue;
+		pthread_join(subs[i].tid, NULL);
+		subs[i].started = false;
+		if (subs[i].done_us > done_us)
+			done_us = subs[i].done_us;
+	}
+	return done_us;
+}
+
+/*
+ * Submits everything and waits for every START, filling res.  With
+ * --stream the fleet is up and the clock starts at the first submission;
+ * otherwise the whole queue is submitted first (no worker is registered,
+ * so nothing is placed) and the clock starts as the fleet registers.
+ */
 static int
 ba_measure(struct ba *b, struct bench_cluster *cl, struct ba_result *res,
     struct errbuf *eb)
@@ -2077,23 +2400,24 @@ ba_measure(struct ba *b, struct bench_cluster *cl, struct ba_result *res,
 	struct ba_submitter	*subs;
 	struct ba_cpu		 cpu0, cpu1;
 	char			 path[PATH_MAX], *key = NULL;
-	char			 first[ERRBUF_LEN + 64];
-	double			 t0, next_progress, deadline, self0, now;
-	uint64_t		 t0_us, done_us = 0;
+	double			 t0, self0;
+	uint64_t		 t0_us, submit0_us, done_us;
+	size_t			 i, nsubs = (size_t)o->conns;
 	pid_t			 coord;
-	size_t			 i;
 	int			 rc = 0;
 
 	b->nbatches = ((size_t)o->workloads + BA_BATCH - 1) / BA_BATCH;
 	b->last_n = (size_t)o->workloads % BA_BATCH;
-	b->body = ba_batch_body(BA_BATCH);
-	if (b->last_n > 0)
-		b->last_body = ba_batch_body(b->last_n);
+	if (o->plain) {
+		b->body = ba_batch_body(BA_BATCH);
+		if (b->last_n > 0)
+			b->last_body = ba_batch_body(b->last_n);
+	}
 	snprintf(path, sizeof path, "%s/coord/admin.key", bench_cluster_dir(cl));
 	if ((rc = http_key_file_read(path, &key, eb)) != 0)
 		return rc;
-	subs = xcalloc((size_t)o->conns, sizeof *subs);
-	for (i = 0; i < (size_t)o->conns && rc == 0; i++) {
+	subs = xcalloc(nsubs, sizeof *subs);
+	for (i = 0; i < nsubs && rc == 0; i++) {
 		subs[i].b = b;
 		if ((rc = http_client_new(&subs[i].http, bench_cluster_url(cl),
 		    key, eb)) == 0)
@@ -2102,48 +2426,36 @@ ba_measure(struct ba *b, struct bench_cluster *cl, struct ba_result *res,
 	explicit_bzero(key, strlen(key));
 	free(key);
 	coord = ba_coord_pid();
+	memset(&cpu0, 0, sizeof cpu0);
+	memset(&cpu1, 0, sizeof cpu1);
+
+	submit0_us = clock_mono_us();
+	if (rc == 0 && !o->stream) {
+		if ((rc = ba_submitters_start(b, subs, nsubs, eb)) == 0)
+			rc = ba_wait_count(b, cl, &b->submitted,
+			    (size_t)o->workloads, "workloads submitted",
+			    bench_now_s(), NULL, eb);
+		if (rc != 0)
+			atomic_store(&b->fatal, true);
+		done_us = ba_submitters_join(subs, nsubs);
+		res->submit_s = done_us > submit0_us ?
+		    (double)(done_us - submit0_us) / 1e6 : 0;
+	}
 
 	ba_cpu_read(coord, &cpu0);
 	self0 = ba_self_cpu_s();
 	t0 = bench_now_s();
 	t0_us = clock_mono_us();
-	for (i = 0; i < (size_t)o->conns && rc == 0; i++) {
-		if (pthread_create(&subs[i].tid, NULL, ba_submit_main,
-		    &subs[i]) != 0) {
-			rc = err_setf(eb, ERR_INTERNAL, "cannot start a submission "
-			    "thread");
-			atomic_store(&b->fatal, true);
-			break;
-		}
-		subs[i].started = true;
+	if (rc == 0 && o->stream) {
+		submit0_us = t0_us;
+		rc = ba_submitters_start(b, subs, nsubs, eb);
+	} else if (rc == 0) {
+		rc = ba_fleet_open(b, eb);
 	}
-
-	next_progress = t0 + BA_PROGRESS_S;
-	deadline = t0 + (double)o->timeout_s;
-	while (rc == 0 && atomic_load(&b->started) < (size_t)o->workloads) {
-		if ((rc = bench_cluster_check(cl, eb)) != 0)
-			break;
-		if (atomic_load(&b->fatal)) {
-			ba_first_error(b, first, sizeof first);
-			rc = err_setf(eb, ERR_IO, "%s", first);
-			break;
-		}
-		now = bench_now_s();
-		if (now >= deadline) {
-			rc = err_setf(eb, ERR_TIMEOUT, "%zu of %lld STARTs "
-			    "acknowledged after %lld s", atomic_load(&b->started),
-			    o->workloads, o->timeout_s);
-			break;
-		}
-		if (!o->json && now >= next_progress) {
-			printf("assign: %.0f s: %zu submitted, %zu started, %zu "
-			    "completed\n", now - t0, atomic_load(&b->submitted),
-			    atomic_load(&b->started), atomic_load(&b->completed));
-			fflush(stdout);
-			next_progress += BA_PROGRESS_S;
-		}
-		bench_sleep_ms(BA_WAIT_TICK_MS);
-	}
+	if (rc == 0)
+		rc = ba_wait_count(b, cl, &b->started, (size_t)o->workloads,
+		    "STARTs acknowledged", t0, o->stream ? NULL : &res->join_s,
+		    eb);
 	ba_cpu_read(coord, &cpu1);
 	res->client_cpu_s = ba_self_cpu_s() - self0;
 	res->cpu_s = bench_now_s() - t0;
@@ -2152,20 +2464,19 @@ ba_measure(struct ba *b, struct bench_cluster *cl, struct ba_result *res,
 	/* A failure stops the submitters at their next batch. */
 	if (rc != 0)
 		atomic_store(&b->fatal, true);
-	for (i = 0; i < (size_t)o->conns; i++) {
-		if (subs[i].started) {
-			pthread_join(subs[i].tid, NULL);
-			if (subs[i].done_us > done_us)
-				done_us = subs[i].done_us;
-		}
+	done_us = ba_submitters_join(subs, nsubs);
+	if (o->stream)
+		res->submit_s = done_us > submit0_us ?
+		    (double)(done_us - submit0_us) / 1e6 : 0;
+	for (i = 0; i < nsubs; i++)
 		http_client_free(subs[i].http);
-	}
 	free(subs);
 	res->submitted = atomic_load(&b->submitted);
-	res->submit_s = done_us > t0_us ? (double)(done_us - t0_us) / 1e6 : 0;
 	res->submit_retries = atomic_load(&b->submit_retries);
 	ba_results(b, t0_us, res);
 	res->complete = res->started == (size_t)o->workloads;
+	res->rules_kept = atomic_load(&b->hard_broken) == 0 &&
+	    atomic_load(&b->anti_shared) == 0;
 	res->met = res->complete && res->rate >= BA_TARGET_PER_S;
 	ba_cpu_groups(&cpu0, &cpu1, res->cpu_s, res);
 	free(cpu0.v);
@@ -2225,16 +2536,27 @@ ba_run(const struct ba_opts *o, bool *nng_ok)
 	    (rc = http_key_file_read(path, &b->token, &eb)) != 0)
 		goto fail;
 
-	t0 = bench_now_s();
-	if ((rc = ba_fleet_open(b, &eb)) != 0 ||
-	    (rc = ba_wait_joined(b, cl, t0 + (double)o->timeout_s, &eb)) != 0)
-		goto fail;
-	res.join_s = bench_now_s() - t0;
-	if (!o->json) {
-		printf("assign: niyantad up in %.2f s (%s); %lld simulated workers "
-		    "(%lld slots each, %lld driver threads) registered in %.2f s\n",
-		    res.up_s, bench_cluster_dir(cl), o->workers, o->slots,
-		    o->threads, res.join_s);
+	if (o->stream) {
+		t0 = bench_now_s();
+		if ((rc = ba_fleet_open(b, &eb)) != 0 ||
+		    (rc = ba_wait_count(b, cl, &b->joined, b->nworkers,
+		    "workers registered", t0, NULL, &eb)) != 0)
+			goto fail;
+		res.join_s = bench_now_s() - t0;
+		if (!o->json) {
+			printf("assign: niyantad up in %.2f s (%s); %lld simulated "
+			    "workers (%lld slots each, %lld driver threads) "
+			    "registered in %.2f s\n", res.up_s,
+			    bench_cluster_dir(cl), o->workers, o->slots,
+			    o->threads, res.join_s);
+			fflush(stdout);
+		}
+	} else if (!o->json) {
+		printf("assign: niyantad up in %.2f s (%s); submitting %lld "
+		    "workloads (%s) before %lld simulated workers (%lld slots "
+		    "each, %lld driver threads) register\n", res.up_s,
+		    bench_cluster_dir(cl), o->workloads, o->plain ? "plain" :
+		    "the affinity mix", o->workers, o->slots, o->threads);
 		fflush(stdout);
 	}
 
@@ -2282,7 +2604,8 @@ out:
 	}
 	pthread_mutex_destroy(&b->err_mu);
 	free(b);
-	return failed || !res.complete ? BA_EXIT_FAIL : BA_EXIT_OK;
+	return failed || !res.complete || !res.rules_kept ? BA_EXIT_FAIL :
+	    BA_EXIT_OK;
 }
 
 /* What bench_cluster_run hands to the mode's run. */
@@ -2304,7 +2627,7 @@ bench_assign_main(int argc, char **argv)
 {
 	enum { OPT_WORKERS = 256, OPT_WORKLOADS, OPT_SLOTS, OPT_THREADS,
 	    OPT_CONNECTIONS, OPT_WORK_MS, OPT_NIYANTAD, OPT_COORD_ARG,
-	    OPT_TIMEOUT, OPT_JSON };
+	    OPT_TIMEOUT, OPT_STREAM, OPT_PLAIN, OPT_JSON };
 	static const struct option longopts[] = {
 		{ "workers", required_argument, NULL, OPT_WORKERS },
 		{ "workloads", required_argument, NULL, OPT_WORKLOADS },
@@ -2315,6 +2638,8 @@ bench_assign_main(int argc, char **argv)
 		{ "niyantad", required_argument, NULL, OPT_NIYANTAD },
 		{ "coord-arg", required_argument, NULL, OPT_COORD_ARG },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "stream", no_argument, NULL, OPT_STREAM },
+		{ "plain", no_argument, NULL, OPT_PLAIN },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -2377,6 +2702,12 @@ bench_assign_main(int argc, char **argv)
 			if (!str_parse_ll(optarg, 1, 86400, &o.timeout_s))
 				return ba_usage("--timeout wants 1..86400 seconds, "
 				    "not '%s'", optarg);
+			break;
+		case OPT_STREAM:
+			o.stream = true;
+			break;
+		case OPT_PLAIN:
+			o.plain = true;
 			break;
 		case OPT_JSON:
 			o.json = true;
