@@ -40,10 +40,12 @@
 #define COORD_CHUNK_MAX		((size_t)4 << 20)
 #define COORD_HASH_BUCKETS	1024
 
+/* An assignment sent to a worker, or an attempt seen started there. */
 struct cw_sent {
 	char		 workload_id[MODEL_ID_LEN + 1];
 	uint32_t	 attempt;
-	uint64_t	 at_mono;
+	uint64_t	 at_mono;	/* last sent */
+	bool		 started;	/* it needs no more sending */
 };
 
 struct cw_worker {
@@ -58,7 +60,7 @@ struct cw_worker {
 	bool			 draining;	/* said DRAIN: polls are not held */
 	struct wmsg_attempt	*stops;		/* attempts to tell it to stop */
 	size_t			 n_stops;
-	struct cw_sent		*sent;		/* assignments sent, not yet started */
+	struct cw_sent		*sent;		/* of the workloads on it */
 	size_t			 n_sent;
 	struct cw_worker	*next;		/* hash chain */
 };
@@ -346,15 +348,88 @@ cw_handle_heartbeat(struct coord_workers *cw, struct bus_call *call, const struc
 	free(r.stop);
 }
 
-/* Builds the WORK reply for w: SCHEDULED work not sent recently, and stop
- * notices.  Caller holds mu; the fsm reads do not take it. */
+/* w's entry for workload_id, or NULL. */
+static struct cw_sent *
+cw_sent_find(struct cw_worker *w, const char *workload_id)
+{
+	size_t	 j;
+
+	for (j = 0; j < w->n_sent; j++)
+		if (strcmp(w->sent[j].workload_id, workload_id) == 0)
+			return &w->sent[j];
+	return NULL;
+}
+
+/* Notes (workload_id, attempt) sent at now, or seen started. */
+static void
+cw_sent_note(struct cw_worker *w, const char *workload_id, uint32_t attempt,
+    uint64_t now, bool started)
+{
+	struct cw_sent	*e;
+
+	if ((e = cw_sent_find(w, workload_id)) == NULL) {
+		w->sent = xrealloc(w->sent, (w->n_sent + 1) * sizeof *w->sent);
+		e = &w->sent[w->n_sent++];
+		memcpy(e->workload_id, workload_id, sizeof e->workload_id);
+	}
+	e->attempt = attempt;
+	e->at_mono = now;
+	e->started = started;
+}
+
+/* Forgets the entries of workloads that no longer hold a slot on w. */
+static void
+cw_sent_prune(struct cw_worker *w, const struct fsm_slot *slots, size_t n)
+{
+	size_t	 j = 0, i;
+
+	while (j < w->n_sent) {
+		for (i = 0; i < n; i++)
+			if (strcmp(slots[i].id, w->sent[j].workload_id) == 0)
+				break;
+		if (i < n)
+			j++;
+		else
+			w->sent[j] = w->sent[--w->n_sent];
+	}
+}
+
+/* The assignment of wl into a. */
+static void
+cw_assignment_fill(struct coord_workers *cw, const struct workload *wl,
+    struct wmsg_assignment *a)
+{
+	memcpy(a->workload_id, wl->id, sizeof a->workload_id);
+	a->attempt = wl->attempt;
+	a->type = xstrdup(wl->type);
+	a->params_json = xstrdup(wl->params_json ? wl->params_json : "{}");
+	a->timeout_seconds = wl->timeout_seconds;
+	a->checkpoint_interval_s = wl->ckpt_policy.interval_seconds;
+	a->checkpoint_progress_pct = wl->ckpt_policy.on_progress_percent;
+	if (wl->checkpoint_seq > 0 &&
+	    fsm_checkpoint_get(coord_fsm(cw->coord), wl->id, 0, &a->checkpoint,
+	    &a->checkpoint_len, &a->checkpoint_seq, NULL) != 0) {
+		a->checkpoint = NULL;
+		a->checkpoint_len = 0;
+		a->checkpoint_seq = 0;
+	}
+}
+
+/*
+ * Builds the WORK reply for w: SCHEDULED work not sent recently, and stop
+ * notices.  Caller holds mu; the fsm reads do not take it.  The by_worker
+ * index names each slot's attempt, so a workload already seen started, or
+ * sent less than COORD_RESEND_MS ago, is skipped without being read: a
+ * reply reads only what it may send.
+ */
 static void
 cw_build_work(struct coord_workers *cw, struct cw_worker *w, struct wmsg *r)
 {
-	struct workload	*on = NULL;
-	size_t		 n_on = 0, i, j;
+	struct fsm_slot	*slots = NULL;
+	struct cw_sent	*e;
+	struct workload	 wl;
+	size_t		 n_slots = 0, i;
 	uint64_t	 now = clock_mono_ms();
-	bool		 recent;
 
 	memset(r, 0, sizeof *r);
 	r->type = WMSG_WORK;
@@ -363,52 +438,34 @@ cw_build_work(struct coord_workers *cw, struct cw_worker *w, struct wmsg *r)
 	w->stops = NULL;
 	w->n_stops = 0;
 	w->wake = false;
-	if (fsm_worker_workloads(coord_fsm(cw->coord), w->id, &on, &n_on) != 0)
+	if (fsm_worker_slot_list(coord_fsm(cw->coord), w->id, &slots,
+	    &n_slots) != 0)
 		return;
-	r->assignments = xcalloc(n_on ? n_on : 1, sizeof *r->assignments);
-	for (i = 0; i < n_on; i++) {
-		struct wmsg_assignment	*a;
-
-		if (on[i].status != WL_SCHEDULED || on[i].cancel_requested)
+	cw_sent_prune(w, slots, n_slots);
+	r->assignments = xcalloc(n_slots ? n_slots : 1, sizeof *r->assignments);
+	for (i = 0; i < n_slots; i++) {
+		e = cw_sent_find(w, slots[i].id);
+		if (e != NULL && slots[i].attempt != 0 &&
+		    e->attempt == slots[i].attempt &&
+		    (e->started || now - e->at_mono < COORD_RESEND_MS))
 			continue;
-		recent = false;
-		for (j = 0; j < w->n_sent; j++)
-			if (strcmp(w->sent[j].workload_id, on[i].id) == 0 &&
-			    w->sent[j].attempt == on[i].attempt &&
-			    now - w->sent[j].at_mono < COORD_RESEND_MS)
-				recent = true;
-		if (recent)
+		memset(&wl, 0, sizeof wl);
+		if (fsm_workload_get(coord_fsm(cw->coord), slots[i].id, &wl) != 0)
 			continue;
-		a = &r->assignments[r->n_assignments++];
-		memcpy(a->workload_id, on[i].id, sizeof a->workload_id);
-		a->attempt = on[i].attempt;
-		a->type = xstrdup(on[i].type);
-		a->params_json = xstrdup(on[i].params_json ? on[i].params_json : "{}");
-		a->timeout_seconds = on[i].timeout_seconds;
-		a->checkpoint_interval_s = on[i].ckpt_policy.interval_seconds;
-		a->checkpoint_progress_pct = on[i].ckpt_policy.on_progress_percent;
-		if (on[i].checkpoint_seq > 0 &&
-		    fsm_checkpoint_get(coord_fsm(cw->coord), on[i].id, 0, &a->checkpoint,
-		    &a->checkpoint_len, &a->checkpoint_seq, NULL) != 0) {
-			a->checkpoint = NULL;
-			a->checkpoint_len = 0;
-			a->checkpoint_seq = 0;
+		if (wl.status != WL_SCHEDULED) {
+			/* Started there: this attempt needs no more reading. */
+			if (str_eq(wl.worker_id, w->id))
+				cw_sent_note(w, wl.id, wl.attempt, now, true);
+		} else if (!wl.cancel_requested && (e == NULL ||
+		    e->attempt != wl.attempt || now - e->at_mono >=
+		    COORD_RESEND_MS)) {
+			cw_assignment_fill(cw, &wl,
+			    &r->assignments[r->n_assignments++]);
+			cw_sent_note(w, wl.id, wl.attempt, now, false);
 		}
-		/* Remember the send, replacing an older entry for it. */
-		for (j = 0; j < w->n_sent; j++)
-			if (strcmp(w->sent[j].workload_id, on[i].id) == 0)
-				break;
-		if (j == w->n_sent) {
-			w->sent = xrealloc(w->sent, (w->n_sent + 1) * sizeof *w->sent);
-			w->n_sent++;
-		}
-		memcpy(w->sent[j].workload_id, on[i].id, sizeof w->sent[j].workload_id);
-		w->sent[j].attempt = on[i].attempt;
-		w->sent[j].at_mono = now;
+		workload_fini(&wl);
 	}
-	for (i = 0; i < n_on; i++)
-		workload_fini(&on[i]);
-	free(on);
+	free(slots);
 }
 
 static void
@@ -507,19 +564,24 @@ cw_handle_drain(struct coord_workers *cw, struct bus_call *call, const struct wm
 		cw_reply_propose_error(call, rc, &eb);
 }
 
+/* After a report of (workload_id, attempt) from worker_id: a running
+ * attempt is noted started (no more sending, nor reading to decide it),
+ * anything else forgotten. */
 static void
-cw_forget_sent(struct coord_workers *cw, const char *worker_id, const char *workload_id)
+cw_sent_reported(struct coord_workers *cw, const char *worker_id,
+    const struct wmsg_attempt *a, bool running)
 {
 	struct cw_worker	*w;
-	size_t			 j;
+	struct cw_sent		*e;
 
 	pthread_mutex_lock(&cw->mu);
-	if ((w = cw_get(cw, worker_id, false)) != NULL)
-		for (j = 0; j < w->n_sent; j++)
-			if (strcmp(w->sent[j].workload_id, workload_id) == 0) {
-				w->sent[j] = w->sent[--w->n_sent];
-				break;
-			}
+	if ((w = cw_get(cw, worker_id, false)) != NULL) {
+		if (running)
+			cw_sent_note(w, a->workload_id, a->attempt,
+			    clock_mono_ms(), true);
+		else if ((e = cw_sent_find(w, a->workload_id)) != NULL)
+			*e = w->sent[--w->n_sent];
+	}
 	pthread_mutex_unlock(&cw->mu);
 }
 
@@ -596,6 +658,7 @@ cw_reports_done(void *arg, int rc, const struct errbuf *eb)
 	struct coord_workers		*cw = pr->cw;
 	struct wmsg			 r;
 	size_t				 i;
+	bool				 stale;
 
 	if (rc != 0) {
 		cw_reply_propose_error(pr->call, rc, eb);
@@ -606,14 +669,16 @@ cw_reports_done(void *arg, int rc, const struct errbuf *eb)
 	r.type = pr->single ? WMSG_ACK : WMSG_REPORTS_ACK;
 	r.stop = xcalloc(pr->n, sizeof *r.stop);
 	for (i = 0; i < pr->n; i++) {
-		if (pr->types[i] == WMSG_START || pr->types[i] == WMSG_COMPLETE)
-			cw_forget_sent(cw, pr->worker_id, pr->attempts[i].workload_id);
 		/* A cancel may have been requested meanwhile; a completed
 		 * attempt needs no stop. */
-		if (pr->types[i] != WMSG_COMPLETE &&
-		    cw_attempt_stale(cw, pr->worker_id, pr->attempts[i].workload_id,
-		    pr->attempts[i].attempt))
+		stale = pr->types[i] != WMSG_COMPLETE &&
+		    cw_attempt_stale(cw, pr->worker_id,
+		    pr->attempts[i].workload_id, pr->attempts[i].attempt);
+		if (stale)
 			r.stop[r.n_stop++] = pr->attempts[i];
+		if (pr->types[i] == WMSG_START || pr->types[i] == WMSG_COMPLETE)
+			cw_sent_reported(cw, pr->worker_id, &pr->attempts[i],
+			    pr->types[i] == WMSG_START && !stale);
 	}
 	if (pr->single)
 		r.stop_attempt = r.n_stop > 0;

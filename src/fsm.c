@@ -146,6 +146,14 @@ struct fsm_ctx {
 	char			 seen_id[MODEL_ID_LEN + 1];
 	enum wl_status		 seen_status;
 	char			*seen_worker;	/* owned, or NULL */
+	/* The batch commands (fsm_cmd_checks_first) keep each worker record
+	 * they read here, change it in place and write it once at the end:
+	 * a batch placing or finishing many workloads on one worker decodes
+	 * and encodes its record once. */
+	bool			 wc_on;
+	struct worker_rec	*wc;
+	bool			*wc_dirty;
+	size_t			 n_wc;
 };
 
 /* A workload starting (sign +1) or ending (-1) its hold on a worker's
@@ -255,11 +263,20 @@ fsm_key_u64(struct fsm_key *k, uint64_t v)
 }
 
 static void
+fsm_be32_put(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static void
 fsm_key_u32(struct fsm_key *k, uint32_t v)
 {
-	uint8_t	 b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
-		    (uint8_t)(v >> 8), (uint8_t)v };
+	uint8_t	 b[4];
 
+	fsm_be32_put(b, v);
 	fsm_key_bytes(k, b, sizeof b);
 }
 
@@ -914,6 +931,7 @@ fsm_wl_index(struct fsm_ctx *x, const struct workload *w, bool add,
     bool keep_slot)
 {
 	struct fsm_key	 k;
+	uint8_t		 att[4];
 	int		 rc;
 
 	if ((unsigned)w->status >= WL__COUNT)
@@ -946,7 +964,12 @@ fsm_wl_index(struct fsm_ctx *x, const struct workload *w, bool add,
 		fsm_key_str(&k, w->worker_id);
 		fsm_key_u8(&k, 0);
 		fsm_key_bytes(&k, w->id, MODEL_ID_LEN);
-		if ((rc = fsm_idx(x, KV_DB_BY_WORKER, &k, add, "", 0)) != 0 ||
+		/* The value is the attempt holding the slot, so that the
+		 * delivery of assignments can tell, from the index alone, which
+		 * of a worker's workloads it already sent or saw started. */
+		fsm_be32_put(att, w->attempt);
+		if ((rc = fsm_idx(x, KV_DB_BY_WORKER, &k, add, att,
+		    sizeof att)) != 0 ||
 		    (rc = fsm_hold_defer(x, w, add ? 1 : -1)) != 0)
 			return rc;
 	}
@@ -1083,14 +1106,17 @@ fsm_wl_store(struct fsm_ctx *x, struct workload *w)
 	return fsm_wl_put(x, w, false);
 }
 
-/* Ids of the workloads holding a slot on worker_id, from by_worker. */
+/* Ids of the workloads holding a slot on worker_id, from by_worker; and,
+ * if attempts is not NULL, into *attempts (the caller frees it) the
+ * attempt holding each (0 where the index predates storing it). */
 static int
 fsm_worker_slots(struct kv_txn *t, const char *worker_id, struct strlist *ids,
-    struct errbuf *eb)
+    uint32_t **attempts, struct errbuf *eb)
 {
 	struct kv_cursor	*cur;
 	struct fsm_key		 k = { .len = 0 };
-	struct kv_val		 key;
+	struct kv_val		 key, val;
+	uint32_t		*att;
 	int			 rc;
 
 	fsm_key_str(&k, worker_id);
@@ -1099,8 +1125,8 @@ fsm_worker_slots(struct kv_txn *t, const char *worker_id, struct strlist *ids,
 		return 0;
 	if ((rc = kv_cursor_open(t, KV_DB_BY_WORKER, &cur, eb)) != 0)
 		return rc;
-	for (rc = kv_cursor_seek(cur, k.b, k.len, &key, NULL); rc == 0;
-	    rc = kv_cursor_next(cur, &key, NULL)) {
+	for (rc = kv_cursor_seek(cur, k.b, k.len, &key, &val); rc == 0;
+	    rc = kv_cursor_next(cur, &key, &val)) {
 		if (key.len != k.len + MODEL_ID_LEN ||
 		    memcmp(key.data, k.b, k.len) != 0)
 			break;
@@ -1109,6 +1135,15 @@ fsm_worker_slots(struct kv_txn *t, const char *worker_id, struct strlist *ids,
 			kv_cursor_close(cur);
 			return err_setf(eb, rc, "out of memory");
 		}
+		if (attempts == NULL)
+			continue;
+		if ((att = realloc(*attempts, ids->n * sizeof *att)) == NULL) {
+			kv_cursor_close(cur);
+			return err_setf(eb, ERR_NOMEM, "out of memory");
+		}
+		*attempts = att;
+		att[ids->n - 1] = val.len == 4 ?
+		    fsm_be32_get((const uint8_t *)val.data) : 0;
 	}
 	kv_cursor_close(cur);
 	if (rc != 0 && rc != ERR_NOTFOUND)
@@ -1116,25 +1151,107 @@ fsm_worker_slots(struct kv_txn *t, const char *worker_id, struct strlist *ids,
 	return 0;
 }
 
+/*
+ * The record of worker id for a change: *out points at the command's kept
+ * copy (x->wc_on), or at wr, read from the store; the caller finis wr
+ * either way.  fsm_worker_changed then stores the change (now, or at the
+ * end of the command).
+ */
+static int
+fsm_worker_use(struct fsm_ctx *x, const char *id, struct worker_rec *wr,
+    struct worker_rec **out)
+{
+	struct worker_rec	*v;
+	bool			*d;
+	size_t			 i;
+	int			 rc;
+
+	memset(wr, 0, sizeof *wr);	/* the caller finis it either way */
+	*out = NULL;
+	if (!x->wc_on) {
+		if ((rc = fsm_worker_read(x->txn, id, wr, x->eb)) == 0)
+			*out = wr;
+		return rc;
+	}
+	for (i = 0; i < x->n_wc; i++)
+		if (strcmp(x->wc[i].id, id) == 0) {
+			*out = &x->wc[i];
+			return 0;
+		}
+	if ((rc = fsm_worker_read(x->txn, id, wr, x->eb)) != 0)
+		return rc;
+	if ((v = realloc(x->wc, (x->n_wc + 1) * sizeof *v)) == NULL ||
+	    (x->wc = v, (d = realloc(x->wc_dirty, (x->n_wc + 1) *
+	    sizeof *d)) == NULL)) {
+		worker_rec_fini(wr);
+		return err_setf(x->eb, ERR_NOMEM, "worker %s: out of memory", id);
+	}
+	x->wc_dirty = d;
+	x->wc[x->n_wc] = *wr;		/* moved: the copy owns it now */
+	memset(wr, 0, sizeof *wr);
+	x->wc_dirty[x->n_wc] = false;
+	*out = &x->wc[x->n_wc++];
+	return 0;
+}
+
+/* wr (from fsm_worker_use) was changed: stores it, or marks the kept copy
+ * for fsm_workers_flush. */
+static int
+fsm_worker_changed(struct fsm_ctx *x, struct worker_rec *wr)
+{
+	if (!x->wc_on)
+		return fsm_worker_write(x->txn, wr, x->eb);
+	x->wc_dirty[wr - x->wc] = true;
+	return 0;
+}
+
+/* Writes the kept worker records that changed. */
+static int
+fsm_workers_flush(struct fsm_ctx *x)
+{
+	size_t	 i;
+	int	 rc;
+
+	for (i = 0; i < x->n_wc; i++)
+		if (x->wc_dirty[i] &&
+		    (rc = fsm_worker_write(x->txn, &x->wc[i], x->eb)) != 0)
+			return rc;
+	return 0;
+}
+
+static void
+fsm_workers_forget(struct fsm_ctx *x)
+{
+	size_t	 i;
+
+	for (i = 0; i < x->n_wc; i++)
+		worker_rec_fini(&x->wc[i]);
+	free(x->wc);
+	free(x->wc_dirty);
+	x->wc = NULL;
+	x->wc_dirty = NULL;
+	x->n_wc = 0;
+}
+
 /* Frees one slot on worker_id (the workload leaving it is stored by the
  * caller) and says so. */
 static int
 fsm_slot_release(struct fsm_ctx *x, const char *worker_id)
 {
-	struct worker_rec	 wr;
+	struct worker_rec	 own, *wr;
 	int			 rc;
 
 	if (worker_id == NULL)
 		return 0;
-	rc = fsm_worker_read(x->txn, worker_id, &wr, x->eb);
+	rc = fsm_worker_use(x, worker_id, &own, &wr);
 	if (rc == ERR_NOTFOUND)
 		return 0;		/* workers are never deleted; nothing to free */
 	if (rc != 0)
 		return rc;
-	if (wr.used > 0)
-		wr.used--;
-	rc = fsm_worker_write(x->txn, &wr, x->eb);
-	worker_rec_fini(&wr);
+	if (wr->used > 0)
+		wr->used--;
+	rc = fsm_worker_changed(x, wr);
+	worker_rec_fini(&own);
 	if (rc != 0)
 		return rc;
 	return fsm_event_add(x, FSM_EV_FREED, NULL, 0, worker_id);
@@ -1472,46 +1589,46 @@ static int
 fsm_assign_one(struct fsm_ctx *x, const struct cmd_placement *p)
 {
 	struct workload		 w;
-	struct worker_rec	 wr;
+	struct worker_rec	 own, *wr;
 	char			 detail[MODEL_NAME_MAX + 64];
 	int			 rc;
 
-	memset(&wr, 0, sizeof wr);
+	memset(&own, 0, sizeof own);
 	if ((rc = fsm_wl_load(x, p->workload_id, &w)) != 0)
 		return rc == ERR_NOTFOUND ? 0 : rc;
 	if (w.status != WL_PENDING || w.cancel_requested ||
 	    w.attempt == UINT32_MAX || p->attempt != w.attempt + 1 ||
 	    w.not_before_ms > x->c->now_ms)
 		goto skip;
-	if ((rc = fsm_worker_read(x->txn, p->worker_id, &wr, x->eb)) != 0) {
+	if ((rc = fsm_worker_use(x, p->worker_id, &own, &wr)) != 0) {
 		if (rc == ERR_NOTFOUND)
 			goto skip;
 		goto out;
 	}
-	if (!fsm_worker_fits(&wr, &w))
+	if (!fsm_worker_fits(wr, &w))
 		goto skip;
 
 	w.status = WL_SCHEDULED;
 	w.attempt = p->attempt;
-	if ((rc = str_set(&w.worker_id, wr.id)) != 0) {
+	if ((rc = str_set(&w.worker_id, wr->id)) != 0) {
 		rc = err_setf(x->eb, ERR_NOMEM, "assign: out of memory");
 		goto out;
 	}
 	w.scheduled_ms = x->c->now_ms;
-	wr.used++;
-	snprintf(detail, sizeof detail, "worker %s attempt %" PRIu32, wr.id,
+	wr->used++;
+	snprintf(detail, sizeof detail, "worker %s attempt %" PRIu32, wr->id,
 	    w.attempt);
 	if ((rc = fsm_wl_store(x, &w)) != 0 ||
-	    (rc = fsm_worker_write(x->txn, &wr, x->eb)) != 0 ||
+	    (rc = fsm_worker_changed(x, wr)) != 0 ||
 	    (rc = fsm_audit_status(x, &w, WL_PENDING, detail)) != 0 ||
 	    (rc = fsm_event_add(x, FSM_EV_ASSIGNED, w.id, w.attempt,
-	    wr.id)) != 0)
+	    wr->id)) != 0)
 		goto out;
 skip:
 	rc = 0;
 out:
 	workload_fini(&w);
-	worker_rec_fini(&wr);
+	worker_rec_fini(&own);
 	return rc;
 }
 
@@ -2258,7 +2375,7 @@ fsm_worker_requeue(struct fsm_ctx *x, const char *worker_id,
 
 	*kept = 0;
 	*pending = false;
-	if ((rc = fsm_worker_slots(x->txn, worker_id, &ids, x->eb)) != 0)
+	if ((rc = fsm_worker_slots(x->txn, worker_id, &ids, NULL, x->eb)) != 0)
 		return rc;
 	for (i = 0; i < ids.n; i++) {
 		if ((rc = fsm_wl_read(x->txn, ids.v[i], &w, x->eb)) != 0) {
@@ -3070,9 +3187,13 @@ fsm_cmd_exec(struct fsm_ctx *x)
 {
 	int	 rc;
 
+	x->wc_on = fsm_cmd_checks_first(x->c->type);
 	rc = fsm_cmd_run(x);
 	if (rc == 0)
+		rc = fsm_workers_flush(x);
+	if (rc == 0)
 		rc = fsm_usage_flush(x);
+	fsm_workers_forget(x);
 	fsm_usage_deltas_free(x);
 	fsm_seen_forget(x);
 	return rc;
@@ -4017,7 +4138,7 @@ fsm_worker_workloads(struct fsm *f, const char *worker_id,
 		return ERR_INVAL;
 	if ((rc = fsm_read_begin(f, &t)) != 0)
 		return rc;
-	if ((rc = fsm_worker_slots(t, worker_id, &ids, NULL)) != 0)
+	if ((rc = fsm_worker_slots(t, worker_id, &ids, NULL, NULL)) != 0)
 		goto out;
 	for (i = 0; i < ids.n; i++) {
 		if ((rc = fsm_wl_read(t, ids.v[i], &w, NULL)) != 0) {
@@ -4035,6 +4156,37 @@ out:
 	fsm_read_end(f, t);
 	strlist_fini(&ids);
 	fsm_wl_vec_fini(&vec);
+	return rc;
+}
+
+int
+fsm_worker_slot_list(struct fsm *f, const char *worker_id,
+    struct fsm_slot **out, size_t *n)
+{
+	struct strlist	 ids = { NULL, 0 };
+	struct kv_txn	*t;
+	uint32_t	*att = NULL;
+	size_t		 i;
+	int		 rc;
+
+	*out = NULL;
+	*n = 0;
+	if (worker_id == NULL)
+		return ERR_INVAL;
+	if ((rc = fsm_read_begin(f, &t)) != 0)
+		return rc;
+	rc = fsm_worker_slots(t, worker_id, &ids, &att, NULL);
+	fsm_read_end(f, t);
+	if (rc == 0 && ids.n > 0 && (*out = calloc(ids.n, sizeof **out)) == NULL)
+		rc = ERR_NOMEM;
+	for (i = 0; rc == 0 && i < ids.n; i++) {
+		memcpy((*out)[i].id, ids.v[i], MODEL_ID_LEN);
+		(*out)[i].attempt = att[i];
+	}
+	if (rc == 0)
+		*n = ids.n;
+	strlist_fini(&ids);
+	free(att);
 	return rc;
 }
 

@@ -111,6 +111,16 @@ int	fsm_pending_scan(struct fsm *f, size_t max, struct workload **out, size_t *n
 /* Workloads holding a slot (SCHEDULED/RUNNING/PAUSING) on worker_id. */
 int	fsm_worker_workloads(struct fsm *f, const char *worker_id,
 	    struct workload **out, size_t *n);
+/* A slot held on a worker: the workload and the attempt holding it (0 if
+ * the store was written before the index kept attempts). */
+struct fsm_slot {
+	char		 id[MODEL_ID_LEN + 1];
+	uint32_t	 attempt;
+};
+/* The slots held on worker_id into *out (the caller frees it), from the
+ * index alone: no workload is read. */
+int	fsm_worker_slot_list(struct fsm *f, const char *worker_id,
+	    struct fsm_slot **out, size_t *n);
 /* Counts of workloads by status. */
 int	fsm_status_counts(struct fsm *f, uint64_t counts[WL__COUNT]);
 

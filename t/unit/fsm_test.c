@@ -1181,6 +1181,22 @@ test_assign(void)
 	    "w1 holds 2 and 4");
 	wl_list_free(v, n);
 	{
+		struct fsm_slot	*sl;
+		size_t		 ns;
+
+		is_int(fsm_worker_slot_list(F, "w1", &sl, &ns), 0,
+		    "slot list of w1");
+		ok(ns == 2 && sl[0].attempt == 1 && sl[1].attempt == 1 &&
+		    ((strcmp(sl[0].id, ids[2]) == 0 && strcmp(sl[1].id, ids[4]) == 0) ||
+		    (strcmp(sl[0].id, ids[4]) == 0 && strcmp(sl[1].id, ids[2]) == 0)),
+		    "the index alone names 2 and 4, each with attempt 1");
+		free(sl);
+		is_int(fsm_worker_slot_list(F, "nope", &sl, &ns), 0,
+		    "slot list of an unknown worker");
+		is_int(ns, 0, "is empty");
+		free(sl);
+	}
+	{
 		struct workload x = wget(2);
 
 		is_int(x.attempt, 1, "attempt set");
@@ -2781,6 +2797,30 @@ test_report_batch(void)
 	r[0].attempt = 1;
 	is_int(run(&c), 0, "a report from the wrong worker: result 0");
 	ok(unchanged(), "nothing changed");
+
+	/* One entry freeing two slots of one worker: its record is kept
+	 * through the batch and written once, with both. */
+	memset(r, 0, sizeof r);
+	r[0].type = CMD_START;
+	memcpy(r[0].workload_id, ids[362], sizeof r[0].workload_id);
+	r[0].attempt = 1;
+	r[1].type = CMD_COMPLETE;
+	memcpy(r[1].workload_id, ids[362], sizeof r[1].workload_id);
+	r[1].attempt = 1;
+	r[1].outcome = OUTCOME_SUCCEEDED;
+	r[2].type = CMD_COMPLETE;
+	memcpy(r[2].workload_id, ids[360], sizeof r[2].workload_id);
+	r[2].attempt = 1;
+	r[2].outcome = OUTCOME_SUCCEEDED;
+	c.worker_id = "wr";
+	c.reports = r;
+	c.n_reports = 3;
+	is_int(used("wr"), 2, "two slots used before");
+	is_int(run(&c), 0, "REPORT_BATCH finishing two on one worker");
+	ok(st(360) == WL_COMPLETED && st(362) == WL_COMPLETED, "both COMPLETED");
+	is_int(used("wr"), 0, "both slots freed in the stored record");
+	is_int(evcount(FSM_EV_FREED, NULL, "wr"), 2, "two FSM_EV_FREED");
+	ok(counters_exact(F), "counters exact");
 }
 
 static void
