@@ -1739,42 +1739,40 @@ ba_mix_body(const struct ba_opts *o, size_t first, size_t n)
 	char		*text = xcalloc(cap, 1);
 	const char	*sleep = "\"workload_type\":\"sleep\","
 	    "\"input_params\":{\"duration_ms\":0}";
+	const char	*part, *tag, *value;
+	enum ba_kind	 kind;
 	int		 k;
 
 	len += (size_t)snprintf(text, cap, "{\"workloads\":[");
 	for (i = 0; i < n; i++) {
-		switch (ba_mix_kind(o, first + i, &want)) {
-		case BA_KIND_HARD_GPU:
+		/* The tag rules differ only in kind, tag and value. */
+		kind = ba_mix_kind(o, first + i, &want);
+		part = kind == BA_KIND_SOFT_REGION ? "soft_affinity" :
+		    "hard_affinity";
+		tag = value = NULL;
+		if (kind == BA_KIND_HARD_GPU) {
+			tag = "gpu";
+			value = "true";
+		} else if (kind == BA_KIND_HARD_REGION ||
+		    kind == BA_KIND_SOFT_REGION) {
+			tag = "region";
+			value = ba_regions[want];
+		} else if (kind == BA_KIND_HARD_COMPLIANCE) {
+			tag = "compliance";
+			value = ba_compliance[want];
+		}
+		if (tag != NULL)
 			k = snprintf(text + len, cap - len, "{%s,\"affinity_rules\":"
-			    "{\"hard_affinity\":{\"worker_tags\":{\"gpu\":"
-			    "\"true\"}}}}", sleep);
-			break;
-		case BA_KIND_HARD_REGION:
-			k = snprintf(text + len, cap - len, "{%s,\"affinity_rules\":"
-			    "{\"hard_affinity\":{\"worker_tags\":{\"region\":"
-			    "\"%s\"}}}}", sleep, ba_regions[want]);
-			break;
-		case BA_KIND_HARD_COMPLIANCE:
-			k = snprintf(text + len, cap - len, "{%s,\"affinity_rules\":"
-			    "{\"hard_affinity\":{\"worker_tags\":{\"compliance\":"
-			    "\"%s\"}}}}", sleep, ba_compliance[want]);
-			break;
-		case BA_KIND_SOFT_REGION:
-			k = snprintf(text + len, cap - len, "{%s,\"affinity_rules\":"
-			    "{\"soft_affinity\":{\"worker_tags\":{\"region\":"
-			    "\"%s\"}}}}", sleep, ba_regions[want]);
-			break;
-		case BA_KIND_ANTI:
+			    "{\"%s\":{\"worker_tags\":{\"%s\":\"%s\"}}}}", sleep,
+			    part, tag, value);
+		else if (kind == BA_KIND_ANTI)
 			k = snprintf(text + len, cap - len, "{\"workload_type\":"
 			    "\"%s\",\"input_params\":{\"argv\":[\"true\"]},"
 			    "\"affinity_rules\":{\"anti_affinity\":"
 			    "{\"workload_types\":[\"%s\"]}}}", BA_ANTI_TYPE,
 			    BA_ANTI_TYPE);
-			break;
-		default:
+		else
 			k = snprintf(text + len, cap - len, "{%s}", sleep);
-			break;
-		}
 		len += (size_t)k;
 		if (i + 1 < n)
 			text[len++] = ',';
