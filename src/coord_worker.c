@@ -360,6 +360,15 @@ cw_sent_find(struct cw_worker *w, const char *workload_id)
 	return NULL;
 }
 
+/* True if entry e (or NULL) says attempt needs no sending at now: seen
+ * started, or sent less than COORD_RESEND_MS ago. */
+static bool
+cw_sent_covers(const struct cw_sent *e, uint32_t attempt, uint64_t now)
+{
+	return e != NULL && e->attempt == attempt &&
+	    (e->started || now - e->at_mono < COORD_RESEND_MS);
+}
+
 /* Notes (workload_id, attempt) sent at now, or seen started. */
 static void
 cw_sent_note(struct cw_worker *w, const char *workload_id, uint32_t attempt,
@@ -444,10 +453,10 @@ cw_build_work(struct coord_workers *cw, struct cw_worker *w, struct wmsg *r)
 	cw_sent_prune(w, slots, n_slots);
 	r->assignments = xcalloc(n_slots ? n_slots : 1, sizeof *r->assignments);
 	for (i = 0; i < n_slots; i++) {
+		/* Attempt 0: an index written before it named attempts. */
 		e = cw_sent_find(w, slots[i].id);
-		if (e != NULL && slots[i].attempt != 0 &&
-		    e->attempt == slots[i].attempt &&
-		    (e->started || now - e->at_mono < COORD_RESEND_MS))
+		if (slots[i].attempt != 0 &&
+		    cw_sent_covers(e, slots[i].attempt, now))
 			continue;
 		memset(&wl, 0, sizeof wl);
 		if (fsm_workload_get(coord_fsm(cw->coord), slots[i].id, &wl) != 0)
@@ -456,9 +465,8 @@ cw_build_work(struct coord_workers *cw, struct cw_worker *w, struct wmsg *r)
 			/* Started there: this attempt needs no more reading. */
 			if (str_eq(wl.worker_id, w->id))
 				cw_sent_note(w, wl.id, wl.attempt, now, true);
-		} else if (!wl.cancel_requested && (e == NULL ||
-		    e->attempt != wl.attempt || now - e->at_mono >=
-		    COORD_RESEND_MS)) {
+		} else if (!wl.cancel_requested &&
+		    !cw_sent_covers(e, wl.attempt, now)) {
 			cw_assignment_fill(cw, &wl,
 			    &r->assignments[r->n_assignments++]);
 			cw_sent_note(w, wl.id, wl.attempt, now, false);

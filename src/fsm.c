@@ -150,10 +150,15 @@ struct fsm_ctx {
 	 * they read here, change it in place and write it once at the end:
 	 * a batch placing or finishing many workloads on one worker decodes
 	 * and encodes its record once. */
-	bool			 wc_on;
-	struct worker_rec	*wc;
-	bool			*wc_dirty;
-	size_t			 n_wc;
+	struct fsm_kept_worker	*kept;
+	size_t			 n_kept;
+};
+
+/* A worker record a batch command keeps (rec first: fsm_worker_changed
+ * finds the entry from a pointer to it). */
+struct fsm_kept_worker {
+	struct worker_rec	 rec;
+	bool			 dirty;
 };
 
 /* A workload starting (sign +1) or ending (-1) its hold on a worker's
@@ -1152,45 +1157,54 @@ fsm_worker_slots(struct kv_txn *t, const char *worker_id, struct strlist *ids,
 }
 
 /*
+ * Commands whose every rejection comes before their first change: the
+ * batches of placements and of reports, which skip an item that does not
+ * hold and otherwise fail only when the store does.  They run straight in
+ * the batch transaction; a nested one per entry would copy every page the
+ * entry touches (a tenth of the apply thread at 1,000 workers).
+ */
+static bool
+fsm_cmd_checks_first(enum cmd_type type)
+{
+	return type == CMD_ASSIGN || type == CMD_REPORT_BATCH;
+}
+
+/*
  * The record of worker id for a change: *out points at the command's kept
- * copy (x->wc_on), or at wr, read from the store; the caller finis wr
- * either way.  fsm_worker_changed then stores the change (now, or at the
- * end of the command).
+ * copy (a batch command), or at wr, read from the store; the caller finis
+ * wr either way.  fsm_worker_changed then stores the change (now, or at
+ * the end of the command).
  */
 static int
 fsm_worker_use(struct fsm_ctx *x, const char *id, struct worker_rec *wr,
     struct worker_rec **out)
 {
-	struct worker_rec	*v;
-	bool			*d;
+	struct fsm_kept_worker	*v;
 	size_t			 i;
 	int			 rc;
 
-	memset(wr, 0, sizeof *wr);	/* the caller finis it either way */
+	memset(wr, 0, sizeof *wr);
 	*out = NULL;
-	if (!x->wc_on) {
-		if ((rc = fsm_worker_read(x->txn, id, wr, x->eb)) == 0)
-			*out = wr;
-		return rc;
-	}
-	for (i = 0; i < x->n_wc; i++)
-		if (strcmp(x->wc[i].id, id) == 0) {
-			*out = &x->wc[i];
+	for (i = 0; i < x->n_kept; i++)
+		if (strcmp(x->kept[i].rec.id, id) == 0) {
+			*out = &x->kept[i].rec;
 			return 0;
 		}
 	if ((rc = fsm_worker_read(x->txn, id, wr, x->eb)) != 0)
 		return rc;
-	if ((v = realloc(x->wc, (x->n_wc + 1) * sizeof *v)) == NULL ||
-	    (x->wc = v, (d = realloc(x->wc_dirty, (x->n_wc + 1) *
-	    sizeof *d)) == NULL)) {
+	if (!fsm_cmd_checks_first(x->c->type)) {
+		*out = wr;
+		return 0;
+	}
+	if ((v = realloc(x->kept, (x->n_kept + 1) * sizeof *v)) == NULL) {
 		worker_rec_fini(wr);
 		return err_setf(x->eb, ERR_NOMEM, "worker %s: out of memory", id);
 	}
-	x->wc_dirty = d;
-	x->wc[x->n_wc] = *wr;		/* moved: the copy owns it now */
+	x->kept = v;
+	v[x->n_kept].rec = *wr;		/* moved: the kept copy owns it now */
+	v[x->n_kept].dirty = false;
 	memset(wr, 0, sizeof *wr);
-	x->wc_dirty[x->n_wc] = false;
-	*out = &x->wc[x->n_wc++];
+	*out = &v[x->n_kept++].rec;
 	return 0;
 }
 
@@ -1199,9 +1213,9 @@ fsm_worker_use(struct fsm_ctx *x, const char *id, struct worker_rec *wr,
 static int
 fsm_worker_changed(struct fsm_ctx *x, struct worker_rec *wr)
 {
-	if (!x->wc_on)
+	if (!fsm_cmd_checks_first(x->c->type))
 		return fsm_worker_write(x->txn, wr, x->eb);
-	x->wc_dirty[wr - x->wc] = true;
+	((struct fsm_kept_worker *)(void *)wr)->dirty = true;
 	return 0;
 }
 
@@ -1212,9 +1226,9 @@ fsm_workers_flush(struct fsm_ctx *x)
 	size_t	 i;
 	int	 rc;
 
-	for (i = 0; i < x->n_wc; i++)
-		if (x->wc_dirty[i] &&
-		    (rc = fsm_worker_write(x->txn, &x->wc[i], x->eb)) != 0)
+	for (i = 0; i < x->n_kept; i++)
+		if (x->kept[i].dirty &&
+		    (rc = fsm_worker_write(x->txn, &x->kept[i].rec, x->eb)) != 0)
 			return rc;
 	return 0;
 }
@@ -1224,13 +1238,11 @@ fsm_workers_forget(struct fsm_ctx *x)
 {
 	size_t	 i;
 
-	for (i = 0; i < x->n_wc; i++)
-		worker_rec_fini(&x->wc[i]);
-	free(x->wc);
-	free(x->wc_dirty);
-	x->wc = NULL;
-	x->wc_dirty = NULL;
-	x->n_wc = 0;
+	for (i = 0; i < x->n_kept; i++)
+		worker_rec_fini(&x->kept[i].rec);
+	free(x->kept);
+	x->kept = NULL;
+	x->n_kept = 0;
 }
 
 /* Frees one slot on worker_id (the workload leaving it is stored by the
@@ -3167,19 +3179,6 @@ fsm_close(struct fsm *f)
 	free(f);
 }
 
-/*
- * Commands whose every rejection comes before their first change: the
- * batches of placements and of reports, which skip an item that does not
- * hold and otherwise fail only when the store does.  They run straight in
- * the batch transaction; a nested one per entry would copy every page the
- * entry touches (a tenth of the apply thread at 1,000 workers).
- */
-static bool
-fsm_cmd_checks_first(enum cmd_type type)
-{
-	return type == CMD_ASSIGN || type == CMD_REPORT_BATCH;
-}
-
 /* Runs x's command in x->txn and folds its deltas in.  0, or the error
  * (x->meta and the hold deltas are then to be dropped). */
 static int
@@ -3187,7 +3186,6 @@ fsm_cmd_exec(struct fsm_ctx *x)
 {
 	int	 rc;
 
-	x->wc_on = fsm_cmd_checks_first(x->c->type);
 	rc = fsm_cmd_run(x);
 	if (rc == 0)
 		rc = fsm_workers_flush(x);
