@@ -23,48 +23,11 @@
 #include <string.h>
 #include <zstd.h>
 
-#include "net/bus.h"
-#include "net/wire_worker.h"
 #include "src/clock.h"
-#include "src/cmd.h"
-#include "src/err.h"
 #include "src/secret.h"
+#include "t/integ/probe.h"
 
-#define PROBE_CALL_MS	5000
 #define PROBE_RAW_LEN	(200u * 1000)
-
-struct probe {
-	struct bus_client	*bus;
-	char			*id;
-	uint64_t		 generation;
-	char			 workload_id[WMSG_ID_LEN + 1];
-	uint32_t		 attempt;
-};
-
-static int
-probe_call(struct probe *p, struct wmsg *req, struct wmsg *reply)
-{
-	struct errbuf	 eb;
-	int		 rc;
-
-	req->worker_id = p->id;
-	req->generation = p->generation;
-	if ((rc = bus_client_call(p->bus, req, reply, PROBE_CALL_MS, &eb)) != 0)
-		fprintf(stderr, "ckpt_probe: %s: %s\n", wmsg_type_name(req->type),
-		    eb.msg);
-	return rc;
-}
-
-/* "ACK", or the ERROR's code name, or "?". */
-static const char *
-probe_reply_name(const struct wmsg *reply)
-{
-	if (reply->type == WMSG_ACK)
-		return "ACK";
-	if (reply->type == WMSG_ERROR)
-		return err_code_name(reply->err);
-	return "?";
-}
 
 /* Sends chunks [0, upto) of frame cut in n pieces under seq; prints the
  * reply to the last one as "name=REPLY".  corrupt_chunk: the last chunk
@@ -105,58 +68,23 @@ probe_checkpoint(struct probe *p, const char *name, uint64_t seq,
 	return 0;
 }
 
-static int
-probe_register(struct probe *p, const char *token)
-{
-	struct wmsg	 req, reply;
-	int		 rc = -1;
-
-	memset(&req, 0, sizeof req);
-	req.type = WMSG_REGISTER;
-	req.token = (char *)(uintptr_t)token;
-	req.capacity = 1;
-	req.version = "probe";
-	if (strlist_add(&req.capabilities, "sleep") != 0)
-		return -1;
-	if (probe_call(p, &req, &reply) == 0 && reply.type == WMSG_REGISTERED) {
-		p->generation = reply.generation;
-		rc = 0;
-	}
-	strlist_fini(&req.capabilities);
-	wmsg_fini(&reply);
-	return rc;
-}
-
 /* Polls until an assignment comes (30 s at most), then starts it. */
 static int
 probe_take_work(struct probe *p)
 {
-	struct wmsg	 req, reply;
 	uint64_t	 deadline = clock_mono_ms() + 30000;
+	const char	*name;
+	int		 got;
 
 	while (clock_mono_ms() < deadline) {
-		memset(&req, 0, sizeof req);
-		req.type = WMSG_POLL;
-		req.wait_ms = 1000;
-		if (probe_call(p, &req, &reply) != 0)
+		if ((got = probe_poll(p, 1000)) < 0)
 			return -1;
-		if (reply.type == WMSG_WORK && reply.n_assignments > 0) {
-			memcpy(p->workload_id, reply.assignments[0].workload_id,
-			    sizeof p->workload_id);
-			p->attempt = reply.assignments[0].attempt;
-			wmsg_fini(&reply);
-			memset(&req, 0, sizeof req);
-			req.type = WMSG_START;
-			memcpy(req.workload_id, p->workload_id,
-			    sizeof req.workload_id);
-			req.attempt = p->attempt;
-			if (probe_call(p, &req, &reply) != 0)
-				return -1;
-			printf("start=%s\n", probe_reply_name(&reply));
-			wmsg_fini(&reply);
-			return 0;
-		}
-		wmsg_fini(&reply);
+		if (got == 0)
+			continue;
+		if (probe_report(p, WMSG_START, &name) != 0)
+			return -1;
+		printf("start=%s\n", name);
+		return 0;
 	}
 	fprintf(stderr, "ckpt_probe: no assignment within 30 s\n");
 	return -1;
@@ -166,26 +94,18 @@ int
 main(int argc, char **argv)
 {
 	struct probe	 p;
-	struct errbuf	 eb;
-	struct wmsg	 req, reply;
 	char		 token[SECRET_TEXT_MAX];
 	uint8_t		*raw, *frame, hash[32], wrong[32];
 	size_t		 flen, i;
-	const char	*url;
+	const char	*name;
 	int		 rc = 1;
 
 	if (argc != 4) {
 		fprintf(stderr, "usage: ckpt_probe URL JOIN_TOKEN_FILE WORKER_ID\n");
 		return 2;
 	}
-	url = argv[1];
-	memset(&p, 0, sizeof p);
-	p.id = argv[3];
-	if (sodium_init() < 0 || secret_file_read(argv[2], token, &eb) != 0 ||
-	    bus_client_open(&p.bus, &url, 1, &eb) != 0) {
-		fprintf(stderr, "ckpt_probe: cannot start\n");
+	if (probe_open(&p, "ckpt_probe", argv[1], argv[2], token, argv[3]) != 0)
 		return 1;
-	}
 	/* Compressible but not trivially so: a counter in text. */
 	raw = malloc(PROBE_RAW_LEN);
 	frame = malloc(ZSTD_compressBound(PROBE_RAW_LEN));
@@ -212,20 +132,13 @@ main(int argc, char **argv)
 		goto out;
 	printf("workload=%s\nraw_len=%u\n", p.workload_id, PROBE_RAW_LEN);
 
-	memset(&req, 0, sizeof req);
-	req.type = WMSG_COMPLETE;
-	memcpy(req.workload_id, p.workload_id, sizeof req.workload_id);
-	req.attempt = p.attempt;
-	req.outcome = OUTCOME_SUCCEEDED;
-	req.result_json = "{\"probe\":true}";
-	if (probe_call(&p, &req, &reply) != 0)
+	if (probe_report(&p, WMSG_COMPLETE, &name) != 0)
 		goto out;
-	printf("complete=%s\n", probe_reply_name(&reply));
-	wmsg_fini(&reply);
+	printf("complete=%s\n", name);
 	rc = 0;
 out:
 	free(raw);
 	free(frame);
-	bus_client_close(p.bus);
+	probe_close(&p);
 	return rc;
 }

@@ -447,6 +447,22 @@ submit_sleep() {
 	submit "{\"workload_type\":\"sleep\",\"input_params\":{\"duration_ms\":$1},\"max_retries\":0${2:+,$2}}"
 }
 
+# probe_run NAME: runs the hand-driven worker t/integ/NAME (worker id
+# "probe") against the coordinator to its end, checks its exit status;
+# probe_field KEY then reads the KEY=VALUE lines it printed.
+probe_run() {
+	local prog=$top_builddir/t/integ/$1
+	t_require_bin "$prog"
+	"$prog" "$COORD_WORKER_URL" "$JOIN_TOKEN_FILE" probe \
+	    >"$T_DIR/probe.out" 2>"$T_DIR/probe.err"
+	is "$?" 0 "the probe went through the protocol" ||
+	    diag "$(cat "$T_DIR/probe.err")"
+}
+
+probe_field() {
+	sed -n "s/^$1=//p" "$T_DIR/probe.out"
+}
+
 wl_get() {
 	api GET "/v1/workloads/$1"
 }
