@@ -41,6 +41,7 @@
 #include "src/model.h"
 #include "src/sched.h"
 #include "src/preempt.h"
+#include "src/sched_inflight.h"
 #include "src/sched_report.h"
 #include "src/secret.h"
 
@@ -48,6 +49,7 @@
 #define COORD_DEAD_CHECK_MS	200	/* how often silent workers are looked for */
 #define COORD_SCHED_WINDOW_MAX	65536	/* most of the queue one pass reads */
 #define COORD_PREEMPT_MAX	64	/* preemptions proposed in one pass */
+#define COORD_SCHED_INFLIGHT	3	/* ASSIGN batches proposed, not yet applied */
 #define COORD_ADMIN_KEY_FILE	"admin.key"
 #define COORD_JOIN_TOKEN_FILE	"join.token"
 #define COORD_JOIN_SECRET	"join_token"
@@ -187,6 +189,7 @@ struct coord {
 	bool			 announce_nokey_logged;
 	bool			 http_ready;	/* http_global_init done */
 	struct sched_report	*sched_report;	/* what the scheduler did */
+	struct inflight		*inflight;	/* duty thread: ASSIGNs not yet applied */
 	bool			 duty_led;	/* the duty thread's view of leading */
 };
 
@@ -1330,24 +1333,87 @@ out:
 	free(held);
 }
 
-/* Takes what a held workload asked for out of a worker's free resources
- * (never below 0: a worker that shrank between registrations). */
+/* An ASSIGN batch on its way through the log. */
+struct coord_assign_wait {
+	struct coord		*c;
+	struct inflight_batch	*batch;
+	size_t			 n;
+};
+
+/* The batch is applied (or never will be): the scheduler stops counting it
+ * on top of the store, and may send the next one. */
 static void
-coord_resources_take(struct resources *free_r, const struct resources *req)
+coord_assign_done(void *arg, int rc, const struct errbuf *eb)
 {
-	free_r->cpu_millis -= req->cpu_millis < free_r->cpu_millis ?
-	    req->cpu_millis : free_r->cpu_millis;
-	free_r->memory_mb -= req->memory_mb < free_r->memory_mb ?
-	    req->memory_mb : free_r->memory_mb;
-	free_r->gpus -= req->gpus < free_r->gpus ? req->gpus : free_r->gpus;
+	struct coord_assign_wait	*aw = arg;
+
+	if (rc != 0)
+		log_warn("SCHEDASSIGN", "assigning %zu workloads: %s", aw->n,
+		    eb->msg);
+	inflight_settle(aw->batch);
+	coord_duty_wake(aw->c);
+	free(aw);
+}
+
+static bool
+coord_inflight_skip(const char *id, void *arg)
+{
+	return inflight_holds(arg, id);
+}
+
+/* Proposes the pass's placements as one ASSIGN and counts them in flight
+ * until it is applied; returns how many were proposed. */
+static size_t
+coord_assign_propose(struct coord *c, const struct workload *pending,
+    const struct sched_result *res, size_t n_pending,
+    const struct sched_worker *sw, size_t placed)
+{
+	struct coord_assign_wait	*aw;
+	struct inflight_placement	*flight;
+	struct errbuf			 eb = { 0 };
+	struct cmd			 cmd;
+	size_t				 i, k;
+
+	coord_cmd_init(&cmd, CMD_ASSIGN);
+	cmd.placements = xcalloc(placed, sizeof *cmd.placements);
+	flight = xcalloc(placed, sizeof *flight);
+	for (i = 0, k = 0; i < n_pending && k < placed; i++) {
+		if (res[i].reason != SCHED_PLACED)
+			continue;
+		memcpy(cmd.placements[k].workload_id, pending[i].id, sizeof pending[i].id);
+		cmd.placements[k].worker_id = sw[res[i].worker].rec->id;
+		cmd.placements[k].attempt = pending[i].attempt + 1;
+		inflight_placement_set(&flight[k], &pending[i],
+		    sw[res[i].worker].rec->id);
+		k++;
+	}
+	cmd.n_placements = k;
+	aw = xcalloc(1, sizeof *aw);
+	aw->c = c;
+	aw->n = k;
+	/* Counted before it is proposed: the callback may come first. */
+	aw->batch = inflight_add(c->inflight, flight, k);
+	if (coord_propose_async(c, &cmd, coord_assign_done, aw, &eb) != 0) {
+		log_warn("SCHEDASSIGN", "assigning %zu workloads: %s", k, eb.msg);
+		inflight_settle(aw->batch);
+		free(aw);
+		k = 0;
+	} else
+		log_debug("SCHEDASSIGN", "proposed %zu of %zu pending", k,
+		    n_pending);
+	free(cmd.placements);
+	return k;
 }
 
 /* One scheduling round (woken: something changed, rather than the timer):
- * returns the number of placements committed. */
+ * returns the number of placements proposed.  It does not wait for them:
+ * up to COORD_SCHED_INFLIGHT batches go through the log while the next
+ * passes are computed on the store plus the batches in flight
+ * (src/sched_inflight.h).  With that many in flight it returns 0 at once;
+ * the first to be applied wakes the duty thread again. */
 static size_t
 coord_duty_schedule(struct coord *c, bool woken)
 {
-	struct errbuf		 eb = { 0 };
 	struct workload		*pending = NULL;
 	struct resources	 requested;
 	struct worker_rec	*recs = NULL;
@@ -1355,30 +1421,19 @@ coord_duty_schedule(struct coord *c, bool woken)
 	struct sched_result	*res = NULL;
 	struct sched_quota	*quotas = NULL;
 	struct customer		*custs = NULL;
-	struct cmd		 cmd;
-	size_t			 n_pending = 0, n_recs = 0, n_sw = 0, i, placed = 0, k;
+	size_t			 n_pending = 0, n_recs = 0, n_sw = 0, i, placed = 0;
 	size_t			 free_slots = 0, window, n_quotas, n_custs = 0;
 	struct sched_opts	 opts;
 	uint64_t		 t0 = clock_mono_us();
-	int			 rc;
 
+	/* Settled batches are visible in the store from here on: a batch
+	 * settles only once its LMDB transaction is committed. */
+	if (inflight_reap(c->inflight) >= COORD_SCHED_INFLIGHT)
+		return 0;
 	sched_opts_defaults(&opts);
 	opts.strategy = c->cfg.placement_strategy;
 	if (fsm_worker_list(c->fsm, &recs, &n_recs) != 0)
 		goto out;
-	for (i = 0; i < n_recs; i++)
-		if (recs[i].status == WORKER_ALIVE && recs[i].used < recs[i].capacity)
-			free_slots += recs[i].capacity - recs[i].used;
-	/* Read only as much of the queue as the free slots can take, plus a
-	 * margin so that workloads no worker can take right now (affinity,
-	 * backoff) do not hide the placeable ones behind them.  With no room
-	 * at all, a pass on the timer still looks at the head of the queue,
-	 * so that the workloads there show why they wait. */
-	if (free_slots == 0 && woken)
-		goto out;
-	window = free_slots * 4 + 256;
-	if (window > (size_t)c->cfg.sched_batch * 4)
-		window = (size_t)c->cfg.sched_batch * 4;
 	if ((sw = calloc(n_recs + 1, sizeof *sw)) == NULL)
 		goto out;
 	for (i = 0; i < n_recs; i++) {
@@ -1392,17 +1447,32 @@ coord_duty_schedule(struct coord *c, bool woken)
 		if (recs[i].used > 0) {
 			fsm_worker_holdings(c->fsm, recs[i].id,
 			    &sw[n_sw].running_types, &requested);
-			coord_resources_take(&sw[n_sw].free, &requested);
+			resources_take(&sw[n_sw].free, &requested);
 		}
 		n_sw++;
 	}
 	n_quotas = coord_quotas(c, &custs, &n_custs, &quotas);
+	inflight_charge(c->inflight, sw, n_sw, quotas, n_quotas);
+	for (i = 0; i < n_sw; i++)
+		if (sw[i].used < sw[i].rec->capacity)
+			free_slots += sw[i].rec->capacity - sw[i].used;
+	/* Read only as much of the queue as the free slots can take, plus a
+	 * margin so that workloads no worker can take right now (affinity,
+	 * backoff) do not hide the placeable ones behind them.  With no room
+	 * at all, a pass on the timer still looks at the head of the queue,
+	 * so that the workloads there show why they wait. */
+	if (free_slots == 0 && woken)
+		goto out;
+	window = free_slots * 4 + 256;
+	if (window > (size_t)c->cfg.sched_batch * 4)
+		window = (size_t)c->cfg.sched_batch * 4;
 	/* A head of the queue that cannot be placed (quotas, affinity, anti-
 	 * affinity) must not block what is behind it: while slots are free and
 	 * the window placed nothing, look further.  A pass that places nothing
 	 * changes no worker or quota, so it can simply be run again. */
 	for (;;) {
-		if (fsm_pending_scan(c->fsm, window, &pending, &n_pending) != 0 ||
+		if (fsm_pending_scan(c->fsm, window, coord_inflight_skip,
+		    c->inflight, &pending, &n_pending) != 0 ||
 		    n_pending == 0 || (res = calloc(n_pending, sizeof *res)) == NULL)
 			goto out;
 		placed = sched_place_with(pending, n_pending, sw, n_sw, quotas,
@@ -1427,27 +1497,7 @@ coord_duty_schedule(struct coord *c, bool woken)
 	if (placed == 0)
 		goto out;
 
-	coord_cmd_init(&cmd, CMD_ASSIGN);
-	if ((cmd.placements = calloc(placed, sizeof *cmd.placements)) == NULL) {
-		placed = 0;
-		goto out;
-	}
-	for (i = 0, k = 0; i < n_pending && k < placed; i++) {
-		if (res[i].reason != SCHED_PLACED)
-			continue;
-		memcpy(cmd.placements[k].workload_id, pending[i].id, sizeof pending[i].id);
-		cmd.placements[k].worker_id = sw[res[i].worker].rec->id;
-		cmd.placements[k].attempt = pending[i].attempt + 1;
-		k++;
-	}
-	cmd.n_placements = k;
-	rc = coord_propose(c, &cmd, &eb);
-	free(cmd.placements);
-	if (rc != 0) {
-		log_warn("SCHEDASSIGN", "assigning %zu workloads: %s", k, eb.msg);
-		placed = 0;
-	} else
-		log_debug("SCHEDASSIGN", "assigned %zu of %zu pending", k, n_pending);
+	placed = coord_assign_propose(c, pending, res, n_pending, sw, placed);
 out:
 	free(quotas);
 	for (i = 0; i < n_custs; i++)
@@ -1842,6 +1892,7 @@ coord_open(struct coord **out, const struct coord_config *cfg, struct errbuf *eb
 	}
 	if ((rc = fsm_open(&c->fsm, c->data_dir, cfg->lmdb_map_size, eb)) != 0)
 		goto fail;
+	c->inflight = inflight_new();
 	if (sched_report_new(&c->sched_report) != 0) {
 		rc = err_setf(eb, ERR_NOMEM, "out of memory");
 		goto fail;
@@ -2024,6 +2075,8 @@ coord_close(struct coord *c)
 
 	fsm_close(c->fsm);
 	sched_report_free(c->sched_report);
+	/* Every proposal has had its callback: no batch settles any more. */
+	inflight_free(c->inflight);
 	free(c->results);
 	pthread_cond_destroy(&c->aq_drained);
 	pthread_cond_destroy(&c->aq_cv);

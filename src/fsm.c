@@ -4074,7 +4074,8 @@ out:
 }
 
 int
-fsm_pending_scan(struct fsm *f, size_t max, struct workload **out, size_t *n)
+fsm_pending_scan(struct fsm *f, size_t max, fsm_id_skip_cb skip, void *skip_arg,
+    struct workload **out, size_t *n)
 {
 	struct fsm_wl_vec	 vec = { NULL, 0, 0 };
 	struct kv_cursor	*cur = NULL;
@@ -4099,6 +4100,8 @@ fsm_pending_scan(struct fsm *f, size_t max, struct workload **out, size_t *n)
 		}
 		memcpy(id, val.data, MODEL_ID_LEN);
 		id[MODEL_ID_LEN] = '\0';
+		if (skip != NULL && skip(id, skip_arg))
+			continue;
 		if ((rc = fsm_wl_read(t, id, &w, NULL)) != 0) {
 			if (rc == ERR_NOTFOUND)
 				rc = ERR_CORRUPT;

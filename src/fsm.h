@@ -105,9 +105,13 @@ struct fsm_list_filter {
 int	fsm_workload_list(struct fsm *f, const struct fsm_list_filter *flt,
 	    struct workload **out, size_t *n, char next_cursor[FSM_CURSOR_LEN]);
 
+/* Asked about a workload id before its record is read: true to pass it by. */
+typedef bool (*fsm_id_skip_cb)(const char *id, void *arg);
 /* Up to max PENDING workloads in queue order: effective priority descending,
- * then submission order. */
-int	fsm_pending_scan(struct fsm *f, size_t max, struct workload **out, size_t *n);
+ * then submission order.  Those skip (may be NULL) passes by are neither
+ * read nor counted. */
+int	fsm_pending_scan(struct fsm *f, size_t max, fsm_id_skip_cb skip,
+	    void *skip_arg, struct workload **out, size_t *n);
 /* Workloads holding a slot (SCHEDULED/RUNNING/PAUSING) on worker_id. */
 int	fsm_worker_workloads(struct fsm *f, const char *worker_id,
 	    struct workload **out, size_t *n);

@@ -957,6 +957,16 @@ model_random_bytes(uint8_t *buf, size_t len)
 }
 
 void
+resources_take(struct resources *free_r, const struct resources *req)
+{
+	free_r->cpu_millis -= req->cpu_millis < free_r->cpu_millis ?
+	    req->cpu_millis : free_r->cpu_millis;
+	free_r->memory_mb -= req->memory_mb < free_r->memory_mb ?
+	    req->memory_mb : free_r->memory_mb;
+	free_r->gpus -= req->gpus < free_r->gpus ? req->gpus : free_r->gpus;
+}
+
+void
 model_id_generate(char id[MODEL_ID_LEN + 1])
 {
 	static const char	 hex[] = "0123456789abcdef";

@@ -67,6 +67,10 @@ struct resources {
 	uint32_t	 gpus;
 };
 
+/* Takes req out of *free_r, each kind at most down to 0 (a worker that
+ * shrank between registrations may hold more than it now offers). */
+void	resources_take(struct resources *free_r, const struct resources *req);
+
 #define RESOURCE_CPU_MAX	(1024u * 1000)		/* 1024 cores */
 #define RESOURCE_MEMORY_MAX	(64u * 1024 * 1024)	/* 64 TiB in MiB */
 #define RESOURCE_GPUS_MAX	1024u

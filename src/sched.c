@@ -195,8 +195,7 @@ sched_load_before(uint32_t ua, uint32_t ca, size_t ia, uint32_t ub, uint32_t cb,
 	return (la < lb) != pack;
 }
 
-/* The quota of customer_id, or NULL if it is not limited. */
-static struct sched_quota *
+struct sched_quota *
 sched_quota_find(struct sched_quota *quotas, size_t n, const char *customer_id)
 {
 	size_t	 lo = 0, hi = n, mid;

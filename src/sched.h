@@ -103,6 +103,11 @@ struct sched_stats {
 	size_t		 heap_picks;	/* placements taken from those caches */
 };
 
+/* The quota of customer_id in quotas (sorted by customer id, as every
+ * caller passes them), or NULL if that customer is not limited. */
+struct sched_quota *sched_quota_find(struct sched_quota *quotas, size_t n,
+	    const char *customer_id);
+
 /* Fills o with the defaults: SCHED_SPREAD, index, memo, SCHED_HEAP_BUDGET. */
 void	sched_opts_defaults(struct sched_opts *o);
 

@@ -363,6 +363,13 @@ used(const char *id)
 	return u;
 }
 
+/* fsm_id_skip_cb passing by the one id arg points at. */
+static bool
+skip_id(const char *id, void *arg)
+{
+	return strcmp(id, arg) == 0;
+}
+
 static void
 wl_list_free(struct workload *v, size_t n)
 {
@@ -1076,14 +1083,19 @@ test_submit(void)
 	is_int(one.seq, 4, "seq follows submission order");
 	workload_fini(&one);
 
-	is_int(fsm_pending_scan(F, 10, &v, &n), 0, "pending scan");
+	is_int(fsm_pending_scan(F, 10, NULL, NULL, &v, &n), 0, "pending scan");
 	ok(n == 4 && strcmp(v[0].id, ids[2]) == 0 &&
 	    strcmp(v[1].id, ids[4]) == 0 && strcmp(v[2].id, ids[3]) == 0 &&
 	    strcmp(v[3].id, ids[1]) == 0,
 	    "queue order: priority x tier, then FIFO");
 	wl_list_free(v, n);
-	is_int(fsm_pending_scan(F, 2, &v, &n), 0, "pending scan, max 2");
+	is_int(fsm_pending_scan(F, 2, NULL, NULL, &v, &n), 0, "pending scan, max 2");
 	is_int(n, 2, "at most max");
+	wl_list_free(v, n);
+	is_int(fsm_pending_scan(F, 2, skip_id, ids[4], &v, &n), 0,
+	    "pending scan, max 2, passing one by");
+	ok(n == 2 && strcmp(v[0].id, ids[2]) == 0 && strcmp(v[1].id, ids[3]) == 0,
+	    "the one passed by is not returned and does not count toward max");
 	wl_list_free(v, n);
 	is_int(fsm_status_counts(F, counts), 0, "status counts");
 	is_int(counts[WL_PENDING], 4, "4 PENDING");
@@ -1581,7 +1593,7 @@ test_queue_aging(void)
 	now = t0 + 1981ULL * 60000;
 	wl_init(&w, 392, "acme", "never-runs", 100, TIER_ENTERPRISE);
 	is_int(submit_v(&w, 1), 0, "and one 1981 minutes later");
-	is_int(fsm_pending_scan(F, 1000, &v, &n), 0, "pending scan");
+	is_int(fsm_pending_scan(F, 1000, NULL, NULL, &v, &n), 0, "pending scan");
 	for (i = 0; i < n; i++) {
 		if (strcmp(v[i].id, ids[390]) == 0)
 			at_free = i;
