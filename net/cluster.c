@@ -40,6 +40,10 @@ struct cluster {
 	bool				 transport_ready;
 	bool				 raft_ready;	/* raft_init done */
 	uint64_t			 snapshot_index; /* being taken */
+	unsigned			 snapshot_threshold; /* configured */
+	uint64_t			 snapshot_bytes;	/* configured */
+	uint64_t			 log_bytes;	/* applied since the last snapshot */
+	bool				 snapshot_due;	/* threshold lowered for bytes */
 	cluster_closed_cb		 closed_cb;
 	void				*closed_arg;
 };
@@ -126,8 +130,29 @@ cluster_fsm_apply(struct raft_fsm *rf, const struct raft_buffer *buf, void **res
 		    (unsigned long long)index, err_code_name(rc));
 		return RAFT_IOERR;
 	}
+	/* libraft snapshots by entry count alone, and keeps every entry since
+	 * the last snapshot in memory; entries range from a heartbeat batch to
+	 * thousands of submissions.  Past snapshot_bytes, a threshold of 1
+	 * makes libraft take one once this batch of entries is applied. */
+	c->log_bytes += buf->len;
+	if (c->snapshot_bytes > 0 && c->log_bytes >= c->snapshot_bytes &&
+	    !c->snapshot_due) {
+		raft_set_snapshot_threshold(&c->raft, 1);
+		c->snapshot_due = true;
+	}
 	*result = NULL;	/* verdicts are kept by the FSM's side, not passed here */
 	return 0;
+}
+
+/* A snapshot begins, or one is installed: the log bytes count from it. */
+static void
+cluster_log_bytes_reset(struct cluster *c)
+{
+	c->log_bytes = 0;
+	if (c->snapshot_due) {
+		raft_set_snapshot_threshold(&c->raft, c->snapshot_threshold);
+		c->snapshot_due = false;
+	}
 }
 
 /*
@@ -147,6 +172,7 @@ cluster_fsm_snapshot_mark(struct raft_fsm *rf, struct raft_buffer *bufs[],
 	*n_bufs = 0;
 	c->snapshot_index = raft_last_applied(&c->raft);
 	c->fsm.snapshot_mark(c->fsm.arg, c->snapshot_index);
+	cluster_log_bytes_reset(c);
 	return 0;
 }
 
@@ -210,6 +236,7 @@ cluster_fsm_restore(struct raft_fsm *rf, struct raft_buffer *buf)
 	}
 	/* On success restore owns the buffer. */
 	raft_free(buf->base);
+	cluster_log_bytes_reset(c);
 	log_info("RAFTRESTORE", "restored snapshot of %zu bytes", (size_t)buf->len);
 	return 0;
 }
@@ -387,6 +414,8 @@ cluster_open(struct cluster **out, struct uv_loop_s *loop,
 	raft_set_election_timeout(&c->raft, cfg->election_timeout_ms);
 	raft_set_heartbeat_timeout(&c->raft, cfg->heartbeat_ms);
 	raft_set_pre_vote(&c->raft, cfg->pre_vote);
+	c->snapshot_threshold = cfg->snapshot_threshold;
+	c->snapshot_bytes = cfg->snapshot_bytes;
 	raft_set_snapshot_threshold(&c->raft, cfg->snapshot_threshold);
 	raft_set_snapshot_trailing(&c->raft, cfg->snapshot_trailing);
 

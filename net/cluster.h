@@ -50,7 +50,8 @@ struct cluster_config {
 	unsigned			 election_timeout_ms;
 	unsigned			 heartbeat_ms;
 	bool				 pre_vote;
-	unsigned			 snapshot_threshold;
+	unsigned			 snapshot_threshold; /* entries between snapshots */
+	uint64_t			 snapshot_bytes;	/* or log bytes (0: no limit) */
 	unsigned			 snapshot_trailing;
 	bool				 trace;		/* libraft's own trace to the log */
 	bool				 join;		/* no bootstrap: wait to be added */

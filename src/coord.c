@@ -202,7 +202,8 @@ coord_config_defaults(struct coord_config *cfg)
 	cfg->election_timeout_ms = 500;
 	cfg->raft_heartbeat_ms = 50;
 	cfg->pre_vote = true;
-	cfg->snapshot_threshold = 8192;
+	cfg->snapshot_threshold = 65536;
+	cfg->snapshot_bytes = (uint64_t)64 << 20;
 	cfg->snapshot_trailing = 2048;
 	cfg->lmdb_map_size = (uint64_t)4 << 30;
 	cfg->worker_heartbeat_ms = 2000;
@@ -1917,6 +1918,7 @@ coord_open(struct coord **out, const struct coord_config *cfg, struct errbuf *eb
 	ccfg.heartbeat_ms = cfg->raft_heartbeat_ms;
 	ccfg.pre_vote = cfg->pre_vote;
 	ccfg.snapshot_threshold = cfg->snapshot_threshold;
+	ccfg.snapshot_bytes = cfg->snapshot_bytes;
 	ccfg.snapshot_trailing = cfg->snapshot_trailing;
 	ccfg.trace = getenv("LIBRAFT_TRACE") != NULL;
 	ccfg.peers = c->peers;

@@ -55,7 +55,8 @@ struct coord_config {
 	unsigned	 election_timeout_ms;
 	unsigned	 raft_heartbeat_ms;
 	bool		 pre_vote;
-	unsigned	 snapshot_threshold;	/* entries between snapshots */
+	unsigned	 snapshot_threshold;	/* entries between snapshots, */
+	uint64_t	 snapshot_bytes;	/* or log bytes (0: no limit) */
 	unsigned	 snapshot_trailing;	/* entries kept after a snapshot */
 	uint64_t	 lmdb_map_size;		/* bytes */
 	unsigned	 worker_heartbeat_ms;	/* interval workers are told to use */

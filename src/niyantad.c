@@ -71,8 +71,10 @@ static const struct cfg_option niyantad_options[] = {
 	    "Raft heartbeat interval (below the election timeout)" },
 	{ "pre-vote", CFG_BOOL, "true", 0, 0, NULL,
 	    "use Raft pre-vote (faster, steadier failover)" },
-	{ "snapshot-threshold", CFG_UINT, "8192", 16, 100000000, "N",
+	{ "snapshot-threshold", CFG_UINT, "65536", 16, 100000000, "N",
 	    "log entries between snapshots" },
+	{ "snapshot-log-mb", CFG_UINT, "64", 0, 65536, "MB",
+	    "log bytes between snapshots, whichever comes first (0: no limit)" },
 	{ "snapshot-trailing", CFG_UINT, "2048", 0, 100000000, "N",
 	    "log entries kept after a snapshot" },
 	{ "lmdb-map-size-mb", CFG_UINT, "4096", 16, 1048576, "MB",
@@ -309,6 +311,7 @@ main(int argc, char **argv)
 	ccfg.raft_heartbeat_ms = (unsigned)cfg_uint(cfg, "raft-heartbeat-ms");
 	ccfg.pre_vote = cfg_bool(cfg, "pre-vote");
 	ccfg.snapshot_threshold = (unsigned)cfg_uint(cfg, "snapshot-threshold");
+	ccfg.snapshot_bytes = cfg_uint(cfg, "snapshot-log-mb") << 20;
 	ccfg.snapshot_trailing = (unsigned)cfg_uint(cfg, "snapshot-trailing");
 	ccfg.lmdb_map_size = cfg_uint(cfg, "lmdb-map-size-mb") << 20;
 	ccfg.worker_heartbeat_ms = (unsigned)cfg_uint(cfg, "worker-heartbeat-ms");
