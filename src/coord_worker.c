@@ -200,13 +200,76 @@ cw_require_leader(struct coord_workers *cw, struct bus_call *call)
 	return false;
 }
 
+/* A REGISTER on its way through the log. */
+struct cw_pending_register {
+	struct coord_workers	*cw;
+	struct bus_call		*call;
+	char			*worker_id;
+};
+
+/*
+ * The registration is applied (or failed): answer it, on the callback
+ * thread.  Registrations do not hold a request thread while they commit:
+ * after a restart or a failover the whole fleet registers at once, and
+ * 1,000 workers through 64 waiting threads took 1.5 s under load.
+ */
+static void
+cw_register_done(void *arg, int rc, const struct errbuf *eb)
+{
+	struct cw_pending_register	*pr = arg;
+	struct coord_workers		*cw = pr->cw;
+	const struct coord_config	*cfg = coord_config_get(cw->coord);
+	struct worker_rec		 rec;
+	struct wmsg			 r;
+
+	memset(&rec, 0, sizeof rec);
+	if (rc != 0) {
+		cw_reply_propose_error(pr->call, rc, eb);
+		goto out;
+	}
+	if (fsm_worker_get(coord_fsm(cw->coord), pr->worker_id, &rec) != 0) {
+		cw_reply_error(pr->call, ERR_INTERNAL, "registration vanished", false);
+		goto out;
+	}
+	log_info("WORKERJOIN", "worker %s registered (generation %llu, %u slots, %zu types)",
+	    rec.id, (unsigned long long)rec.generation, rec.capacity,
+	    rec.capabilities.n);
+
+	pthread_mutex_lock(&cw->mu);
+	{
+		struct cw_worker	*w = cw_get(cw, rec.id, true);
+
+		/* A new registration forgets what was sent to the old one:
+		 * its SCHEDULED work is re-sent on the next poll. */
+		w->n_sent = 0;
+		w->n_stops = 0;
+		w->draining = false;
+		w->generation = rec.generation;
+		w->last_seen_mono = clock_mono_ms();
+		w->last_seen_wall = clock_wall_ms();
+		w->wake = true;
+	}
+	pthread_cond_signal(&cw->cv);
+	pthread_mutex_unlock(&cw->mu);
+
+	memset(&r, 0, sizeof r);
+	r.type = WMSG_REGISTERED;
+	r.generation = rec.generation;
+	r.heartbeat_ms = cfg->worker_heartbeat_ms;
+	r.wait_ms = cfg->poll_wait_ms;
+	bus_call_reply(pr->call, &r);
+	coord_duty_wake(cw->coord);
+out:
+	worker_rec_fini(&rec);
+	free(pr->worker_id);
+	free(pr);
+}
+
 static void
 cw_handle_register(struct coord_workers *cw, struct bus_call *call, const struct wmsg *req)
 {
-	const struct coord_config	*cfg = coord_config_get(cw->coord);
-	struct worker_rec		 rec;
+	struct cw_pending_register	*pr;
 	struct errbuf			 eb = { 0 };
-	struct wmsg			 r;
 	struct cmd			 cmd;
 	uint8_t				 want[32], got[32];
 	char				 actor[MODEL_NAME_MAX + 16];
@@ -268,46 +331,17 @@ cw_handle_register(struct coord_workers *cw, struct bus_call *call, const struct
 		cmd.running[i].attempt = req->running[i].attempt;
 	}
 	cmd.n_running = req->n_running;
-	rc = coord_propose(cw->coord, &cmd, &eb);
+	pr = xcalloc(1, sizeof *pr);
+	pr->cw = cw;
+	pr->call = call;
+	pr->worker_id = xstrdup(req->worker_id);
+	rc = coord_propose_async(cw->coord, &cmd, cw_register_done, pr, &eb);
 	free(cmd.running);
 	if (rc != 0) {
 		cw_reply_propose_error(call, rc, &eb);
-		return;
+		free(pr->worker_id);
+		free(pr);
 	}
-	memset(&rec, 0, sizeof rec);
-	if (fsm_worker_get(coord_fsm(cw->coord), req->worker_id, &rec) != 0) {
-		cw_reply_error(call, ERR_INTERNAL, "registration vanished", false);
-		return;
-	}
-	log_info("WORKERJOIN", "worker %s registered (generation %llu, %u slots, %zu types)",
-	    rec.id, (unsigned long long)rec.generation, rec.capacity,
-	    rec.capabilities.n);
-
-	pthread_mutex_lock(&cw->mu);
-	{
-		struct cw_worker	*w = cw_get(cw, rec.id, true);
-
-		/* A new registration forgets what was sent to the old one:
-		 * its SCHEDULED work is re-sent on the next poll. */
-		w->n_sent = 0;
-		w->n_stops = 0;
-		w->draining = false;
-		w->generation = rec.generation;
-		w->last_seen_mono = clock_mono_ms();
-		w->last_seen_wall = clock_wall_ms();
-		w->wake = true;
-	}
-	pthread_cond_signal(&cw->cv);
-	pthread_mutex_unlock(&cw->mu);
-
-	memset(&r, 0, sizeof r);
-	r.type = WMSG_REGISTERED;
-	r.generation = rec.generation;
-	r.heartbeat_ms = cfg->worker_heartbeat_ms;
-	r.wait_ms = cfg->poll_wait_ms;
-	bus_call_reply(call, &r);
-	worker_rec_fini(&rec);
-	coord_duty_wake(cw->coord);
 }
 
 /* True if the attempt is no longer this worker's to run. */
