@@ -21,6 +21,9 @@
  */
 #include "net/bus.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <pthread.h>
@@ -28,6 +31,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "net/wire_worker.h"
@@ -40,6 +44,9 @@
 #define BUS_SERVER_RECV_MS	200
 /* How long a reply may wait for room on a busy connection. */
 #define BUS_SERVER_SEND_MS	10000
+/* Connections the kernel queues before nng accepts them (capped by
+ * net.core.somaxconn). */
+#define BUS_SERVER_BACKLOG	4096
 
 struct bus_server {
 	nng_socket	 sock;
@@ -158,11 +165,74 @@ bus_server_thread(void *arg)
 	return NULL;
 }
 
+/* True if fd is a listening TCP socket bound to the address sa names. */
+static bool
+bus_server_fd_is(int fd, const nng_sockaddr *sa)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof ss, alen;
+	int			 listening = 0;
+
+	alen = sizeof listening;
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &alen) != 0 ||
+	    !listening ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return false;
+	if (sa->s_family == NNG_AF_INET && ss.ss_family == AF_INET) {
+		const struct sockaddr_in	*in = (const void *)&ss;
+
+		return in->sin_port == sa->s_in.sa_port &&
+		    in->sin_addr.s_addr == sa->s_in.sa_addr;
+	}
+	if (sa->s_family == NNG_AF_INET6 && ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6	*in6 = (const void *)&ss;
+
+		return in6->sin6_port == sa->s_in6.sa_port &&
+		    memcmp(&in6->sin6_addr, sa->s_in6.sa_addr, 16) == 0;
+	}
+	return false;
+}
+
+/*
+ * nng 1.5.2 listens with a backlog of 128 and offers no option to change
+ * it.  When a whole fleet connects at once (a coordinator restarted or
+ * elected), the connections past the backlog are dropped by the kernel and
+ * their workers' TCP retries them one second later, then two: with 1,000
+ * workers about half registered only after that second.  Calling listen()
+ * again on a listening socket only changes its backlog, so the socket nng
+ * listens on is found among this process's descriptors by its address and
+ * given a larger one.  Best effort: not finding it changes nothing else.
+ */
+static void
+bus_server_backlog_raise(nng_listener l)
+{
+	nng_sockaddr	 sa;
+	struct dirent	*de;
+	DIR		*d;
+	int		 fd;
+
+	if (nng_listener_get_addr(l, NNG_OPT_LOCADDR, &sa) != 0 ||
+	    (sa.s_family != NNG_AF_INET && sa.s_family != NNG_AF_INET6) ||
+	    (d = opendir("/proc/self/fd")) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		fd = atoi(de->d_name);
+		if (fd <= 2 || fd == dirfd(d) || !bus_server_fd_is(fd, &sa))
+			continue;
+		if (listen(fd, BUS_SERVER_BACKLOG) != 0)
+			log_warn("BUSBACKLOG", "raising the listen backlog: %s",
+			    strerror(errno));
+		break;
+	}
+	closedir(d);
+}
+
 int
 bus_server_open(struct bus_server **out, const char *url, unsigned nthreads,
     bus_request_cb cb, void *arg, struct errbuf *eb)
 {
 	struct bus_server	*s;
+	nng_listener		 listener;
 	int			 rv, rc;
 
 	*out = NULL;
@@ -194,12 +264,13 @@ bus_server_open(struct bus_server **out, const char *url, unsigned nthreads,
 		    nng_strerror(rv));
 		goto fail;
 	}
-	if ((rv = nng_listen(s->sock, url, NULL, 0)) != 0) {
+	if ((rv = nng_listen(s->sock, url, &listener, 0)) != 0) {
 		rc = err_setf(eb, rv == NNG_EADDRINVAL || rv == NNG_EINVAL ||
 		    rv == NNG_ENOTSUP ? ERR_INVAL : ERR_IO,
 		    "bus server: listen on %s: %s", url, nng_strerror(rv));
 		goto fail;
 	}
+	bus_server_backlog_raise(listener);
 	for (; s->nthreads < nthreads; s->nthreads++) {
 		if ((rv = pthread_create(&s->threads[s->nthreads], NULL,
 		    bus_server_thread, s)) != 0) {

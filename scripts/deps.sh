@@ -8,7 +8,7 @@ PACKAGES=(
 	liblmdb-dev libsqlite3-dev libnng-dev libcivetweb-dev libmsgpack-dev
 	libzstd-dev libraft-dev libuv1-dev libjansson-dev libsodium-dev
 	libssl-dev libinih-dev libcurl4-openssl-dev
-	curl jq ca-certificates
+	curl jq ca-certificates iproute2
 )
 
 missing=()

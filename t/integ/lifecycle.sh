@@ -8,6 +8,12 @@
 coord_init
 start_coord
 wait_coord_ready
+# nng listens with a backlog of 128; the coordinator raises it, so that a
+# whole fleet reconnecting at once is not dropped by the kernel.
+want_backlog=$(( $(cat /proc/sys/net/core/somaxconn) < 4096 ?
+    $(cat /proc/sys/net/core/somaxconn) : 4096 ))
+is "$(ss -ltnH "sport = :$COORD_WORKER_PORT" | awk '{print $3}')" "$want_backlog" \
+    "the worker endpoint listens with a backlog of $want_backlog"
 start_worker w1 --capacity 4
 wait_worker_alive w1
 
