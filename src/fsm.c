@@ -4073,51 +4073,113 @@ out:
 	return rc;
 }
 
+struct fsm_pending_read {
+	struct fsm		*f;
+	struct kv_txn		*t;
+	struct kv_cursor	*cur;
+	fsm_id_skip_cb		 skip;
+	void			*skip_arg;
+	bool			 started;	/* the cursor is on an entry read */
+	bool			 ended;		/* the queue's end was reached */
+};
+
+int
+fsm_pending_read_open(struct fsm *f, fsm_id_skip_cb skip, void *skip_arg,
+    struct fsm_pending_read **out)
+{
+	struct fsm_pending_read	*r;
+	int			 rc;
+
+	*out = NULL;
+	if ((r = calloc(1, sizeof *r)) == NULL)
+		return ERR_NOMEM;
+	r->f = f;
+	r->skip = skip;
+	r->skip_arg = skip_arg;
+	if ((rc = fsm_read_begin(f, &r->t)) != 0) {
+		free(r);
+		return rc;
+	}
+	if ((rc = kv_cursor_open(r->t, KV_DB_PENDING, &r->cur, NULL)) != 0) {
+		fsm_pending_read_close(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+int
+fsm_pending_read_more(struct fsm_pending_read *r, size_t max,
+    struct workload **v, size_t *n)
+{
+	struct fsm_wl_vec	 vec = { *v, *n, *n };
+	struct kv_val		 val;
+	struct workload		 w;
+	char			 id[MODEL_ID_LEN + 1];
+	size_t			 got = 0;
+	int			 rc = 0;
+
+	while (got < max && !r->ended) {
+		rc = r->started ? kv_cursor_next(r->cur, NULL, &val) :
+		    kv_cursor_first(r->cur, NULL, &val);
+		r->started = true;
+		if (rc == ERR_NOTFOUND) {
+			r->ended = true;
+			rc = 0;
+			break;
+		}
+		if (rc != 0)
+			break;
+		if (val.len != MODEL_ID_LEN) {
+			rc = ERR_CORRUPT;
+			break;
+		}
+		memcpy(id, val.data, MODEL_ID_LEN);
+		id[MODEL_ID_LEN] = '\0';
+		if (r->skip != NULL && r->skip(id, r->skip_arg))
+			continue;
+		if ((rc = fsm_wl_read(r->t, id, &w, NULL)) != 0) {
+			if (rc == ERR_NOTFOUND)
+				rc = ERR_CORRUPT;
+			break;
+		}
+		if ((rc = fsm_wl_vec_push(&vec, &w)) != 0) {
+			workload_fini(&w);
+			break;
+		}
+		got++;
+	}
+	*v = vec.v;
+	*n = vec.n;
+	return rc;
+}
+
+void
+fsm_pending_read_close(struct fsm_pending_read *r)
+{
+	if (r == NULL)
+		return;
+	kv_cursor_close(r->cur);
+	fsm_read_end(r->f, r->t);
+	free(r);
+}
+
 int
 fsm_pending_scan(struct fsm *f, size_t max, fsm_id_skip_cb skip, void *skip_arg,
     struct workload **out, size_t *n)
 {
+	struct fsm_pending_read	*r;
 	struct fsm_wl_vec	 vec = { NULL, 0, 0 };
-	struct kv_cursor	*cur = NULL;
-	struct kv_val		 val;
-	struct workload		 w;
-	struct kv_txn		*t;
-	char			 id[MODEL_ID_LEN + 1];
 	int			 rc;
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = fsm_read_begin(f, &t)) != 0)
+	if ((rc = fsm_pending_read_open(f, skip, skip_arg, &r)) != 0)
 		return rc;
-	if ((rc = kv_cursor_open(t, KV_DB_PENDING, &cur, NULL)) != 0)
-		goto out;
-	for (rc = max > 0 ? kv_cursor_first(cur, NULL, &val) : ERR_NOTFOUND;
-	    rc == 0; rc = vec.n < max ? kv_cursor_next(cur, NULL, &val) :
-	    ERR_NOTFOUND) {
-		if (val.len != MODEL_ID_LEN) {
-			rc = ERR_CORRUPT;
-			goto out;
-		}
-		memcpy(id, val.data, MODEL_ID_LEN);
-		id[MODEL_ID_LEN] = '\0';
-		if (skip != NULL && skip(id, skip_arg))
-			continue;
-		if ((rc = fsm_wl_read(t, id, &w, NULL)) != 0) {
-			if (rc == ERR_NOTFOUND)
-				rc = ERR_CORRUPT;
-			goto out;
-		}
-		if ((rc = fsm_wl_vec_push(&vec, &w)) != 0) {
-			workload_fini(&w);
-			goto out;
-		}
-	}
-	if (rc != ERR_NOTFOUND)
-		goto out;
-	rc = fsm_wl_vec_take(&vec, out, n);
-out:
-	kv_cursor_close(cur);
-	fsm_read_end(f, t);
+	rc = fsm_pending_read_more(r, max, &vec.v, &vec.n);
+	fsm_pending_read_close(r);
+	if (rc == 0)
+		rc = fsm_wl_vec_take(&vec, out, n);
 	fsm_wl_vec_fini(&vec);
 	return rc;
 }

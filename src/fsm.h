@@ -112,6 +112,19 @@ typedef bool (*fsm_id_skip_cb)(const char *id, void *arg);
  * read nor counted. */
 int	fsm_pending_scan(struct fsm *f, size_t max, fsm_id_skip_cb skip,
 	    void *skip_arg, struct workload **out, size_t *n);
+/* The same queue read in steps, so that a scheduling pass reads only as far
+ * as it places.  The read holds one read transaction from open to close:
+ * close it within the pass. */
+struct fsm_pending_read;
+int	fsm_pending_read_open(struct fsm *f, fsm_id_skip_cb skip,
+	    void *skip_arg, struct fsm_pending_read **out);
+/* Reads up to max more workloads (those skip passes by are neither read
+ * nor counted) and appends them to *v, which has *n entries and grows
+ * with realloc (the caller finis and frees them, also after an error).
+ * Fewer than max: the queue's end.  0 or an ERR_*. */
+int	fsm_pending_read_more(struct fsm_pending_read *r, size_t max,
+	    struct workload **v, size_t *n);
+void	fsm_pending_read_close(struct fsm_pending_read *r);
 /* Workloads holding a slot (SCHEDULED/RUNNING/PAUSING) on worker_id. */
 int	fsm_worker_workloads(struct fsm *f, const char *worker_id,
 	    struct workload **out, size_t *n);

@@ -1097,6 +1097,26 @@ test_submit(void)
 	ok(n == 2 && strcmp(v[0].id, ids[2]) == 0 && strcmp(v[1].id, ids[3]) == 0,
 	    "the one passed by is not returned and does not count toward max");
 	wl_list_free(v, n);
+	{
+		struct fsm_pending_read	*r;
+
+		v = NULL;
+		n = 0;
+		is_int(fsm_pending_read_open(F, NULL, NULL, &r), 0,
+		    "pending read in steps: open");
+		is_int(fsm_pending_read_more(r, 1, &v, &n), 0, "  step of 1");
+		is_int(n, 1, "  one read");
+		is_int(fsm_pending_read_more(r, 2, &v, &n), 0, "  step of 2");
+		is_int(fsm_pending_read_more(r, 10, &v, &n), 0, "  step of 10");
+		ok(n == 4 && strcmp(v[0].id, ids[2]) == 0 &&
+		    strcmp(v[1].id, ids[4]) == 0 && strcmp(v[2].id, ids[3]) == 0 &&
+		    strcmp(v[3].id, ids[1]) == 0,
+		    "  the steps read the queue in order, each entry once");
+		is_int(fsm_pending_read_more(r, 10, &v, &n), 0, "  past the end");
+		is_int(n, 4, "  nothing more");
+		fsm_pending_read_close(r);
+		wl_list_free(v, n);
+	}
 	is_int(fsm_status_counts(F, counts), 0, "status counts");
 	is_int(counts[WL_PENDING], 4, "4 PENDING");
 
