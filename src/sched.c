@@ -97,6 +97,8 @@ sched_reason_name(enum sched_reason r)
 		return "customer_max_concurrent";
 	case SCHED_RESOURCES:
 		return "insufficient_resources";
+	case SCHED_DEFERRED:
+		return "deferred";
 	case SCHED__COUNT:
 		break;
 	}
@@ -1538,7 +1540,7 @@ sched_place_with(const struct workload *pending, size_t n_pending,
 		stats = &scratch_stats;
 	memset(stats, 0, sizeof *stats);
 	for (i = 0; i < n_pending; i++) {
-		results[i].reason = SCHED_FULL;
+		results[i].reason = SCHED_DEFERRED;
 		results[i].worker = 0;
 		results[i].score = 0;
 	}

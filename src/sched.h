@@ -47,6 +47,8 @@ enum sched_reason {
 	SCHED_QUOTA,		/* the customer holds its max_concurrent slots */
 	SCHED_RESOURCES,	/* no eligible worker with a free slot has the
 				 * requested resources free */
+	SCHED_DEFERRED,		/* not examined: the call had made its
+				 * max_placements (not a reason to wait) */
 	SCHED__COUNT
 };
 

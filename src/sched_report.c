@@ -111,6 +111,10 @@ sched_report_pass(struct sched_report *s, const struct workload *pending,
 				s->m.wait_by_tier[t].wait_ms_max = wait;
 			continue;
 		}
+		/* A workload the pass did not get to has no reason to show:
+		 * its last one is forgotten rather than kept stale. */
+		if (res[i].reason == SCHED_DEFERRED)
+			continue;
 		if ((unsigned)res[i].reason < SCHED_REPORT_REASONS)
 			s->m.unschedulable[res[i].reason]++;
 		if (res[i].reason == SCHED_BACKOFF || s->n_miss >= s->cap_miss)

@@ -20,7 +20,7 @@
 #define SCHED_REPORT_LATENCY_BUCKETS	12
 extern const uint64_t sched_report_latency_bounds_us[SCHED_REPORT_LATENCY_BUCKETS - 1];
 
-#define SCHED_REPORT_REASONS	SCHED__COUNT
+#define SCHED_REPORT_REASONS	SCHED_DEFERRED	/* deferred is no reason to wait */
 
 struct sched_metrics {
 	uint64_t	 passes;
@@ -44,8 +44,8 @@ void	 sched_report_free(struct sched_report *s);
 
 /* Records a pass over pending[0..n) with results res, which took
  * duration_us, at now_ms (wall clock).  The workloads not placed (other
- * than in retry backoff) are remembered with their reason until the next
- * pass.  A pass that looked at nothing records its latency only. */
+ * than in retry backoff, or deferred: not examined) are remembered with
+ * their reason until the next pass.  A pass that looked at nothing records its latency only. */
 void	 sched_report_pass(struct sched_report *s, const struct workload *pending,
 	    const struct sched_result *res, size_t n, uint64_t duration_us,
 	    uint64_t now_ms);

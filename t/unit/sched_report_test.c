@@ -78,6 +78,12 @@ main(void)
 	sched_report_pass(s, p, r, 0, 10, now + 3000);
 	is_str(sched_report_reason(s, p[0].id), "no_free_capacity",
 	    "a pass that looked at nothing keeps the last reasons");
+	r[0].reason = SCHED_DEFERRED;
+	sched_report_pass(s, p, r, 1, 10, now + 4000);
+	sched_report_get(s, now + 4000, &m);
+	ok(sched_report_reason(s, p[0].id) == NULL &&
+	    m.unschedulable[SCHED_FULL] == 0,
+	    "a workload the pass did not get to shows no reason and counts nowhere");
 
 	sched_report_reset(s);
 	sched_report_get(s, now + 3000, &m);

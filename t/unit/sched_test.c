@@ -86,6 +86,19 @@ test_capacity_and_order(void)
 	is_int(sw[0].used, 2, "worker a filled to capacity");
 	is_int(sw[1].used, 1, "worker b filled to capacity");
 	cleanup(w, 5, r, 2, sw);
+
+	for (i = 0; i < 5; i++)
+		wl_init(&w[i], "sleep");
+	worker_init(&r[0], "a", 2, "sleep");
+	worker_init(&r[1], "b", 1, "sleep");
+	sw_init(sw, r, 2);
+	placed = sched_place(w, 5, sw, 2, NULL, 0, 1000, 2, res);
+	is_int(placed, 2, "at most max_placements");
+	ok(res[2].reason == SCHED_DEFERRED && res[3].reason == SCHED_DEFERRED &&
+	    res[4].reason == SCHED_DEFERRED,
+	    "the rest were not examined: deferred, though a slot is free");
+	is_str(sched_reason_name(SCHED_DEFERRED), "deferred", "its name");
+	cleanup(w, 5, r, 2, sw);
 }
 
 static void
@@ -539,7 +552,7 @@ ref_place(const struct workload *p, size_t np, struct sched_worker *sw, size_t n
 	bool			 ok_, better;
 
 	for (i = 0; i < np; i++) {
-		res[i].reason = SCHED_FULL;
+		res[i].reason = SCHED_DEFERRED;
 		res[i].worker = 0;
 		res[i].score = 0;
 	}
