@@ -191,6 +191,7 @@ struct coord {
 	bool			 http_ready;	/* http_global_init done */
 	struct sched_report	*sched_report;	/* what the scheduler did */
 	struct inflight		*inflight;	/* duty thread: ASSIGNs not yet applied */
+	atomic_bool		 sched_deferred; /* a pass waits for a batch to settle */
 	bool			 duty_led;	/* the duty thread's view of leading */
 };
 
@@ -1343,18 +1344,23 @@ struct coord_assign_wait {
 };
 
 /* The batch is applied (or never will be): the scheduler stops counting it
- * on top of the store, and may send the next one. */
+ * on top of the store, and may send the next one.  The duty thread is
+ * woken only if a pass was put off for want of room in the pipeline: a
+ * wake per batch would make a placement the state machine keeps skipping
+ * (it checks again) a loop of passes and entries. */
 static void
 coord_assign_done(void *arg, int rc, const struct errbuf *eb)
 {
 	struct coord_assign_wait	*aw = arg;
+	struct coord			*c = aw->c;
 
 	if (rc != 0)
 		log_warn("SCHEDASSIGN", "assigning %zu workloads: %s", aw->n,
 		    eb->msg);
 	inflight_settle(aw->batch);
-	coord_duty_wake(aw->c);
 	free(aw);
+	if (atomic_exchange(&c->sched_deferred, false))
+		coord_duty_wake(c);
 }
 
 static bool
@@ -1469,7 +1475,7 @@ coord_place_from_queue(struct coord *c, struct sched_worker *sw, size_t n_sw,
  * up to COORD_SCHED_INFLIGHT batches go through the log while the next
  * passes are computed on the store plus the batches in flight
  * (src/sched_inflight.h).  With that many in flight it returns 0 at once;
- * the first to be applied wakes the duty thread again. */
+ * the first to settle wakes the duty thread again. */
 static size_t
 coord_duty_schedule(struct coord *c, bool woken)
 {
@@ -1487,8 +1493,13 @@ coord_duty_schedule(struct coord *c, bool woken)
 
 	/* Settled batches are visible in the store from here on: a batch
 	 * settles only once its LMDB transaction is committed. */
-	if (inflight_reap(c->inflight) >= COORD_SCHED_INFLIGHT)
-		return 0;
+	if (inflight_reap(c->inflight) >= COORD_SCHED_INFLIGHT) {
+		atomic_store(&c->sched_deferred, true);
+		/* A batch may have settled before the flag was up. */
+		if (inflight_reap(c->inflight) >= COORD_SCHED_INFLIGHT)
+			return 0;
+		atomic_store(&c->sched_deferred, false);
+	}
 	sched_opts_defaults(&opts);
 	opts.strategy = c->cfg.placement_strategy;
 	if (fsm_worker_list(c->fsm, &recs, &n_recs) != 0)
