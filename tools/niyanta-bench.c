@@ -133,7 +133,9 @@ struct bench_thread {
 "                         [--json]\n"					\
 "    niyanta-bench e2e    [--server URL] [--key-file FILE] [--connections N]\n" \
 "                         [--count M] [--timeout S] [--json]\n"		\
-"    niyanta-bench apply  [--count N] [--batch K] [--json]\n"		\
+"    niyanta-bench apply  [--count N] [--batch K] [--lifecycle [--workers W]\n" \
+"                         [--slots S] [--reports R] [--commit-every E]]\n" \
+"                         [--json]\n"					\
 "    niyanta-bench recovery [--workers N] [--workloads M] [--niyantad PATH]\n" \
 "                           [--worker PATH] [--timeout S] [--json]\n" \
 "    niyanta-bench checkpoint [--size-mb S] [--count N] [--json]\n"	\
@@ -168,7 +170,14 @@ BENCH_SYNOPSIS
 "             (default 1000) to a state machine in a temporary directory,\n"
 "             N workloads in all (default 200000); report the encode, apply\n"
 "             and commit time per workload and the workloads/s the apply\n"
-"             loop (a coordinator's one serial stage) can take.\n"
+"             loop (a coordinator's one serial stage) can take.  With\n"
+"             --lifecycle, then register W workers (default 1000) of S\n"
+"             slots (20) and take every workload through ASSIGN (4096 a\n"
+"             command), START and COMPLETE (REPORT_BATCH of R reports, 6),\n"
+"             in waves of the fleet's slots, committing every E entries\n"
+"             (500); fail unless all end COMPLETED, and report the time\n"
+"             per workload of each: the apply thread's cost of one life,\n"
+"             the ceiling of assignments/s end to end.\n"
 "    recovery no server needed: start a private cluster of real processes\n"
 "             on loopback ports in a temporary directory (one niyantad with\n"
 "             its default 2 s heartbeat and 10 s dead timeout, N workers of\n"
