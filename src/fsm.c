@@ -151,7 +151,11 @@ struct fsm_ctx {
 	 * a batch placing or finishing many workloads on one worker decodes
 	 * and encodes its record once. */
 	struct fsm_kept_worker	*kept;
-	size_t			 n_kept;
+	size_t			 n_kept, cap_kept;
+	/* Open addressing over kept, by id: an ASSIGN of thousands of
+	 * placements over a thousand workers looks one up per placement. */
+	uint32_t		*kept_hash;	/* index + 1; 0: empty */
+	size_t			 cap_hash;	/* a power of 2, or 0 */
 };
 
 /* A worker record a batch command keeps (rec first: fsm_worker_changed
@@ -1169,42 +1173,91 @@ fsm_cmd_checks_first(enum cmd_type type)
 	return type == CMD_ASSIGN || type == CMD_REPORT_BATCH;
 }
 
+static size_t
+fsm_kept_hash_of(const char *id)
+{
+	uint32_t	 h = 2166136261u;
+
+	while (*id != '\0')
+		h = (h ^ (uint8_t)*id++) * 16777619u;
+	return h;
+}
+
+/* The slot of id in kept_hash: its entry, or the empty slot it would take. */
+static size_t
+fsm_kept_slot(const struct fsm_ctx *x, const char *id)
+{
+	size_t	 mask = x->cap_hash - 1, i = fsm_kept_hash_of(id) & mask;
+
+	while (x->kept_hash[i] != 0 &&
+	    strcmp(x->kept[x->kept_hash[i] - 1].rec.id, id) != 0)
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* Room for one more kept record (and its hash slot): 0 or ERR_NOMEM. */
+static int
+fsm_kept_grow(struct fsm_ctx *x)
+{
+	struct fsm_kept_worker	*v;
+	uint32_t		*h;
+	size_t			 cap, i;
+
+	if (x->n_kept == x->cap_kept) {
+		cap = x->cap_kept ? x->cap_kept * 2 : 16;
+		if ((v = realloc(x->kept, cap * sizeof *v)) == NULL)
+			return ERR_NOMEM;
+		x->kept = v;
+		x->cap_kept = cap;
+	}
+	if ((x->n_kept + 1) * 2 <= x->cap_hash)
+		return 0;
+	cap = x->cap_hash ? x->cap_hash * 2 : 32;
+	if ((h = calloc(cap, sizeof *h)) == NULL)
+		return ERR_NOMEM;
+	free(x->kept_hash);
+	x->kept_hash = h;
+	x->cap_hash = cap;
+	for (i = 0; i < x->n_kept; i++)
+		x->kept_hash[fsm_kept_slot(x, x->kept[i].rec.id)] = (uint32_t)i + 1;
+	return 0;
+}
+
 /*
  * The record of worker id for a change: *out points at the command's kept
  * copy (a batch command), or at wr, read from the store; the caller finis
  * wr either way.  fsm_worker_changed then stores the change (now, or at
- * the end of the command).
+ * the end of the command).  A pointer into the kept copies is valid until
+ * the next call.
  */
 static int
 fsm_worker_use(struct fsm_ctx *x, const char *id, struct worker_rec *wr,
     struct worker_rec **out)
 {
-	struct fsm_kept_worker	*v;
-	size_t			 i;
-	int			 rc;
+	size_t	 slot;
+	int	 rc;
 
 	memset(wr, 0, sizeof *wr);
 	*out = NULL;
-	for (i = 0; i < x->n_kept; i++)
-		if (strcmp(x->kept[i].rec.id, id) == 0) {
-			*out = &x->kept[i].rec;
-			return 0;
-		}
+	if (x->cap_hash > 0 && x->kept_hash[slot = fsm_kept_slot(x, id)] != 0) {
+		*out = &x->kept[x->kept_hash[slot] - 1].rec;
+		return 0;
+	}
 	if ((rc = fsm_worker_read(x->txn, id, wr, x->eb)) != 0)
 		return rc;
 	if (!fsm_cmd_checks_first(x->c->type)) {
 		*out = wr;
 		return 0;
 	}
-	if ((v = realloc(x->kept, (x->n_kept + 1) * sizeof *v)) == NULL) {
+	if (fsm_kept_grow(x) != 0) {
 		worker_rec_fini(wr);
 		return err_setf(x->eb, ERR_NOMEM, "worker %s: out of memory", id);
 	}
-	x->kept = v;
-	v[x->n_kept].rec = *wr;		/* moved: the kept copy owns it now */
-	v[x->n_kept].dirty = false;
+	x->kept[x->n_kept].rec = *wr;	/* moved: the kept copy owns it now */
+	x->kept[x->n_kept].dirty = false;
 	memset(wr, 0, sizeof *wr);
-	*out = &v[x->n_kept++].rec;
+	x->kept_hash[fsm_kept_slot(x, id)] = (uint32_t)x->n_kept + 1;
+	*out = &x->kept[x->n_kept++].rec;
 	return 0;
 }
 
@@ -1241,8 +1294,10 @@ fsm_workers_forget(struct fsm_ctx *x)
 	for (i = 0; i < x->n_kept; i++)
 		worker_rec_fini(&x->kept[i].rec);
 	free(x->kept);
+	free(x->kept_hash);
 	x->kept = NULL;
-	x->n_kept = 0;
+	x->kept_hash = NULL;
+	x->n_kept = x->cap_kept = x->cap_hash = 0;
 }
 
 /* Frees one slot on worker_id (the workload leaving it is stored by the
