@@ -78,11 +78,7 @@ struct coord_workers {
 static unsigned
 cw_hash(const char *s)
 {
-	unsigned	 h = 2166136261u;
-
-	while (*s != '\0')
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h % COORD_HASH_BUCKETS;
+	return str_hash(s) % COORD_HASH_BUCKETS;
 }
 
 /* The in-memory record of worker id, created if absent. Caller holds mu. */

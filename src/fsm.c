@@ -1173,21 +1173,11 @@ fsm_cmd_checks_first(enum cmd_type type)
 	return type == CMD_ASSIGN || type == CMD_REPORT_BATCH;
 }
 
-static size_t
-fsm_kept_hash_of(const char *id)
-{
-	uint32_t	 h = 2166136261u;
-
-	while (*id != '\0')
-		h = (h ^ (uint8_t)*id++) * 16777619u;
-	return h;
-}
-
 /* The slot of id in kept_hash: its entry, or the empty slot it would take. */
 static size_t
 fsm_kept_slot(const struct fsm_ctx *x, const char *id)
 {
-	size_t	 mask = x->cap_hash - 1, i = fsm_kept_hash_of(id) & mask;
+	size_t	 mask = x->cap_hash - 1, i = str_hash(id) & mask;
 
 	while (x->kept_hash[i] != 0 &&
 	    strcmp(x->kept[x->kept_hash[i] - 1].rec.id, id) != 0)

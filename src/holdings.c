@@ -37,11 +37,7 @@ struct holdings {
 static unsigned
 holdings_hash(const char *s)
 {
-	unsigned	 h = 2166136261u;
-
-	while (*s != '\0')
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h % HOLDINGS_BUCKETS;
+	return str_hash(s) % HOLDINGS_BUCKETS;
 }
 
 static void

@@ -220,6 +220,16 @@ str_eq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+uint32_t
+str_hash(const char *s)
+{
+	uint32_t	 h = 2166136261u;
+
+	while (*s != '\0')
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return h;
+}
+
 bool
 str_parse_ll(const char *s, long long min, long long max, long long *out)
 {

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct strlist {
 	char	**v;		/* owned strings */
@@ -54,6 +55,8 @@ char		*str_dup(const char *s);
 int		 str_set(char **p, const char *s);
 /* Equal strings, NULL equal only to NULL. */
 bool		 str_eq(const char *a, const char *b);
+/* A hash of s for in-memory tables (FNV-1a, 32 bits). */
+uint32_t	 str_hash(const char *s);
 
 /* Strict decimal integer: the whole of s, within [min, max]. */
 bool		 str_parse_ll(const char *s, long long min, long long max, long long *out);

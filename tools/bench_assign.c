@@ -473,11 +473,7 @@ ba_table_fini(struct ba_table *t)
 static size_t
 ba_table_bucket(const struct ba_table *t, const char *id)
 {
-	uint32_t	 h = 2166136261u;
-
-	while (*id != '\0')
-		h = (h ^ (unsigned char)*id++) * 16777619u;
-	return h & t->mask;
+	return str_hash(id) & t->mask;
 }
 
 /* The entry of id, made if absent.  Caller holds its stripe's lock. */

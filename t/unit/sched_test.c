@@ -63,6 +63,20 @@ cleanup(struct workload *w, size_t nw, struct worker_rec *r, size_t nr,
 	}
 }
 
+/* Five sleeps; workers a (2 slots) and b (1). */
+static void
+fx_five_sleeps_three_slots(struct workload w[5], struct worker_rec r[2],
+    struct sched_worker sw[2])
+{
+	size_t	 i;
+
+	for (i = 0; i < 5; i++)
+		wl_init(&w[i], "sleep");
+	worker_init(&r[0], "a", 2, "sleep");
+	worker_init(&r[1], "b", 1, "sleep");
+	sw_init(sw, r, 2);
+}
+
 static void
 test_capacity_and_order(void)
 {
@@ -70,13 +84,9 @@ test_capacity_and_order(void)
 	struct worker_rec	 r[2];
 	struct sched_worker	 sw[2];
 	struct sched_result	 res[5];
-	size_t			 i, placed;
+	size_t			 placed;
 
-	for (i = 0; i < 5; i++)
-		wl_init(&w[i], "sleep");
-	worker_init(&r[0], "a", 2, "sleep");
-	worker_init(&r[1], "b", 1, "sleep");
-	sw_init(sw, r, 2);
+	fx_five_sleeps_three_slots(w, r, sw);
 	placed = sched_place(w, 5, sw, 2, NULL, 0, 1000, 100, res);
 	is_int(placed, 3, "three slots, three placements");
 	ok(res[0].reason == SCHED_PLACED && res[1].reason == SCHED_PLACED &&
@@ -87,11 +97,7 @@ test_capacity_and_order(void)
 	is_int(sw[1].used, 1, "worker b filled to capacity");
 	cleanup(w, 5, r, 2, sw);
 
-	for (i = 0; i < 5; i++)
-		wl_init(&w[i], "sleep");
-	worker_init(&r[0], "a", 2, "sleep");
-	worker_init(&r[1], "b", 1, "sleep");
-	sw_init(sw, r, 2);
+	fx_five_sleeps_three_slots(w, r, sw);
 	placed = sched_place(w, 5, sw, 2, NULL, 0, 1000, 2, res);
 	is_int(placed, 2, "at most max_placements");
 	ok(res[2].reason == SCHED_DEFERRED && res[3].reason == SCHED_DEFERRED &&

@@ -114,6 +114,15 @@ test_rfc3339(void)
 	    "2026-11-23T", "a short buffer is truncated, still terminated");
 }
 
+/* FNV-1a's published 32-bit test vectors. */
+static void
+test_hash(void)
+{
+	ok(str_hash("") == 0x811c9dc5u, "hash of \"\" is the offset basis");
+	ok(str_hash("a") == 0xe40c292cu, "hash of \"a\"");
+	ok(str_hash("foobar") == 0xbf9cf968u, "hash of \"foobar\"");
+}
+
 int
 main(void)
 {
@@ -122,5 +131,6 @@ main(void)
 	test_strlist();
 	test_rfc3339();
 	test_tagset_eq();
+	test_hash();
 	return tap_done();
 }
